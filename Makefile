@@ -1,0 +1,38 @@
+# The two front-door commands: `make demo` and `make test`. Both install what
+# is missing (scripts/setup) and build first.
+BUILD_DIR ?= build
+SANITIZE_DIR ?= build-sanitize
+CMAKE_FLAGS ?=
+
+.PHONY: all setup build build-sanitize demo test bench format clean
+
+all: build
+
+setup:
+	@scripts/setup
+
+build: setup
+	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) > /dev/null
+	@cmake --build $(BUILD_DIR)
+
+# The library and unit tests again, under AddressSanitizer and UBSan.
+build-sanitize: setup
+	@cmake -S . -B $(SANITIZE_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DBACKFILL_SANITIZE=ON \
+	  -DBACKFILL_UNIT_TESTS_ONLY=ON $(CMAKE_FLAGS) > /dev/null
+	@cmake --build $(SANITIZE_DIR)
+
+demo: build
+	@scripts/demo $(BUILD_DIR)/backfill
+
+test: build build-sanitize
+	@ctest --test-dir $(SANITIZE_DIR) --output-on-failure
+	@ctest --test-dir $(BUILD_DIR) --output-on-failure --parallel 2
+
+bench: build
+	@python3 bench/sqlite_in_place.py --backfill $(BUILD_DIR)/backfill
+
+format:
+	@clang-format -i $$(git ls-files '*.cpp' '*.h')
+
+clean:
+	rm -rf $(BUILD_DIR) $(SANITIZE_DIR) demo

@@ -1,0 +1,56 @@
+#include <fmt/format.h>
+
+#include <atomic>
+#include <csignal>
+
+#include "backfill/runner.h"
+#include "commands.h"
+
+namespace backfill::cli {
+
+namespace {
+
+std::atomic<int> g_stop_signal{0};
+
+// First signal: finish the batch in hand, record it, stop. A second one
+// ends the process at once; the open transaction rolls back, losing nothing.
+extern "C" void on_stop_signal(int signo) {
+  if (g_stop_signal.exchange(signo) != 0) {
+    std::signal(signo, SIG_DFL);
+    std::raise(signo);
+  }
+}
+
+void install_stop_handlers() {
+  struct sigaction action {};
+  action.sa_handler = on_stop_signal;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+}
+
+}  // namespace
+
+int run_command(const CommonOptions& common, const RunOptions& options) {
+  if (!options.report_file.empty()) {
+    auto ext = std::filesystem::path(options.report_file).extension();
+    if (ext != ".md" && ext != ".json") {
+      throw Error(ExitCode::k_usage, fmt::format("--report {}: the extension must be .md or .json",
+                                                 options.report_file));
+    }
+  }
+  JobSession session(common.load(), true);
+  install_stop_handlers();
+  ProgressReporter progress(stderr,
+                            common.json ? ProgressReporter::Mode::k_none : options.progress);
+  RunSummary summary = run_job(
+      session, RunRequest{.restart = options.restart, .stop_signal = &g_stop_signal}, progress);
+  fmt::print("{}", common.json ? run_summary_json(session.spec(), summary)
+                               : run_summary_text(session.spec(), summary));
+  if (!options.report_file.empty()) write_run_report(options.report_file, session.spec(), summary);
+  if (summary.stopped_by_signal == SIGINT) return static_cast<int>(ExitCode::k_interrupted);
+  if (summary.stopped_by_signal == SIGTERM) return static_cast<int>(ExitCode::k_terminated);
+  return 0;
+}
+
+}  // namespace backfill::cli

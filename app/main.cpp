@@ -1,0 +1,111 @@
+// backfill: fills new or derived data into existing databases, in batches,
+// safely and resumably. This file holds the command line; the work is in
+// the backfill library.
+#include <fmt/format.h>
+#include <CLI/CLI.hpp>
+
+#include <map>
+
+#include "commands.h"
+
+namespace {
+
+void add_common(CLI::App* command, backfill::cli::CommonOptions& common) {
+  command->add_option("job", common.job_file, "Job file (TOML), e.g. examples/agentos/job.toml")
+      ->required();
+  command
+      ->add_option("--set", common.overrides,
+                   "Override a job file value, KEY=VALUE with a dotted key; repeatable.\n"
+                   "e.g. --set source.url=/data/store.db --set options.batch_size=5000")
+      ->allow_extra_args(false);
+  command->add_option("--db", common.database,
+                      "Database path or URL; shortcut for --set source.url=...");
+  command->add_flag("--json", common.json, "Print JSON instead of text");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace backfill;
+  CLI::App app{
+      "backfill: fill new or derived data into existing databases, in batches, safely and "
+      "resumably.\n"
+      "Exit codes: 0 ok, 1 failed, 2 work pending (status), 3 verification failed, 4 another run "
+      "active,\n"
+      "5 database locked, 64 usage, 65 bad job file, 66 database missing, 67 schema mismatch,\n"
+      "68 read-only, 130/143 stopped by SIGINT/SIGTERM.",
+      "backfill"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "backfill 0.1.0");
+  cli::CommonOptions common;
+
+  auto* check =
+      app.add_subcommand("check", "Validate the job file and the database; write nothing");
+  add_common(check, common);
+
+  std::size_t samples = 5;
+  auto* plan = app.add_subcommand(
+      "plan", "Dry run: count what a run would change and show samples; write nothing");
+  add_common(plan, common);
+  plan->add_option("--samples", samples, "Sample rows to show as before -> after")
+      ->capture_default_str();
+
+  cli::RunOptions run_options;
+  std::string progress = "auto";
+  auto* run = app.add_subcommand(
+      "run", "Run the backfill in batches, resuming where an earlier run stopped");
+  add_common(run, common);
+  run->add_flag("--restart", run_options.restart,
+                "Start a new run from the first key, ignoring earlier runs");
+  run->add_option("--report", run_options.report_file,
+                  "Also write the summary to FILE (.md or .json)");
+  run->add_option("--progress", progress, "Progress display: auto, bar, log or none")
+      ->check(CLI::IsMember({"auto", "bar", "log", "none"}))
+      ->capture_default_str();
+
+  auto* status = app.add_subcommand(
+      "status",
+      "Show the last run, progress and coverage; exit 0 when nothing is pending, 2 when work is\n"
+      "pending or a run is in progress, 1 on error");
+  add_common(status, common);
+
+  std::optional<std::size_t> sample;
+  auto* verify = app.add_subcommand(
+      "verify",
+      "Check coverage against options.min_coverage and recompute stored values; exit 3 on failure");
+  add_common(verify, common);
+  verify->add_option("--sample", sample, "Recompute N random rows instead of every row");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : static_cast<int>(ExitCode::k_usage);
+  }
+
+  try {
+    if (*check) return cli::check_command(common);
+    if (*plan) return cli::plan_command(common, samples);
+    if (*run) {
+      static const std::map<std::string, ProgressReporter::Mode> modes{
+          {"auto", ProgressReporter::Mode::k_auto},
+          {"bar", ProgressReporter::Mode::k_bar},
+          {"log", ProgressReporter::Mode::k_log},
+          {"none", ProgressReporter::Mode::k_none}};
+      run_options.progress = modes.at(progress);
+      return cli::run_command(common, run_options);
+    }
+    if (*status) return cli::status_command(common);
+    if (*verify) return cli::verify_command(common, sample);
+  } catch (const Error& e) {
+    fmt::print(stderr, "backfill: error: {}\n", e.what());
+    if (!e.hint().empty()) fmt::print(stderr, "  hint: {}\n", e.hint());
+    // status promises 0/1/2 to schedulers and monitors, as the tools it replaces did.
+    if (*status) return static_cast<int>(ExitCode::k_failed);
+    return static_cast<int>(e.code());
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "backfill: internal error: {}\n", e.what());
+    return static_cast<int>(ExitCode::k_failed);
+  }
+  return static_cast<int>(ExitCode::k_usage);
+}

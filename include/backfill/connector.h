@@ -1,0 +1,230 @@
+// The seams between the engine and the stores it reads and writes. A
+// connector (sqlite, and later postgres, duckdb, http) lives in one folder
+// under src/connectors/ and implements these interfaces; the engine knows
+// nothing of SQL dialects or protocols beyond them.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "backfill/error.h"
+#include "backfill/job.h"
+#include "backfill/value.h"
+
+namespace backfill {
+
+struct ColumnInfo {
+  std::string name;
+  std::string declared_type;
+  bool not_null = false;
+};
+
+struct TableSchema {
+  std::string name;
+  std::vector<ColumnInfo> columns;
+  std::vector<std::string> primary_key;               // empty when none is declared
+  std::vector<std::vector<std::string>> unique_keys;  // UNIQUE constraints and indexes
+  bool has_rowid = false;                             // SQLite rowid tables
+
+  const ColumnInfo* find_column(std::string_view name) const;
+};
+
+// Rows in key order, cells stored row by row. clear() keeps the cells'
+// memory so that the next batch reuses it instead of allocating per row.
+struct RowBatch {
+  std::size_t width = 0;
+  std::size_t rows = 0;
+  std::vector<Value> cells;  // the first rows * width are live
+
+  std::size_t size() const { return rows; }
+  std::span<const Value> row(std::size_t i) const { return {cells.data() + i * width, width}; }
+  void clear() { rows = 0; }
+  // The cells of a new row at the end, holding leftovers to overwrite.
+  std::span<Value> append_row() {
+    if (cells.size() < (rows + 1) * width) cells.resize((rows + 1) * width);
+    return {cells.data() + rows++ * width, width};
+  }
+};
+
+using RowCallback = std::function<void(std::span<const Value> row)>;
+
+// One open connection to a store. Transactions are explicit.
+class Connection {
+ public:
+  virtual ~Connection() = default;
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // A name for the store fit for output: a path or a URL without password.
+  virtual std::string display_name() const = 0;
+
+  // The table's columns and keys; nullopt when it does not exist.
+  virtual Result<std::optional<TableSchema>> describe(std::string_view table) = 0;
+
+  // Readies the store for a run's writes alongside other writers (SQLite:
+  // WAL). Called once validation has passed, so a rejected job changes nothing.
+  virtual Result<void> prepare_for_writes() { return {}; }
+
+  // Starts a transaction that holds the write lock until commit or rollback.
+  virtual Result<void> begin_write() = 0;
+  virtual Result<void> commit() = 0;
+  // Ends the open transaction, if any, discarding its writes.
+  virtual void rollback() noexcept = 0;
+
+  // Runs a statement with `?` placeholders bound to `params` in order;
+  // returns the number of rows it changed.
+  virtual Result<std::int64_t> execute(std::string_view sql,
+                                       std::span<const Value> params = {}) = 0;
+  // Runs a query, calling `on_row` for each result row.
+  virtual Result<void> query(std::string_view sql, std::span<const Value> params,
+                             const RowCallback& on_row) = 0;
+
+  // Quotes an identifier for this store's SQL dialect.
+  virtual std::string quote(std::string_view identifier) const = 0;
+
+  // Current UTC time as the ledger records it (ISO-8601).
+  static std::string now_utc();
+
+ protected:
+  Connection() = default;
+};
+
+// What a Source reads: rows of `table` in scope (`filter`), in `key` order.
+struct SourceQuery {
+  std::string table;
+  std::vector<std::string> key;      // resolved, never empty
+  std::string filter;                // SQL condition; empty: every row
+  std::vector<std::string> columns;  // read after the key columns
+};
+
+// Yields rows in key order. Row layout: key columns, then query.columns.
+class Source {
+ public:
+  virtual ~Source() = default;
+
+  // Compiles the source's queries without running them, so a bad filter or
+  // column fails before anything is written. Throws Error.
+  virtual void validate() = 0;
+
+  // The table's largest key now; nullopt when the table is empty.
+  virtual Result<std::optional<Key>> max_key() = 0;
+
+  // True when rows inserted later always get larger keys than rows present
+  // (SQLite rowid keys), so a new run may start after the previous run's
+  // last key. Otherwise new runs start from the first key.
+  virtual bool keys_only_grow() const = 0;
+
+  // Appends to `out` up to `limit` rows in scope with after < key <= upto,
+  // in key order; `after` nullopt means from the first row. When `unfilled`
+  // is non-empty, only rows where one of those columns is NULL.
+  virtual Result<void> read(const std::optional<Key>& after, const Key& upto, std::size_t limit,
+                            RowBatch& out, std::span<const std::string> unfilled = {}) = 0;
+
+  // Counts rows in scope with after < key (<= upto when given). When
+  // `unfilled` is non-empty, counts only rows where one of those columns is NULL.
+  virtual Result<std::int64_t> count(const std::optional<Key>& after,
+                                     const std::optional<Key>& upto,
+                                     std::span<const std::string> unfilled = {}) = 0;
+
+  // Appends up to `n` rows in scope chosen at random.
+  virtual Result<void> read_sample(std::size_t n, RowBatch& out) = 0;
+};
+
+// One row to write: its key and one value per field; NULL means "no value".
+struct WriteBatch {
+  std::size_t key_width = 0;
+  std::size_t field_count = 0;
+  std::vector<Value> cells;  // per row: key values, then field values
+  std::size_t size() const { return cells.size() / (key_width + field_count); }
+  std::span<const Value> row(std::size_t i) const {
+    return {cells.data() + i * (key_width + field_count), key_width + field_count};
+  }
+};
+
+// Per-row result of a write.
+enum class WriteOutcome : std::uint8_t {
+  k_written,  // the row changed
+  k_guarded,  // the guard refused: a value appeared meanwhile, or the row is gone
+  k_failed,   // the store rejected this row
+};
+
+// Computes one source row's writes: the engine's mapping and write policy,
+// handed to sinks that evaluate a whole batch inside one statement.
+class RowMapper {
+ public:
+  virtual ~RowMapper() = default;
+  // `row` is laid out as the source query's key columns, then its columns.
+  // Returns one value per field to write (NULL: leave the column alone), or
+  // nullptr when the row gets no write. Valid until the next call.
+  virtual const std::vector<Value>* map_row(std::span<const Value> row) = 0;
+};
+
+struct RangeWrite {
+  std::int64_t rows_in_scope = 0;  // rows of the batch, whether or not they needed work
+  std::int64_t rows_written = 0;
+  std::optional<Key> first_key;  // first row in scope, if any
+  std::optional<Key> last_key;   // every key up to here is done; nullopt: nothing was left
+};
+
+// Writes mapped rows into the target, inside the connection's open transaction.
+class Sink {
+ public:
+  virtual ~Sink() = default;
+  // Compiles the write statement without running it. Throws Error.
+  virtual void validate() = 0;
+  // Writes every row of `batch`; sets outcomes[i] per row. Row rejections are
+  // outcomes; only whole-batch failures (busy, lost connection) are errors.
+  virtual Result<void> write(const WriteBatch& batch, std::vector<WriteOutcome>& outcomes,
+                             std::vector<std::string>& row_errors) = 0;
+  // Whether write_range() serves in-place jobs reading `query`.
+  virtual bool can_write_range(const SourceQuery& query) const {
+    (void)query;
+    return false;
+  }
+  // The in-place fast path: reads and writes the next batch in one statement:
+  // rows in scope of `query` with after < key <= upto, about `limit` of them,
+  // calling `mapper` once per row that may need work. A row the store rejects
+  // fails the whole call with Failure::Kind::k_row.
+  // REQUIRES: can_write_range(query), an open write transaction.
+  virtual Result<RangeWrite> write_range(const SourceQuery& query, const std::optional<Key>& after,
+                                         const Key& upto, std::size_t limit, RowMapper& mapper) {
+    (void)query, (void)after, (void)upto, (void)limit, (void)mapper;
+    return fail(Failure::Kind::k_permanent, "write_range is not supported");
+  }
+
+  // Number of rows in scope and, per field, how many are non-NULL.
+  virtual Result<std::vector<std::int64_t>> coverage(std::int64_t& rows_in_scope) = 0;
+};
+
+// How a command wants its connection.
+struct ConnectOptions {
+  bool writable = false;  // read-only commands never write, nor switch journal modes
+  int busy_timeout_ms = Options::k_default_busy_timeout_ms;
+  bool sqlite_wal = true;
+};
+
+// A connector makes connections for the URLs it claims, and sources and
+// sinks on them.
+class Connector {
+ public:
+  virtual ~Connector() = default;
+  virtual bool claims(std::string_view url) const = 0;
+  // Throws Error: k_database_missing, k_read_only, k_database_busy.
+  virtual std::unique_ptr<Connection> connect(std::string_view url,
+                                              const ConnectOptions& options) const = 0;
+  virtual std::unique_ptr<Source> make_source(Connection& connection,
+                                              const SourceQuery& query) const = 0;
+  virtual std::unique_ptr<Sink> make_sink(Connection& connection, const Endpoint& target,
+                                          const std::vector<FieldSpec>& fields) const = 0;
+};
+
+// The connector claiming `url`; throws Error(k_job_invalid) when none does.
+const Connector& connector_for(std::string_view url);
+
+}  // namespace backfill

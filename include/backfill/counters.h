@@ -1,0 +1,47 @@
+// Row outcome counters shared by plan, run, the ledger and reports.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string_view>
+
+namespace backfill {
+
+// Every row read ends in exactly one of updated, skipped, no_value, guarded or
+// failed, so those five add up to `read`. The last three counters are flags
+// that overlap them.
+struct RowCounters {
+  std::int64_t read = 0;
+  std::int64_t updated = 0;       // written (plan: would be written)
+  std::int64_t skipped = 0;       // every target already filled: nothing to do
+  std::int64_t no_value = 0;      // no field yielded a value for an empty target
+  std::int64_t guarded = 0;       // a value appeared meanwhile; the guard kept it
+  std::int64_t failed = 0;        // the store rejected the row
+  std::int64_t fallback = 0;      // some field came from a fallback
+  std::int64_t missing = 0;       // some field got no value
+  std::int64_t invalid_json = 0;  // some JSON column did not parse
+
+  // Every counter with its name: in JSON output, and in the ledger as rows_<name>.
+  struct Field {
+    std::string_view name;
+    std::int64_t RowCounters::*member;
+  };
+  static constexpr std::array<Field, 9> k_fields{{
+      {"read", &RowCounters::read},
+      {"updated", &RowCounters::updated},
+      {"skipped", &RowCounters::skipped},
+      {"no_value", &RowCounters::no_value},
+      {"guarded", &RowCounters::guarded},
+      {"failed", &RowCounters::failed},
+      {"fallback", &RowCounters::fallback},
+      {"missing", &RowCounters::missing},
+      {"invalid_json", &RowCounters::invalid_json},
+  }};
+
+  RowCounters& operator+=(const RowCounters& o) {
+    for (const Field& f : k_fields) this->*f.member += o.*f.member;
+    return *this;
+  }
+};
+
+}  // namespace backfill

@@ -1,0 +1,92 @@
+// A job: what to read, how to map it, where to write it, and how to behave.
+// The TOML job file maps onto these structs one to one (docs/job-spec.md).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "backfill/json_path.h"
+#include "backfill/value.h"
+
+namespace backfill {
+
+enum class FieldType { k_text, k_integer, k_real, k_boolean, k_timestamp, k_json };
+enum class WritePolicy {
+  k_fill_null,  // write only where the target is NULL, guarded in the UPDATE itself
+  k_overwrite,  // write the computed value whenever there is one
+};
+
+std::string_view to_string(FieldType type);
+std::string_view to_string(WritePolicy policy);
+
+// One link of a field's fallback chain.
+struct Extractor {
+  enum class Kind {
+    k_column,     // a source column's value
+    k_json_path,  // a value inside a JSON source column
+    k_constant,   // a fixed value
+  };
+  Kind kind = Kind::k_column;
+  std::string column;  // k_column, k_json_path
+  JsonPath path;       // k_json_path
+  Value constant;      // k_constant
+
+  // How the job file wrote it, for messages: `payload $.a.b`, `created_at`.
+  std::string describe() const;
+};
+
+// A target column and how to compute it.
+struct FieldSpec {
+  std::string column;  // target column
+  FieldType type = FieldType::k_text;
+  WritePolicy policy = WritePolicy::k_fill_null;
+  std::vector<Extractor> from;  // tried in order; the first that yields a value wins
+  int line = 0;                 // in the job file, for messages
+};
+
+// Where rows come from or go to.
+struct Endpoint {
+  std::string url;  // `sqlite:PATH`, or a plain file path (SQLite)
+  std::string table;
+  std::vector<std::string> key;  // empty: the table's primary key
+  std::string filter;            // SQL condition selecting the rows in scope; empty: all
+};
+
+// Run behaviour. Defaults are the values a job gets when it says nothing.
+struct Options {
+  static constexpr std::int64_t k_default_batch_size = 1000;
+  static constexpr int k_default_busy_timeout_ms = 5000;
+  static constexpr int k_default_max_retries = 5;
+
+  std::int64_t batch_size = k_default_batch_size;   // rows per batch and transaction
+  int busy_timeout_ms = k_default_busy_timeout_ms;  // how long to wait for a lock
+  int max_retries = k_default_max_retries;          // retries of a busy or failed batch
+  double max_rows_per_second = 0;                   // throttle; 0: unlimited
+  int pause_ms = 0;                                 // sleep between batches
+  double min_coverage = 0;                          // percent; verify fails below it
+  bool sqlite_wal = true;                           // switch SQLite targets to WAL
+};
+
+struct JobSpec {
+  std::string name;            // identifies the job in the ledger
+  std::filesystem::path file;  // the job file
+  Endpoint source;
+  Endpoint target;  // equals source for in-place jobs
+  bool in_place = true;
+  std::vector<FieldSpec> fields;
+  Options options;
+};
+
+// Reads and validates a job file. `overrides` are `dotted.key=value` strings
+// from the command line, applied before validation; values parse as TOML and
+// fall back to plain strings. Paths and URLs expand `~` and `${VAR}`.
+// Throws Error(k_job_invalid) naming file:line and the key on any problem.
+JobSpec load_job(const std::filesystem::path& file, const std::vector<std::string>& overrides);
+
+// Expands a leading `~` and `${VAR}` references; throws Error(k_job_invalid)
+// for an unset variable.
+std::string expand_path(std::string_view text, std::string_view what);
+
+}  // namespace backfill

@@ -1,0 +1,69 @@
+// A job opened against its stores: connections made, tables and columns
+// checked, key resolved, mapping compiled. Every command starts here, so the
+// same validation guards check, plan, run, status and verify.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backfill/connector.h"
+#include "backfill/job.h"
+#include "backfill/ledger.h"
+#include "backfill/mapping.h"
+
+namespace backfill {
+
+class JobSession {
+ public:
+  // Connects and validates; throws Error with a hint on any problem.
+  // `writable`: open the target for writing (run); otherwise nothing is written.
+  JobSession(JobSpec spec, bool writable);
+  ~JobSession();
+  JobSession(const JobSession&) = delete;
+  JobSession& operator=(const JobSession&) = delete;
+
+  const JobSpec& spec() const { return spec_; }
+  Connection& source_connection() { return *source_connection_; }
+  // In place, the same connection as the source's, so a batch's read and
+  // write share one transaction.
+  Connection& target_connection() { return *target_; }
+  Source& source() { return *source_; }
+  const SourceQuery& source_query() const { return source_query_; }
+  Sink& sink() { return *sink_; }
+  Mapping& mapping() { return *mapping_; }
+  Ledger& ledger() { return *ledger_; }
+
+  // Source row layout: key columns, then the columns the mapping reads and,
+  // in place, the target columns (to skip rows already filled).
+  const std::vector<std::string>& source_columns() const { return source_columns_; }
+  std::size_t key_width() const { return spec_.source.key.size(); }
+  // Index in a source row of each field's current target value; -1 when the
+  // source does not carry it (cross-store jobs).
+  const std::vector<int>& target_value_index() const { return target_value_index_; }
+  // In place, the target columns that make a row pending when NULL; empty
+  // when any field overwrites (every row is pending) or the target is
+  // another store (the source cannot see its columns).
+  std::vector<std::string> fill_null_columns() const;
+
+  // What was checked, one line each, for `check`.
+  const std::vector<std::string>& checks() const { return checks_; }
+
+ private:
+  void validate_and_resolve();
+
+  JobSpec spec_;
+  std::unique_ptr<Connection> source_connection_;
+  std::unique_ptr<Connection> separate_target_connection_;  // cross-store jobs only
+  Connection* target_ = nullptr;
+  std::unique_ptr<Source> source_;
+  std::unique_ptr<Sink> sink_;
+  std::unique_ptr<Mapping> mapping_;
+  std::unique_ptr<Ledger> ledger_;
+  SourceQuery source_query_;
+  std::vector<std::string> source_columns_;
+  std::vector<int> target_value_index_;
+  std::vector<std::string> checks_;
+};
+
+}  // namespace backfill

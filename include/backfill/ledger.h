@@ -1,0 +1,86 @@
+// The ledger: runs, batches, cursor, counters and row failures of each job,
+// kept in the target store itself so that a batch and its ledger entry commit
+// in one transaction. Tables are documented in docs/operations.md.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "backfill/connector.h"
+#include "backfill/counters.h"
+#include "backfill/value.h"
+
+namespace backfill {
+
+enum class RunState { k_running, k_completed, k_interrupted, k_failed };
+std::string_view to_string(RunState state);
+
+struct RunRecord {
+  std::int64_t run_id = 0;
+  std::string job;
+  RunState state = RunState::k_running;
+  std::string started_at;
+  std::string finished_at;         // empty while running
+  std::optional<Key> start_after;  // the run covers start_after < key <= watermark
+  std::optional<Key> watermark;    // nullopt: the scope was empty at start
+  std::optional<Key> cursor;       // last key processed; nullopt before the first batch
+  std::int64_t total_estimate = 0;
+  std::int64_t batches = 0;
+  RowCounters counters;
+  std::string message;  // why a run failed or stopped
+};
+
+struct RowFailure {
+  std::string key;    // key_to_json
+  std::string field;  // target column, or empty for the whole row
+  std::string kind;   // invalid_json, missing, write_error
+  std::string detail;
+};
+
+// Who holds a job: `host:pid:start-ticks` of the process running it.
+struct Owner {
+  std::string id;
+  static Owner current();
+  bool alive() const;  // false when the process is gone (crash, kill -9)
+};
+
+class Ledger {
+ public:
+  static constexpr int k_max_failures_per_kind = 100;  // per run; keeps the ledger small
+
+  explicit Ledger(Connection& connection) : db_(connection) {}
+
+  // True when the ledger's tables exist. Never writes.
+  Result<bool> exists();
+  // Creates the tables when absent. REQUIRES: an open write transaction.
+  Result<void> create_tables();
+
+  // The owner holding `job`, or nullopt.
+  Result<std::optional<Owner>> holder(const std::string& job);
+  // Records `owner` as holding `job`. REQUIRES: an open write transaction.
+  Result<void> claim(const std::string& job, const Owner& owner);
+  Result<void> release(const std::string& job);
+
+  Result<std::optional<RunRecord>> latest_run(const std::string& job);
+  Result<std::optional<RunRecord>> latest_completed_run(const std::string& job);
+
+  Result<std::int64_t> start_run(const std::string& job, const std::optional<Key>& start_after,
+                                 const std::optional<Key>& watermark, std::int64_t total_estimate);
+  Result<void> finish_run(std::int64_t run_id, RunState state, const std::string& message);
+
+  // Records one committed batch: advances the run's cursor and counters.
+  // REQUIRES: the batch's own write transaction is open.
+  Result<void> record_batch(std::int64_t run_id, const Key& first_key, const Key& last_key,
+                            const RowCounters& delta, std::int64_t duration_ms);
+  // Records row failures, at most k_max_failures_per_kind of each kind per run.
+  Result<void> record_failures(std::int64_t run_id, const std::vector<RowFailure>& failures);
+  Result<std::vector<RowFailure>> failures(std::int64_t run_id, int limit);
+
+ private:
+  Result<std::optional<RunRecord>> load_run(const std::string& where, const std::string& job);
+  Connection& db_;
+};
+
+}  // namespace backfill

@@ -1,0 +1,22 @@
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+#include <chrono>
+
+#include "backfill/connector.h"
+
+namespace backfill {
+
+const ColumnInfo* TableSchema::find_column(std::string_view name) const {
+  for (const ColumnInfo& c : columns) {
+    if (c.name == name) return &c;
+  }
+  return nullptr;
+}
+
+std::string Connection::now_utc() {
+  auto now = std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
+  return fmt::format("{:%Y-%m-%dT%H:%M:%S}Z", now);
+}
+
+}  // namespace backfill

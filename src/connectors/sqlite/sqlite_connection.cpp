@@ -1,0 +1,392 @@
+#include "connectors/sqlite/sqlite_connection.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <vector>
+
+namespace backfill::sqlite {
+
+namespace {
+
+constexpr int k_wal_checkpoint_pages = 10000;  // SQLite's default is 1000
+constexpr long k_wal_size_limit_bytes =
+    64L * 1024 * 1024;  // truncate the WAL back to this after a checkpoint
+
+std::string pragma_text(sqlite3* db, const char* sql) {
+  sqlite3_stmt* stmt = nullptr;
+  std::string out;
+  if (sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr) == SQLITE_OK &&
+      sqlite3_step(stmt) == SQLITE_ROW) {
+    if (const unsigned char* text = sqlite3_column_text(stmt, 0))
+      out = reinterpret_cast<const char*>(text);
+  }
+  sqlite3_finalize(stmt);
+  return out;
+}
+
+}  // namespace
+
+SqliteConnection::SqliteConnection(std::string path, const ConnectOptions& options)
+    : path_(std::move(path)),
+      busy_timeout_ms_(options.busy_timeout_ms),
+      wal_wanted_(options.sqlite_wal) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path_, ec)) {
+    throw Error(ExitCode::k_database_missing,
+                fmt::format("database file {} does not exist (backfill never creates one)", path_),
+                "check the path, or point the job at the database with --set source.url=PATH");
+  }
+  if (std::filesystem::is_directory(path_, ec)) {
+    throw Error(ExitCode::k_database_missing,
+                fmt::format("{} is a directory, not a database file", path_));
+  }
+  int flags =
+      (options.writable ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY) | SQLITE_OPEN_NOMUTEX;
+  int rc = sqlite3_open_v2(path_.c_str(), &db_, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string message = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw Error(ExitCode::k_database_missing, fmt::format("cannot open {}: {}", path_, message));
+  }
+  sqlite3_extended_result_codes(db_, 1);
+  // A misspelled "column" must be an error, not a string constant.
+  sqlite3_db_config(db_, SQLITE_DBCONFIG_DQS_DML, 0, nullptr);
+  sqlite3_db_config(db_, SQLITE_DBCONFIG_DQS_DDL, 0, nullptr);
+  sqlite3_busy_timeout(db_, busy_timeout_ms_);
+
+  // Reading the schema proves the file is a database and takes the read lock once.
+  char* err = nullptr;
+  rc = sqlite3_exec(db_, "SELECT count(*) FROM sqlite_schema", nullptr, nullptr, &err);
+  std::string message = err ? err : "";
+  sqlite3_free(err);
+  if ((rc & 0xff) == SQLITE_NOTADB) {
+    throw Error(ExitCode::k_database_missing, fmt::format("{} is not an SQLite database", path_),
+                "check the path in source.url");
+  }
+  if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED) {
+    throw Error(
+        ExitCode::k_database_busy,
+        fmt::format("{} stayed locked for more than {} ms", path_, busy_timeout_ms_),
+        "another process holds an exclusive lock; retry later or raise options.busy_timeout_ms");
+  }
+  if (rc != SQLITE_OK)
+    throw Error(ExitCode::k_database_missing, fmt::format("cannot read {}: {}", path_, message));
+
+  if (!options.writable) return;
+  if (sqlite3_db_readonly(db_, "main") == 1) {
+    throw Error(ExitCode::k_read_only, fmt::format("database {} is read-only for this user", path_),
+                "run as a user who may write the file and its directory, or use `plan` to preview");
+  }
+}
+
+Result<void> SqliteConnection::prepare_for_writes() {
+  if (wal_wanted_ && pragma_text(db_, "PRAGMA journal_mode") != "wal") {
+    // WAL lets readers and other writers work between our batches.
+    if (pragma_text(db_, "PRAGMA journal_mode=WAL") != "wal") {
+      int code = sqlite3_extended_errcode(db_);
+      if ((code & 0xff) == SQLITE_READONLY || (code & 0xff) == SQLITE_CANTOPEN) {
+        throw Error(ExitCode::k_read_only,
+                    fmt::format("cannot write beside {} ({}): its directory is read-only", path_,
+                                sqlite3_errmsg(db_)),
+                    "SQLite needs to create its journal next to the database file");
+      }
+      if ((code & 0xff) == SQLITE_BUSY) return std::unexpected(failure(code, "switching to WAL"));
+    }
+  }
+  // With the ledger committed in each batch's transaction, losing the last
+  // commits to a power cut only means redoing those batches.
+  if (pragma_text(db_, "PRAGMA journal_mode") == "wal") {
+    sqlite3_exec(db_, "PRAGMA synchronous=NORMAL", nullptr, nullptr, nullptr);
+    // Batches rewrite the same hot index pages; checkpointing less often
+    // copies each back to the database once instead of many times.
+    sqlite3_exec(db_,
+                 fmt::format("PRAGMA wal_autocheckpoint={}; PRAGMA journal_size_limit={}",
+                             k_wal_checkpoint_pages, k_wal_size_limit_bytes)
+                     .c_str(),
+                 nullptr, nullptr, nullptr);
+  }
+  return {};
+}
+
+SqliteConnection::~SqliteConnection() {
+  for (auto& [sql, stmt] : statements_) sqlite3_finalize(stmt);
+  if (db_ != nullptr) {
+    if (in_transaction()) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    sqlite3_close(db_);
+  }
+}
+
+Failure SqliteConnection::failure(int rc, std::string_view during) const {
+  std::string message = fmt::format("{}: {}", during, sqlite3_errmsg(db_));
+  switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return Failure{Failure::Kind::k_busy, message};
+    case SQLITE_READONLY:
+      throw Error(ExitCode::k_read_only,
+                  fmt::format("cannot write {}: {}", path_, sqlite3_errmsg(db_)),
+                  "run as a user who may write the database file and its directory");
+    case SQLITE_CONSTRAINT:
+    case SQLITE_MISMATCH:
+    case SQLITE_TOOBIG:
+      return Failure{Failure::Kind::k_row, message};
+    case SQLITE_IOERR:
+    case SQLITE_PROTOCOL:
+      return Failure{Failure::Kind::k_transient, message};
+    default:
+      return Failure{Failure::Kind::k_permanent, message};
+  }
+}
+
+sqlite3_stmt* SqliteConnection::prepare(std::string_view sql) {
+  auto it = statements_.find(std::string(sql));
+  if (it != statements_.end()) {
+    sqlite3_reset(it->second);
+    sqlite3_clear_bindings(it->second);
+    return it->second;
+  }
+  sqlite3_stmt* stmt = nullptr;
+  const char* tail = nullptr;
+  int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
+                              SQLITE_PREPARE_PERSISTENT, &stmt, &tail);
+  if (rc == SQLITE_OK && tail != nullptr &&
+      std::string_view(tail).find_first_not_of(" \t\r\n;") != std::string_view::npos) {
+    sqlite3_finalize(stmt);
+    throw Error(ExitCode::k_job_invalid,
+                fmt::format("one SQL statement expected, got more: {}", sql),
+                "source.filter must be a single condition, without ';'");
+  }
+  if (rc != SQLITE_OK) {
+    if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED) {
+      throw Error(ExitCode::k_database_busy,
+                  fmt::format("{} stayed locked for more than {} ms", path_, busy_timeout_ms_),
+                  "another process holds a lock; retry later or raise options.busy_timeout_ms");
+    }
+    throw Error(ExitCode::k_schema_mismatch,
+                fmt::format("SQL rejected by {}: {}\n  in: {}", path_, sqlite3_errmsg(db_), sql),
+                "check source.filter and the column names in the job file");
+  }
+  statements_.emplace(std::string(sql), stmt);
+  return stmt;
+}
+
+void SqliteConnection::bind(sqlite3_stmt* stmt, std::span<const Value> params) {
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    int at = static_cast<int>(i + 1);
+    const Value& v = params[i];
+    if (is_null(v))
+      sqlite3_bind_null(stmt, at);
+    else if (auto* b = std::get_if<bool>(&v))
+      sqlite3_bind_int(stmt, at, *b ? 1 : 0);
+    else if (auto* n = std::get_if<std::int64_t>(&v))
+      sqlite3_bind_int64(stmt, at, *n);
+    else if (auto* d = std::get_if<double>(&v))
+      sqlite3_bind_double(stmt, at, *d);
+    else {
+      const auto& s = std::get<std::string>(v);
+      sqlite3_bind_text(stmt, at, s.data(), static_cast<int>(s.size()), SQLITE_STATIC);
+    }
+  }
+}
+
+Value SqliteConnection::column_value(sqlite3_stmt* stmt, int i) {
+  Value v;
+  read_column(stmt, i, v);
+  return v;
+}
+
+namespace {
+
+void assign_text(Value& cell, const void* data, int bytes) {
+  const char* p = data == nullptr ? "" : static_cast<const char*>(data);
+  auto n = static_cast<std::size_t>(bytes);
+  if (auto* s = std::get_if<std::string>(&cell)) {
+    s->assign(p, n);
+  } else {
+    cell = std::string(p, n);
+  }
+}
+
+}  // namespace
+
+void SqliteConnection::read_column(sqlite3_stmt* stmt, int i, Value& cell) {
+  switch (sqlite3_column_type(stmt, i)) {
+    case SQLITE_INTEGER:
+      cell = static_cast<std::int64_t>(sqlite3_column_int64(stmt, i));
+      break;
+    case SQLITE_FLOAT:
+      cell = sqlite3_column_double(stmt, i);
+      break;
+    case SQLITE_NULL:
+      cell = std::monostate{};
+      break;
+    default:
+      assign_text(cell, sqlite3_column_blob(stmt, i), sqlite3_column_bytes(stmt, i));
+  }
+}
+
+void SqliteConnection::read_argument(sqlite3_value* arg, Value& cell) {
+  switch (sqlite3_value_type(arg)) {
+    case SQLITE_INTEGER:
+      cell = static_cast<std::int64_t>(sqlite3_value_int64(arg));
+      break;
+    case SQLITE_FLOAT:
+      cell = sqlite3_value_double(arg);
+      break;
+    case SQLITE_NULL:
+      cell = std::monostate{};
+      break;
+    default:
+      assign_text(cell, sqlite3_value_blob(arg), sqlite3_value_bytes(arg));
+  }
+}
+
+void SqliteConnection::set_result(sqlite3_context* context, const Value& v) {
+  if (is_null(v))
+    sqlite3_result_null(context);
+  else if (auto* b = std::get_if<bool>(&v))
+    sqlite3_result_int(context, *b ? 1 : 0);
+  else if (auto* n = std::get_if<std::int64_t>(&v))
+    sqlite3_result_int64(context, *n);
+  else if (auto* d = std::get_if<double>(&v))
+    sqlite3_result_double(context, *d);
+  else {
+    const auto& s = std::get<std::string>(v);
+    sqlite3_result_text64(context, s.data(), s.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+  }
+}
+
+Result<void> step_all(SqliteConnection& db, sqlite3_stmt* stmt, const RowCallback* on_row,
+                      std::string_view during) {
+  const int width = sqlite3_column_count(stmt);
+  std::vector<Value> row(static_cast<std::size_t>(width));
+  while (true) {
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_DONE) break;
+    if (rc != SQLITE_ROW) {
+      Failure f = db.failure(rc, during);
+      sqlite3_reset(stmt);
+      return std::unexpected(f);
+    }
+    if (on_row != nullptr) {
+      for (int i = 0; i < width; ++i)
+        row[static_cast<std::size_t>(i)] = SqliteConnection::column_value(stmt, i);
+      (*on_row)(row);
+    }
+  }
+  sqlite3_reset(stmt);
+  return {};
+}
+
+Result<std::int64_t> SqliteConnection::execute(std::string_view sql,
+                                               std::span<const Value> params) {
+  sqlite3_stmt* stmt = prepare(sql);
+  bind(stmt, params);
+  if (auto r = step_all(*this, stmt, nullptr, sql); !r) return std::unexpected(r.error());
+  return sqlite3_changes64(db_);
+}
+
+Result<void> SqliteConnection::query(std::string_view sql, std::span<const Value> params,
+                                     const RowCallback& on_row) {
+  sqlite3_stmt* stmt = prepare(sql);
+  bind(stmt, params);
+  return step_all(*this, stmt, &on_row, sql);
+}
+
+Result<void> SqliteConnection::begin_write() {
+  // IMMEDIATE takes the write lock now, waiting up to busy_timeout, so a
+  // batch never fails halfway for want of it.
+  int rc = sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK) return std::unexpected(failure(rc, "BEGIN IMMEDIATE"));
+  return {};
+}
+
+Result<void> SqliteConnection::commit() {
+  int rc = sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK) {
+    Failure f = failure(rc, "COMMIT");
+    rollback();
+    return std::unexpected(f);
+  }
+  return {};
+}
+
+void SqliteConnection::rollback() noexcept {
+  if (in_transaction()) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+}
+
+std::string SqliteConnection::quote(std::string_view identifier) const {
+  std::string out = "\"";
+  for (char c : identifier) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+bool SqliteConnection::is_rowid(std::string_view table, std::string_view column) {
+  auto schema = describe(table);
+  if (!schema || !*schema || !(*schema)->has_rowid) return false;
+  const TableSchema& t = **schema;
+  if (column == "rowid") return true;
+  const ColumnInfo* info = t.find_column(column);
+  std::string type;
+  if (info != nullptr) {
+    for (char c : info->declared_type)
+      type += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  }
+  return info != nullptr && t.primary_key.size() == 1 && t.primary_key[0] == column &&
+         type == "INTEGER";
+}
+
+Result<std::optional<TableSchema>> SqliteConnection::describe(std::string_view table) {
+  TableSchema schema;
+  schema.name = std::string(table);
+  std::string create_sql;
+  bool found = false;
+  Value name{std::string(table)};
+  auto r = query("SELECT sql FROM sqlite_schema WHERE type IN ('table','view') AND name = ?",
+                 {&name, 1}, [&](std::span<const Value> row) {
+                   found = true;
+                   if (auto* s = std::get_if<std::string>(&row[0])) create_sql = *s;
+                 });
+  if (!r) return std::unexpected(r.error());
+  if (!found) return std::optional<TableSchema>{};
+  std::string upper;
+  for (char c : create_sql) upper += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  schema.has_rowid =
+      upper.find("WITHOUT ROWID") == std::string::npos && upper.rfind("CREATE TABLE", 0) == 0;
+
+  std::vector<std::pair<int, std::string>> pk;
+  r = query("SELECT name, type, \"notnull\", pk FROM pragma_table_info(?)", {&name, 1},
+            [&](std::span<const Value> row) {
+              ColumnInfo c{std::get<std::string>(row[0]), to_display(row[1]),
+                           std::get<std::int64_t>(row[2]) != 0};
+              if (auto pos = std::get<std::int64_t>(row[3]); pos > 0)
+                pk.emplace_back(static_cast<int>(pos), c.name);
+              schema.columns.push_back(std::move(c));
+            });
+  if (!r) return std::unexpected(r.error());
+  std::ranges::sort(pk);
+  for (auto& [pos, col] : pk) schema.primary_key.push_back(col);
+
+  std::vector<std::string> unique_indexes;
+  r = query(
+      "SELECT name FROM pragma_index_list(?) WHERE \"unique\" = 1 AND partial = 0", {&name, 1},
+      [&](std::span<const Value> row) { unique_indexes.push_back(std::get<std::string>(row[0])); });
+  if (!r) return std::unexpected(r.error());
+  for (const std::string& index : unique_indexes) {
+    std::vector<std::string> columns;
+    Value index_name{index};
+    r = query("SELECT name FROM pragma_index_info(?) ORDER BY seqno", {&index_name, 1},
+              [&](std::span<const Value> row) { columns.push_back(to_display(row[0])); });
+    if (!r) return std::unexpected(r.error());
+    schema.unique_keys.push_back(std::move(columns));
+  }
+  return schema;
+}
+
+}  // namespace backfill::sqlite

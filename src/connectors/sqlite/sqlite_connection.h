@@ -1,0 +1,64 @@
+// A Connection to one SQLite database file.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <string>
+#include <unordered_map>
+
+#include "backfill/connector.h"
+
+namespace backfill::sqlite {
+
+class SqliteConnection final : public Connection {
+ public:
+  // Opens an existing database file; never creates one. Throws Error.
+  SqliteConnection(std::string path, const ConnectOptions& options);
+  ~SqliteConnection() override;
+
+  std::string display_name() const override { return path_; }
+  Result<std::optional<TableSchema>> describe(std::string_view table) override;
+  Result<void> prepare_for_writes() override;
+  Result<void> begin_write() override;
+  Result<void> commit() override;
+  void rollback() noexcept override;
+  Result<std::int64_t> execute(std::string_view sql, std::span<const Value> params) override;
+  Result<void> query(std::string_view sql, std::span<const Value> params,
+                     const RowCallback& on_row) override;
+  std::string quote(std::string_view identifier) const override;
+
+  // True when `column` is `rowid` or the INTEGER PRIMARY KEY that aliases it:
+  // its values are integers, and a new row gets a larger one than any present.
+  bool is_rowid(std::string_view table, std::string_view column);
+
+  // A cached prepared statement, reset and with bindings cleared. Throws
+  // Error for SQL that does not compile (a bad filter, say).
+  sqlite3_stmt* prepare(std::string_view sql);
+  void bind(sqlite3_stmt* stmt, std::span<const Value> params);
+  // Reads column `i` of the current row.
+  static Value column_value(sqlite3_stmt* stmt, int i);
+  // Reads column `i` into `cell`, reusing the memory of a string it holds.
+  static void read_column(sqlite3_stmt* stmt, int i, Value& cell);
+  // The same for an SQL function's argument.
+  static void read_argument(sqlite3_value* arg, Value& cell);
+  // Sets an SQL function's result.
+  static void set_result(sqlite3_context* context, const Value& v);
+  // Turns an SQLite result code into a Failure, or throws Error when fatal.
+  Failure failure(int rc, std::string_view during) const;
+
+  bool in_transaction() const { return sqlite3_get_autocommit(db_) == 0; }
+  sqlite3* handle() { return db_; }
+
+ private:
+  std::string path_;
+  sqlite3* db_ = nullptr;
+  std::unordered_map<std::string, sqlite3_stmt*> statements_;
+  int busy_timeout_ms_;
+  bool wal_wanted_;
+};
+
+// Runs `stmt` to completion, calling on_row for each row.
+Result<void> step_all(SqliteConnection& db, sqlite3_stmt* stmt, const RowCallback* on_row,
+                      std::string_view during);
+
+}  // namespace backfill::sqlite

@@ -1,0 +1,38 @@
+#include "connectors/sqlite/sqlite_connector.h"
+
+#include "connectors/sqlite/sqlite_connection.h"
+#include "connectors/sqlite/sqlite_sink.h"
+#include "connectors/sqlite/sqlite_source.h"
+
+namespace backfill::sqlite {
+
+namespace {
+
+std::string_view path_of(std::string_view url) {
+  if (url.starts_with("sqlite://")) return url.substr(9);
+  if (url.starts_with("sqlite:")) return url.substr(7);
+  return url;
+}
+
+}  // namespace
+
+bool SqliteConnector::claims(std::string_view url) const {
+  return url.starts_with("sqlite:") || url.find("://") == std::string_view::npos;
+}
+
+std::unique_ptr<Connection> SqliteConnector::connect(std::string_view url,
+                                                     const ConnectOptions& options) const {
+  return std::make_unique<SqliteConnection>(std::string(path_of(url)), options);
+}
+
+std::unique_ptr<Source> SqliteConnector::make_source(Connection& connection,
+                                                     const SourceQuery& query) const {
+  return std::make_unique<SqliteSource>(static_cast<SqliteConnection&>(connection), query);
+}
+
+std::unique_ptr<Sink> SqliteConnector::make_sink(Connection& connection, const Endpoint& target,
+                                                 const std::vector<FieldSpec>& fields) const {
+  return std::make_unique<SqliteSink>(static_cast<SqliteConnection&>(connection), target, fields);
+}
+
+}  // namespace backfill::sqlite

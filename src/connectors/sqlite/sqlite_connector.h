@@ -1,0 +1,19 @@
+// The SQLite connector: `sqlite:PATH` URLs and plain file paths.
+#pragma once
+
+#include "backfill/connector.h"
+
+namespace backfill::sqlite {
+
+class SqliteConnector final : public Connector {
+ public:
+  bool claims(std::string_view url) const override;
+  std::unique_ptr<Connection> connect(std::string_view url,
+                                      const ConnectOptions& options) const override;
+  std::unique_ptr<Source> make_source(Connection& connection,
+                                      const SourceQuery& query) const override;
+  std::unique_ptr<Sink> make_sink(Connection& connection, const Endpoint& target,
+                                  const std::vector<FieldSpec>& fields) const override;
+};
+
+}  // namespace backfill::sqlite

@@ -1,0 +1,50 @@
+#pragma once
+
+#include "connectors/sqlite/sqlite_connection.h"
+
+namespace backfill::sqlite {
+
+// Writes mapped rows with one prepared UPDATE per row, by key. The write
+// policy sits in the statement itself: a fill_null column keeps any value
+// that appeared since the row was read, and a row changes only when some
+// column really gets a new value.
+class SqliteSink final : public Sink {
+ public:
+  SqliteSink(SqliteConnection& db, const Endpoint& target, const std::vector<FieldSpec>& fields);
+
+  void validate() override { db_.prepare(update_sql_); }
+  Result<void> write(const WriteBatch& batch, std::vector<WriteOutcome>& outcomes,
+                     std::vector<std::string>& row_errors) override;
+  Result<std::vector<std::int64_t>> coverage(std::int64_t& rows_in_scope) override;
+
+  // A single-column key: the batch's bounds come from one aggregate query.
+  bool can_write_range(const SourceQuery& query) const override { return query.key.size() == 1; }
+  Result<RangeWrite> write_range(const SourceQuery& query, const std::optional<Key>& after,
+                                 const Key& upto, std::size_t limit, RowMapper& mapper) override;
+
+  struct PushdownState;
+
+ private:
+  PushdownState& pushdown_state();
+  // Whether the key is the table's rowid, so batches can be key ranges.
+  bool key_is_rowid(const SourceQuery& query);
+  // The next batch's last key and its row count, by counting in scope.
+  Result<std::optional<Key>> batch_end_by_count(const SourceQuery& query,
+                                                const std::optional<Key>& after, const Key& upto,
+                                                std::size_t limit);
+  // The next batch's last key by stride over integer keys, adapting the
+  // stride to hold about `limit` rows in scope.
+  Result<std::optional<Key>> batch_end_by_stride(const SourceQuery& query,
+                                                 const std::optional<Key>& after, const Key& upto);
+  void adapt_stride(std::int64_t rows_seen, std::size_t limit);
+
+  SqliteConnection& db_;
+  Endpoint target_;
+  std::vector<FieldSpec> fields_;
+  std::string update_sql_;
+  PushdownState* pushdown_ = nullptr;  // owned by the connection's SQL functions
+  std::optional<bool> key_is_rowid_;
+  std::int64_t stride_ = 0;
+};
+
+}  // namespace backfill::sqlite

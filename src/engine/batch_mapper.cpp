@@ -1,0 +1,124 @@
+#include "engine/batch_mapper.h"
+
+namespace backfill {
+
+BatchMapper::BatchMapper(JobSession& session)
+    : session_(session), key_width_(session.key_width()) {}
+
+Key BatchMapper::key_of(std::span<const Value> row) const {
+  return Key(row.begin(), row.begin() + static_cast<long>(key_width_));
+}
+
+std::vector<Value> BatchMapper::before_values(const RowBatch& rows, std::size_t source_row) const {
+  std::vector<Value> out;
+  auto row = rows.row(source_row);
+  for (int index : session_.target_value_index())
+    out.push_back(index < 0 ? Value() : row[static_cast<std::size_t>(index)]);
+  return out;
+}
+
+std::vector<Value> BatchMapper::after_values(const RowBatch& rows, std::size_t source_row,
+                                             std::span<const Value> written) const {
+  std::vector<Value> out = before_values(rows, source_row);
+  const auto& fields = session_.spec().fields;
+  for (std::size_t f = 0; f < fields.size(); ++f) {
+    const Value& v = written[key_width_ + f];
+    if (is_null(v)) continue;
+    if (fields[f].policy == WritePolicy::k_overwrite || is_null(out[f])) out[f] = v;
+  }
+  return out;
+}
+
+bool BatchMapper::map_row(std::span<const Value> row, std::vector<Value>& values,
+                          RowCounters& counters, std::vector<RowFailure>& problems,
+                          std::vector<FieldTally>* tallies) {
+  const auto& fields = session_.spec().fields;
+  const auto& current_index = session_.target_value_index();
+  auto current = [&](std::size_t f) -> const Value* {
+    return current_index[f] < 0 ? nullptr : &row[static_cast<std::size_t>(current_index[f])];
+  };
+  needed_.resize(fields.size());
+  bool any_needed = false;
+  for (std::size_t f = 0; f < fields.size(); ++f) {
+    needed_[f] = fields[f].policy == WritePolicy::k_overwrite || current(f) == nullptr ||
+                 is_null(*current(f));
+    any_needed = any_needed || needed_[f];
+  }
+  if (!any_needed) {
+    ++counters.skipped;  // no JSON parsed for rows already filled
+    return false;
+  }
+  session_.mapping().apply(row, mapped_);
+  bool useful = false, fallback = false, missing = false;
+  for (std::size_t f = 0; f < fields.size(); ++f) {
+    if (!needed_[f]) continue;
+    const FieldResult& r = mapped_.fields[f];
+    if (tallies != nullptr) {
+      FieldTally& t = (*tallies)[f];
+      if (r.chosen < 0)
+        ++t.missing;
+      else
+        ++t.by_extractor[static_cast<std::size_t>(r.chosen)];
+    }
+    if (r.chosen < 0) {
+      missing = true;
+      continue;
+    }
+    fallback = fallback || r.chosen > 0;
+    const Value* now = current(f);
+    useful =
+        useful || now == nullptr || is_null(*now) || !same_value(*now, r.value, fields[f].type);
+  }
+  if (fallback) ++counters.fallback;
+  if (missing) ++counters.missing;
+  if (mapped_.invalid_json) ++counters.invalid_json;
+  if (mapped_.invalid_json || missing) {
+    std::string key = key_to_json(key_of(row));
+    if (mapped_.invalid_json)
+      problems.push_back({key, "", "invalid_json", "a JSON source column does not parse"});
+    for (std::size_t f = 0; f < fields.size(); ++f) {
+      if (needed_[f] && mapped_.fields[f].chosen < 0) {
+        problems.push_back(
+            {key, fields[f].column, "missing", "no source in the chain yielded a value"});
+      }
+    }
+  }
+  if (!useful) {
+    if (missing)
+      ++counters.no_value;
+    else
+      ++counters.skipped;  // overwrite computed the value already stored
+    return false;
+  }
+  values.resize(fields.size());
+  for (std::size_t f = 0; f < fields.size(); ++f) {
+    values[f] = needed_[f] ? std::move(mapped_.fields[f].value) : Value();
+  }
+  return true;
+}
+
+void BatchMapper::map(const RowBatch& rows, MappedBatch& out, std::vector<FieldTally>* tallies) {
+  out.writes = WriteBatch{
+      .key_width = key_width_, .field_count = session_.spec().fields.size(), .cells = {}};
+  out.source_row.clear();
+  out.counters = {};
+  out.problems.clear();
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    auto row = rows.row(i);
+    ++out.counters.read;
+    if (!map_row(row, values_, out.counters, out.problems, tallies)) continue;
+    out.writes.cells.insert(out.writes.cells.end(), row.begin(),
+                            row.begin() + static_cast<long>(key_width_));
+    for (Value& v : values_) out.writes.cells.push_back(std::move(v));
+    out.source_row.push_back(i);
+  }
+}
+
+const std::vector<Value>* CountingRowMapper::map_row(std::span<const Value> row) {
+  ++rows_mapped;
+  if (!mapper_.map_row(row, values_, counters, problems)) return nullptr;
+  ++writes;
+  return &values_;
+}
+
+}  // namespace backfill

@@ -1,0 +1,68 @@
+// Turns source rows into the writes a run makes, classifying each row. One
+// classification serves run (row by row or pushed down) and plan, so a plan
+// counts exactly what a run does.
+#pragma once
+
+#include <vector>
+
+#include "backfill/connector.h"
+#include "backfill/counters.h"
+#include "backfill/inspection.h"
+#include "backfill/job_session.h"
+#include "backfill/ledger.h"
+
+namespace backfill {
+
+struct MappedBatch {
+  WriteBatch writes;
+  std::vector<std::size_t> source_row;  // per write, its row in the source batch
+  RowCounters counters;                 // read, skipped, no_value and flags; writes are pending
+  std::vector<RowFailure> problems;     // invalid JSON and missing fields
+};
+
+class BatchMapper {
+ public:
+  explicit BatchMapper(JobSession& session);
+
+  // Classifies one source row into `counters`, `problems` and `tallies` (when
+  // given). Returns true when the row gets a write, with `values` set to one
+  // value per field (NULL: leave that column alone).
+  bool map_row(std::span<const Value> row, std::vector<Value>& values, RowCounters& counters,
+               std::vector<RowFailure>& problems, std::vector<FieldTally>* tallies = nullptr);
+
+  // Maps every row of `rows`.
+  void map(const RowBatch& rows, MappedBatch& out, std::vector<FieldTally>* tallies = nullptr);
+
+  Key key_of(std::span<const Value> row) const;
+  Key key_of(const RowBatch& rows, std::size_t i) const { return key_of(rows.row(i)); }
+  // The target values a write leaves: what the sink's write policy yields.
+  std::vector<Value> after_values(const RowBatch& rows, std::size_t source_row,
+                                  std::span<const Value> written) const;
+  std::vector<Value> before_values(const RowBatch& rows, std::size_t source_row) const;
+
+ private:
+  JobSession& session_;
+  MappedRow mapped_;
+  std::vector<bool> needed_;
+  std::vector<Value> values_;
+  std::size_t key_width_;
+};
+
+// Feeds a pushed-down batch's rows through a BatchMapper, collecting what
+// the row-by-row path would have counted.
+class CountingRowMapper final : public RowMapper {
+ public:
+  explicit CountingRowMapper(BatchMapper& mapper) : mapper_(mapper) {}
+  const std::vector<Value>* map_row(std::span<const Value> row) override;
+
+  RowCounters counters;  // read excluded: rows the store skipped never reach map_row
+  std::vector<RowFailure> problems;
+  std::int64_t rows_mapped = 0;
+  std::int64_t writes = 0;
+
+ private:
+  BatchMapper& mapper_;
+  std::vector<Value> values_;
+};
+
+}  // namespace backfill

@@ -1,0 +1,165 @@
+#include "backfill/inspection.h"
+
+#include <fmt/format.h>
+
+#include "engine/batch_mapper.h"
+#include "engine/result_or_throw.h"
+#include "engine/run_range.h"
+
+namespace backfill {
+
+namespace {
+
+// The ledger's latest run, or nullopt when the ledger does not exist yet.
+std::optional<RunRecord> latest_run_if_any(JobSession& session) {
+  if (!value_or_throw(session.ledger().exists(), "reading the ledger")) return std::nullopt;
+  return value_or_throw(session.ledger().latest_run(session.spec().name), "reading the ledger");
+}
+
+// Reads rows in scope with after < key <= upto in batches, calling visit(batch);
+// only rows with one of `unfilled` NULL when it is non-empty.
+template <class Visit>
+void scan(JobSession& session, std::optional<Key> after, const Key& upto, Visit&& visit,
+          std::span<const std::string> unfilled = {}) {
+  RowBatch rows;
+  const auto batch_size =
+      static_cast<std::size_t>(std::max<std::int64_t>(session.spec().options.batch_size, 1000));
+  const std::size_t kw = session.key_width();
+  while (true) {
+    rows.clear();
+    value_or_throw(session.source().read(after, upto, batch_size, rows, unfilled), "reading rows");
+    if (rows.size() == 0) return;
+    visit(rows);
+    auto last = rows.row(rows.size() - 1);
+    after = Key(last.begin(), last.begin() + static_cast<long>(kw));
+  }
+}
+
+}  // namespace
+
+PlanReport plan_job(JobSession& session, std::size_t sample_count) {
+  PlanReport report;
+  const auto& fields = session.spec().fields;
+  for (const FieldSpec& f : fields)
+    report.fields.push_back({f.column, std::vector<std::int64_t>(f.from.size()), 0});
+  std::optional<Key> after =
+      resume_point(latest_run_if_any(session), session.source().keys_only_grow());
+  auto upto = value_or_throw(session.source().max_key(), "reading the last key");
+  if (!upto) return report;
+  BatchMapper mapper(session);
+  MappedBatch mapped;
+  scan(session, after, *upto, [&](const RowBatch& rows) {
+    mapper.map(rows, mapped, &report.fields);
+    mapped.counters.updated = static_cast<std::int64_t>(mapped.writes.size());
+    report.counters += mapped.counters;
+    for (std::size_t w = 0; w < mapped.writes.size() && report.samples.size() < sample_count; ++w) {
+      std::size_t src = mapped.source_row[w];
+      report.samples.push_back({mapper.key_of(rows, src), mapper.before_values(rows, src),
+                                mapper.after_values(rows, src, mapped.writes.row(w))});
+    }
+    for (auto& p : mapped.problems) {
+      if (report.first_problems.size() >= 10) break;
+      report.first_problems.push_back(std::move(p));
+    }
+  });
+  report.rows_in_scope = report.counters.read;
+  return report;
+}
+
+StatusReport job_status(JobSession& session) {
+  StatusReport report;
+  report.last_run = latest_run_if_any(session);
+  if (report.last_run) {
+    auto holder =
+        value_or_throw(session.ledger().holder(session.spec().name), "reading the ledger");
+    report.run_active = holder && holder->alive();
+  }
+  // Pending: rows a run would change now. Only rows with an empty target
+  // can change (in place, fill_null), so only those are read and mapped.
+  if (auto upto = value_or_throw(session.source().max_key(), "reading the last key")) {
+    auto unfilled = session.fill_null_columns();
+    BatchMapper mapper(session);
+    MappedBatch mapped;
+    scan(
+        session, resume_point(report.last_run, session.source().keys_only_grow()), *upto,
+        [&](const RowBatch& rows) {
+          mapper.map(rows, mapped);
+          report.pending += static_cast<std::int64_t>(mapped.writes.size());
+        },
+        unfilled);
+  }
+  report.filled =
+      value_or_throw(session.sink().coverage(report.rows_in_scope), "measuring coverage");
+  return report;
+}
+
+bool VerifyReport::passed() const {
+  for (const FieldCheck& f : fields) {
+    if (f.mismatched > 0 || coverage(f) + 1e-9 < min_coverage) return false;
+  }
+  return true;
+}
+
+double VerifyReport::coverage(const FieldCheck& f) const {
+  return rows_in_scope == 0
+             ? 100.0
+             : 100.0 * static_cast<double>(f.filled) / static_cast<double>(rows_in_scope);
+}
+
+VerifyReport verify_job(JobSession& session, std::optional<std::size_t> sample) {
+  if (!session.spec().in_place) {
+    throw Error(
+        ExitCode::k_usage,
+        "verify compares stored and recomputed values in place; this job writes to another store",
+        "use `backfill status` for coverage of cross-store jobs");
+  }
+  VerifyReport report;
+  report.min_coverage = session.spec().options.min_coverage;
+  const auto& fields = session.spec().fields;
+  auto filled = value_or_throw(session.sink().coverage(report.rows_in_scope), "measuring coverage");
+  for (std::size_t f = 0; f < fields.size(); ++f) {
+    FieldCheck check;
+    check.column = fields[f].column;
+    check.filled = filled[f];
+    report.fields.push_back(std::move(check));
+  }
+
+  const auto& current = session.target_value_index();
+  BatchMapper mapper(session);
+  MappedRow mapped;
+  auto check_rows = [&](const RowBatch& rows) {
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      auto row = rows.row(i);
+      session.mapping().apply(row, mapped);
+      ++report.rows_checked;
+      for (std::size_t f = 0; f < fields.size(); ++f) {
+        const Value& stored = row[static_cast<std::size_t>(current[f])];
+        const Value& computed = mapped.fields[f].value;
+        FieldCheck& check = report.fields[f];
+        if (is_null(stored)) {
+          if (!is_null(computed)) ++check.unfilled;
+          continue;
+        }
+        ++check.checked;
+        if (!is_null(computed) && !same_value(stored, computed, fields[f].type)) {
+          ++check.mismatched;
+          if (check.first_mismatches.size() < 5) {
+            check.first_mismatches.push_back(fmt::format("{}: stored {} != computed {}",
+                                                         key_to_json(mapper.key_of(rows, i)),
+                                                         to_display(stored), to_display(computed)));
+          }
+        }
+      }
+    }
+  };
+  if (sample) {
+    RowBatch rows;
+    value_or_throw(session.source().read_sample(*sample, rows), "sampling rows");
+    check_rows(rows);
+  } else if (auto upto = value_or_throw(session.source().max_key(), "reading the last key")) {
+    scan(session, std::nullopt, *upto, check_rows);
+  }
+  return report;
+}
+
+}  // namespace backfill

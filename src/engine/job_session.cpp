@@ -1,0 +1,195 @@
+#include "backfill/job_session.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <ranges>
+#include <set>
+
+namespace backfill {
+
+namespace {
+
+bool same_columns(std::vector<std::string> a, std::vector<std::string> b) {
+  std::ranges::sort(a);
+  std::ranges::sort(b);
+  return a == b;
+}
+
+TableSchema require_table(Connection& db, const std::string& table, std::string_view role) {
+  auto schema = db.describe(table);
+  if (!schema)
+    throw Error(ExitCode::k_failed, fmt::format("cannot read the schema of {}: {}",
+                                                db.display_name(), schema.error().message));
+  if (!*schema) {
+    throw Error(ExitCode::k_schema_mismatch,
+                fmt::format("{} table '{}' does not exist in {}", role, table, db.display_name()),
+                "check the table name, or apply the schema migration that creates it first");
+  }
+  return std::move(**schema);
+}
+
+// Resolves the key a job pages by, and proves it identifies one row.
+std::vector<std::string> resolve_key(const TableSchema& schema,
+                                     const std::vector<std::string>& wanted, std::string_view role,
+                                     const std::string& where) {
+  if (wanted.empty()) {
+    if (!schema.primary_key.empty()) return schema.primary_key;
+    if (schema.has_rowid) return {"rowid"};
+    throw Error(ExitCode::k_schema_mismatch,
+                fmt::format("{} table '{}' in {} has no primary key", role, schema.name, where),
+                fmt::format("name a unique, NOT NULL key with {}.key", role));
+  }
+  for (const std::string& col : wanted) {
+    if (col == "rowid" && schema.has_rowid && wanted.size() == 1) return wanted;
+    if (schema.find_column(col) == nullptr) {
+      throw Error(
+          ExitCode::k_schema_mismatch,
+          fmt::format("{}.key: column '{}' does not exist in table '{}'", role, col, schema.name),
+          fmt::format("use the table's primary key, or leave {}.key out to use it", role));
+    }
+  }
+  if (same_columns(wanted, schema.primary_key)) return wanted;
+  for (const auto& unique : schema.unique_keys) {
+    if (!same_columns(wanted, unique)) continue;
+    bool not_null = std::ranges::all_of(
+        wanted, [&](const std::string& c) { return schema.find_column(c)->not_null; });
+    if (not_null) return wanted;
+    throw Error(ExitCode::k_schema_mismatch,
+                fmt::format("{}.key ({}) is unique but nullable in table '{}'", role,
+                            fmt::join(wanted, ", "), schema.name),
+                "paging by key needs NOT NULL key columns; use the primary key");
+  }
+  throw Error(ExitCode::k_schema_mismatch,
+              fmt::format("{}.key ({}) is not unique in table '{}': no primary key or unique index "
+                          "covers exactly it",
+                          role, fmt::join(wanted, ", "), schema.name),
+              "use the table's primary key, or add a UNIQUE index on those columns");
+}
+
+}  // namespace
+
+JobSession::JobSession(JobSpec spec, bool writable) : spec_(std::move(spec)) {
+  const Connector& source_connector = connector_for(spec_.source.url);
+  ConnectOptions options{.writable = writable && spec_.in_place,
+                         .busy_timeout_ms = spec_.options.busy_timeout_ms,
+                         .sqlite_wal = spec_.options.sqlite_wal};
+  source_connection_ = source_connector.connect(spec_.source.url, options);
+  checks_.push_back(fmt::format("source database {} opened", source_connection_->display_name()));
+  const Connector* target_connector = &source_connector;
+  if (spec_.in_place) {
+    target_ = source_connection_.get();
+  } else {
+    target_connector = &connector_for(spec_.target.url);
+    options.writable = writable;
+    separate_target_connection_ = target_connector->connect(spec_.target.url, options);
+    target_ = separate_target_connection_.get();
+    checks_.push_back(fmt::format("target database {} opened", target_->display_name()));
+  }
+  validate_and_resolve();
+  source_query_ = SourceQuery{
+      spec_.source.table,
+      spec_.source.key,
+      spec_.source.filter,
+      {source_columns_.begin() + static_cast<long>(key_width()), source_columns_.end()}};
+  source_ = source_connector.make_source(*source_connection_, source_query_);
+  sink_ = target_connector->make_sink(*target_, spec_.target, spec_.fields);
+  source_->validate();
+  sink_->validate();
+  checks_.push_back("source query and write statement compile");
+  mapping_ = std::make_unique<Mapping>(spec_.fields, source_columns_);
+  ledger_ = std::make_unique<Ledger>(*target_);
+  if (writable) checks_.push_back("target is writable");
+}
+
+JobSession::~JobSession() = default;
+
+void JobSession::validate_and_resolve() {
+  TableSchema source = require_table(*source_connection_, spec_.source.table, "source");
+  spec_.source.key =
+      resolve_key(source, spec_.source.key, "source", source_connection_->display_name());
+  checks_.push_back(fmt::format("source table '{}' exists; key ({}) is unique", source.name,
+                                fmt::join(spec_.source.key, ", ")));
+  source_columns_ = spec_.source.key;
+  for (const FieldSpec& field : spec_.fields) {
+    for (std::size_t i = 0; i < field.from.size(); ++i) {
+      const Extractor& ex = field.from[i];
+      if (ex.kind == Extractor::Kind::k_constant) continue;
+      if (source.find_column(ex.column) == nullptr && !(ex.column == "rowid" && source.has_rowid)) {
+        throw Error(
+            ExitCode::k_schema_mismatch,
+            fmt::format(
+                "{}:{}: fields.{}.from[{}]: column '{}' does not exist in source table '{}'",
+                spec_.file.string(), field.line, field.column, i, ex.column, source.name),
+            "check the column name against the table's schema");
+      }
+    }
+  }
+  for (const std::string& col : Mapping::input_columns(spec_.fields)) {
+    if (std::ranges::find(source_columns_, col) == source_columns_.end())
+      source_columns_.push_back(col);
+  }
+
+  TableSchema target =
+      spec_.in_place ? source : require_table(*target_, spec_.target.table, "target");
+  if (spec_.in_place) {
+    spec_.target.key = spec_.source.key;
+  } else {
+    spec_.target.key = resolve_key(target, spec_.target.key, "target", target_->display_name());
+    if (spec_.target.key.size() != spec_.source.key.size()) {
+      throw Error(
+          ExitCode::k_job_invalid,
+          fmt::format("target.key has {} columns but source.key has {}", spec_.target.key.size(),
+                      spec_.source.key.size()),
+          "a source row's key finds its target row, so the keys must match column for column");
+    }
+  }
+  for (const FieldSpec& field : spec_.fields) {
+    if (std::ranges::find(spec_.target.key, field.column) != spec_.target.key.end()) {
+      throw Error(
+          ExitCode::k_job_invalid,
+          fmt::format(
+              "{}:{}: fields.{}: '{}' is part of the key of table '{}' and cannot be a target",
+              spec_.file.string(), field.line, field.column, field.column, target.name),
+          "a backfill fills columns of existing rows; it never rewrites their keys");
+    }
+  }
+  std::vector<std::string> absent;
+  for (const FieldSpec& field : spec_.fields) {
+    if (target.find_column(field.column) == nullptr) absent.push_back(field.column);
+  }
+  if (!absent.empty()) {
+    throw Error(ExitCode::k_schema_mismatch,
+                fmt::format("target table '{}' in {} has no column {}", target.name,
+                            target_->display_name(), fmt::join(absent, ", ")),
+                "the schema migration that adds these columns has not been applied: apply it, then "
+                "run again");
+  }
+  checks_.push_back(
+      fmt::format("target table '{}' has columns {}", target.name,
+                  fmt::join(spec_.fields | std::views::transform(&FieldSpec::column), ", ")));
+
+  target_value_index_.assign(spec_.fields.size(), -1);
+  if (spec_.in_place) {
+    for (std::size_t f = 0; f < spec_.fields.size(); ++f) {
+      auto it = std::ranges::find(source_columns_, spec_.fields[f].column);
+      if (it == source_columns_.end()) {
+        source_columns_.push_back(spec_.fields[f].column);
+        it = source_columns_.end() - 1;
+      }
+      target_value_index_[f] = static_cast<int>(it - source_columns_.begin());
+    }
+  }
+}
+
+std::vector<std::string> JobSession::fill_null_columns() const {
+  if (!spec_.in_place) return {};
+  std::vector<std::string> out;
+  for (const FieldSpec& f : spec_.fields) {
+    if (f.policy != WritePolicy::k_fill_null) return {};  // an overwrite field makes every row work
+    out.push_back(f.column);
+  }
+  return out;
+}
+
+}  // namespace backfill

@@ -1,0 +1,339 @@
+#include "backfill/runner.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <random>
+#include <thread>
+
+#include "engine/batch_mapper.h"
+#include "engine/result_or_throw.h"
+#include "engine/run_range.h"
+
+namespace backfill {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+class Runner {
+ public:
+  Runner(JobSession& session, const RunRequest& request, RunObserver& observer)
+      : session_(session),
+        request_(request),
+        observer_(observer),
+        db_(session.target_connection()),
+        ledger_(session.ledger()),
+        mapper_(session),
+        job_(session.spec().name) {}
+
+  RunSummary run() {
+    RunRecord run = claim_and_open_run();
+    run_id_ = run.run_id;
+    try {
+      loop(run);
+    } catch (...) {
+      abandon(run.run_id, "stopped by an error; run again to resume");
+      throw;
+    }
+    RunSummary summary = finish(run);
+    return summary;
+  }
+
+ private:
+  // Retries `attempt` while it fails with a retryable failure, with
+  // exponential backoff and jitter; gives up with an Error.
+  template <class F>
+  auto with_retries(std::string_view what, F&& attempt) {
+    const int max_retries = session_.spec().options.max_retries;
+    for (int tries = 0;; ++tries) {
+      auto r = attempt();
+      if (r) return r;
+      db_.rollback();
+      if (!r.error().retryable() || tries >= max_retries) {
+        bool busy = r.error().kind == Failure::Kind::k_busy;
+        throw Error(
+            busy ? ExitCode::k_database_busy : ExitCode::k_failed,
+            busy
+                ? fmt::format("{}: the database stayed locked beyond {} ms, {} times: {}", what,
+                              session_.spec().options.busy_timeout_ms, tries + 1, r.error().message)
+                : fmt::format("{}: {}", what, r.error().message),
+            busy ? "another process holds the write lock; run again later (nothing is lost), "
+                   "or raise options.busy_timeout_ms"
+                 : "run again to resume from the last committed batch");
+      }
+      int delay = std::min(5000, 50 << std::min(tries, 7));
+      std::uniform_int_distribution<int> jitter(0, delay / 2);
+      observer_.on_notice(fmt::format("{} failed ({}); retry {} of {} in {} ms", what,
+                                      r.error().message, tries + 1, max_retries, delay));
+      sleep_ms(delay + jitter(rng_));
+    }
+  }
+
+  void sleep_ms(int ms) {
+    auto until = Clock::now() + std::chrono::milliseconds(ms);
+    while (Clock::now() < until && !stopping())
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::min(ms, 50)));
+  }
+
+  bool stopping() const {
+    return request_.stop_signal != nullptr && request_.stop_signal->load() != 0;
+  }
+
+  RunRecord claim_and_open_run() {
+    Owner me = Owner::current();
+    std::optional<RunRecord> latest;
+    with_retries("preparing the database for writes", [&] { return db_.prepare_for_writes(); });
+    with_retries("claiming the job", [&]() -> Result<void> {
+      if (auto r = db_.begin_write(); !r) return r;
+      if (auto r = ledger_.create_tables(); !r) return r;
+      auto holder = ledger_.holder(job_);
+      if (!holder) return std::unexpected(holder.error());
+      if (*holder && (*holder)->id != me.id && (*holder)->alive()) {
+        db_.rollback();
+        throw Error(ExitCode::k_run_active,
+                    fmt::format("job '{}' is already being run by process {}", job_, (*holder)->id),
+                    "wait for it to finish, or stop it (Ctrl+C or kill) and run again; "
+                    "`backfill status` shows its progress");
+      }
+      if (auto r = ledger_.claim(job_, me); !r) return r;
+      auto l = ledger_.latest_run(job_);
+      if (!l) return std::unexpected(l.error());
+      latest = *l;
+      return db_.commit();
+    });
+
+    if (latest && latest->state != RunState::k_completed && !request_.restart) {
+      with_retries("resuming the run", [&]() -> Result<void> {
+        if (auto r = db_.begin_write(); !r) return r;
+        if (auto r = ledger_.finish_run(latest->run_id, RunState::k_running, ""); !r) return r;
+        return db_.commit();
+      });
+      latest->state = RunState::k_running;
+      observer_.on_start(*latest, true);
+      return *latest;
+    }
+    // Counting happens outside any write transaction: it may scan.
+    std::optional<Key> start_after =
+        request_.restart ? std::nullopt : resume_point(latest, session_.source().keys_only_grow());
+    auto watermark = value_or_throw(session_.source().max_key(), "reading the last key");
+    std::int64_t total = 0;
+    if (watermark)
+      total = value_or_throw(session_.source().count(start_after, watermark), "counting rows");
+    RunRecord run;
+    with_retries("starting a run", [&]() -> Result<void> {
+      if (auto r = db_.begin_write(); !r) return r;
+      auto id = ledger_.start_run(job_, start_after, watermark, total);
+      if (!id) return std::unexpected(id.error());
+      run.run_id = *id;
+      return db_.commit();
+    });
+    run.job = job_;
+    run.start_after = start_after;
+    run.watermark = watermark;
+    run.total_estimate = total;
+    run.started_at = Connection::now_utc();
+    observer_.on_start(run, false);
+    return run;
+  }
+
+  // What one batch did, for the loop to advance on.
+  struct BatchResult {
+    bool done = false;  // no rows were left
+    RowCounters delta;
+    Key first_key, last_key;
+  };
+
+  void loop(RunRecord& run) {
+    if (!run.watermark) return;
+    const bool same_connection = &session_.source_connection() == &db_;
+    const bool pushdown =
+        same_connection && session_.sink().can_write_range(session_.source_query());
+    const double max_rate = session_.spec().options.max_rows_per_second;
+    std::optional<Key> cursor = run.cursor ? run.cursor : run.start_after;
+    Progress progress;
+    progress.processed = run.counters.read;
+    progress.total = run.total_estimate;
+    progress.updated = run.counters.updated;
+    const auto started = Clock::now();
+
+    while (!stopping()) {
+      BatchResult batch;
+      if (!same_connection)
+        with_retries("reading a batch", [&] { return read_batch(cursor, *run.watermark); });
+      with_retries("writing a batch", [&]() -> Result<void> {
+        batch = BatchResult{};
+        if (auto r = db_.begin_write(); !r) return r;
+        if (pushdown) {
+          auto r = pushed_down_batch(cursor, *run.watermark, batch);
+          if (r || r.error().kind != Failure::Kind::k_row) return r;
+          db_.rollback();  // a row was rejected: this batch goes row by row, counting it
+          batch = BatchResult{};
+          if (auto b = db_.begin_write(); !b) return b;
+        }
+        if (same_connection) {
+          // Read under the write lock: the rows cannot change before the write.
+          if (auto r = read_batch(cursor, *run.watermark); !r) return r;
+        }
+        return row_by_row_batch(batch);
+      });
+      if (batch.done) break;
+      cursor = batch.last_key;
+      run.cursor = batch.last_key;
+      run.counters += batch.delta;
+      this_invocation_ += batch.delta;
+      progress.processed += batch.delta.read;
+      progress.updated += batch.delta.updated;
+      progress.elapsed_seconds = seconds_since(started);
+      progress.rows_per_second =
+          progress.elapsed_seconds > 0 ? this_invocation_.read / progress.elapsed_seconds : 0;
+      observer_.on_batch(progress);
+      if (max_rate > 0) {
+        double due = this_invocation_.read / max_rate - seconds_since(started);
+        if (due > 0) sleep_ms(static_cast<int>(due * 1000));
+      }
+      if (session_.spec().options.pause_ms > 0) sleep_ms(session_.spec().options.pause_ms);
+    }
+    seconds_ = seconds_since(started);
+  }
+
+  Result<void> read_batch(const std::optional<Key>& cursor, const Key& watermark) {
+    rows_.clear();
+    return session_.source().read(cursor, watermark, batch_size(), rows_);
+  }
+
+  std::size_t batch_size() const {
+    return static_cast<std::size_t>(session_.spec().options.batch_size);
+  }
+
+  // One statement maps and writes the batch inside the store; then the ledger.
+  Result<void> pushed_down_batch(const std::optional<Key>& cursor, const Key& watermark,
+                                 BatchResult& batch) {
+    const auto started = Clock::now();
+    CountingRowMapper counting(mapper_);
+    auto written = session_.sink().write_range(session_.source_query(), cursor, watermark,
+                                               batch_size(), counting);
+    if (!written) return std::unexpected(written.error());
+    if (!written->last_key) {
+      batch.done = true;
+      return db_.commit();
+    }
+    batch.delta = counting.counters;
+    batch.delta.read = written->rows_in_scope;
+    batch.delta.skipped += written->rows_in_scope - counting.rows_mapped;
+    batch.delta.updated = written->rows_written;
+    batch.delta.guarded = counting.writes - written->rows_written;
+    batch.first_key = written->first_key.value_or(*written->last_key);
+    batch.last_key = *written->last_key;
+    return record_and_commit(batch, counting.problems, started);
+  }
+
+  // Maps the rows read into rows_, writes them one by one; then the ledger.
+  Result<void> row_by_row_batch(BatchResult& batch) {
+    const auto started = Clock::now();
+    if (rows_.size() == 0) {
+      batch.done = true;
+      return db_.commit();
+    }
+    mapper_.map(rows_, mapped_);
+    batch.delta = mapped_.counters;
+    if (auto r = session_.sink().write(mapped_.writes, outcomes_, row_errors_); !r) return r;
+    std::vector<RowFailure> failures = mapped_.problems;
+    for (std::size_t w = 0; w < outcomes_.size(); ++w) {
+      switch (outcomes_[w]) {
+        case WriteOutcome::k_written:
+          ++batch.delta.updated;
+          break;
+        case WriteOutcome::k_guarded:
+          ++batch.delta.guarded;
+          break;
+        case WriteOutcome::k_failed:
+          ++batch.delta.failed;
+          failures.push_back({key_to_json(mapper_.key_of(rows_, mapped_.source_row[w])), "",
+                              "write_error", row_errors_[w]});
+          break;
+      }
+    }
+    batch.first_key = mapper_.key_of(rows_, 0);
+    batch.last_key = mapper_.key_of(rows_, rows_.size() - 1);
+    return record_and_commit(batch, failures, started);
+  }
+
+  Result<void> record_and_commit(const BatchResult& batch, const std::vector<RowFailure>& failures,
+                                 Clock::time_point started) {
+    auto ms = static_cast<std::int64_t>(seconds_since(started) * 1000);
+    if (auto r = ledger_.record_batch(run_id_, batch.first_key, batch.last_key, batch.delta, ms);
+        !r)
+      return r;
+    if (!failures.empty()) {
+      if (auto r = ledger_.record_failures(run_id_, failures); !r) return r;
+    }
+    return db_.commit();
+  }
+
+  // Best effort after a fatal error: record it and let go of the job.
+  void abandon(std::int64_t run_id, const std::string& message) noexcept {
+    try {
+      db_.rollback();
+      if (!db_.begin_write()) return;
+      (void)ledger_.finish_run(run_id, RunState::k_failed, message);
+      (void)ledger_.release(job_);
+      if (!db_.commit()) db_.rollback();
+    } catch (...) {
+      db_.rollback();
+    }
+  }
+
+  RunSummary finish(RunRecord& run) {
+    RunSummary summary;
+    summary.stopped_by_signal = stopping() ? request_.stop_signal->load() : 0;
+    RunState state = summary.stopped_by_signal ? RunState::k_interrupted : RunState::k_completed;
+    std::string message =
+        summary.stopped_by_signal
+            ? fmt::format("stopped by signal {}; run again to resume", summary.stopped_by_signal)
+            : "";
+    with_retries("closing the run", [&]() -> Result<void> {
+      if (auto r = db_.begin_write(); !r) return r;
+      if (auto r = ledger_.finish_run(run.run_id, state, message); !r) return r;
+      if (auto r = ledger_.release(job_); !r) return r;
+      return db_.commit();
+    });
+    observer_.on_finish();
+    auto latest = value_or_throw(ledger_.latest_run(job_), "reading the ledger");
+    summary.run = latest ? *latest : run;
+    summary.this_invocation = this_invocation_;
+    summary.seconds = seconds_;
+    summary.filled =
+        value_or_throw(session_.sink().coverage(summary.rows_in_scope), "measuring coverage");
+    summary.first_failures = value_or_throw(ledger_.failures(run.run_id, 10), "reading failures");
+    return summary;
+  }
+
+  JobSession& session_;
+  const RunRequest& request_;
+  RunObserver& observer_;
+  Connection& db_;
+  Ledger& ledger_;
+  BatchMapper mapper_;
+  std::string job_;
+  std::int64_t run_id_ = 0;
+  RowBatch rows_;
+  MappedBatch mapped_;
+  std::vector<WriteOutcome> outcomes_;
+  std::vector<std::string> row_errors_;
+  RowCounters this_invocation_;
+  double seconds_ = 0;
+  std::minstd_rand rng_{std::random_device{}()};
+};
+
+}  // namespace
+
+RunSummary run_job(JobSession& session, const RunRequest& request, RunObserver& observer) {
+  return Runner(session, request, observer).run();
+}
+
+}  // namespace backfill

@@ -1,0 +1,323 @@
+#include "backfill/ledger.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+namespace backfill {
+
+std::string_view to_string(RunState state) {
+  switch (state) {
+    case RunState::k_running:
+      return "running";
+    case RunState::k_completed:
+      return "completed";
+    case RunState::k_interrupted:
+      return "interrupted";
+    case RunState::k_failed:
+      return "failed";
+  }
+  return "?";
+}
+
+namespace {
+
+RunState parse_state(const std::string& s) {
+  if (s == "completed") return RunState::k_completed;
+  if (s == "interrupted") return RunState::k_interrupted;
+  if (s == "failed") return RunState::k_failed;
+  return RunState::k_running;
+}
+
+// `format` applied to each counter's name (its column is rows_<name>), joined by ", ".
+std::string counter_columns(std::string_view format) {
+  std::string out;
+  for (const auto& f : RowCounters::k_fields) {
+    out += (out.empty() ? "" : ", ") + fmt::format(fmt::runtime(format), f.name);
+  }
+  return out;
+}
+
+// Portable DDL: the same statements serve every SQL connector.
+std::vector<std::string> schema_statements() {
+  return {
+      "CREATE TABLE IF NOT EXISTS _backfill_jobs ("
+      " job TEXT PRIMARY KEY, owner TEXT, claimed_at TEXT, heartbeat_at TEXT)",
+      "CREATE TABLE IF NOT EXISTS _backfill_runs ("
+      " run_id BIGINT PRIMARY KEY, job TEXT NOT NULL, state TEXT NOT NULL,"
+      " started_at TEXT NOT NULL, finished_at TEXT,"
+      " start_after TEXT, watermark TEXT, cursor TEXT,"
+      " total_estimate BIGINT NOT NULL DEFAULT 0, batches BIGINT NOT NULL DEFAULT 0," +
+          counter_columns("rows_{} BIGINT NOT NULL DEFAULT 0") + ", message TEXT)",
+      "CREATE INDEX IF NOT EXISTS _backfill_runs_by_job ON _backfill_runs (job, run_id)",
+      "CREATE TABLE IF NOT EXISTS _backfill_batches ("
+      " run_id BIGINT NOT NULL, batch_no BIGINT NOT NULL, first_key TEXT, last_key TEXT,"
+      " rows_read BIGINT NOT NULL, rows_updated BIGINT NOT NULL, duration_ms BIGINT NOT NULL,"
+      " committed_at TEXT NOT NULL, PRIMARY KEY (run_id, batch_no))",
+      "CREATE TABLE IF NOT EXISTS _backfill_failures ("
+      " run_id BIGINT NOT NULL, row_key TEXT, field TEXT, kind TEXT NOT NULL, detail TEXT,"
+      " recorded_at TEXT NOT NULL)",
+      "CREATE INDEX IF NOT EXISTS _backfill_failures_by_run ON _backfill_failures (run_id, kind)",
+  };
+}
+
+// Columns of a run as load_run reads them: fixed ones, counters, message.
+constexpr std::size_t k_first_counter_column = 10;
+std::string run_columns() {
+  return "run_id, job, state, started_at, finished_at, start_after, watermark, cursor, "
+         "total_estimate, batches, " +
+         counter_columns("rows_{}") + ", message";
+}
+
+Value optional_key(const std::optional<Key>& key) {
+  return key ? Value(key_to_json(*key)) : Value();
+}
+
+std::optional<Key> key_column(const Value& v) {
+  if (auto* s = std::get_if<std::string>(&v)) return key_from_json(*s);
+  return std::nullopt;
+}
+
+std::int64_t int_column(const Value& v) {
+  if (auto* i = std::get_if<std::int64_t>(&v)) return *i;
+  return 0;
+}
+
+std::string text_column(const Value& v) {
+  return is_null(v) ? std::string() : to_display(v);
+}
+
+std::string proc_start_ticks(long pid) {
+  std::ifstream stat(fmt::format("/proc/{}/stat", pid));
+  std::string line;
+  if (!std::getline(stat, line)) return {};
+  auto close = line.rfind(')');
+  if (close == std::string::npos) return {};
+  std::istringstream rest(line.substr(close + 2));
+  std::string field;
+  for (int i = 3; i <= 22 && rest >> field; ++i) {
+    if (i == 22) return field;
+  }
+  return {};
+}
+
+std::string host_name() {
+  char buf[256] = {};
+  gethostname(buf, sizeof buf - 1);
+  return buf;
+}
+
+}  // namespace
+
+Owner Owner::current() {
+  long pid = static_cast<long>(getpid());
+  return Owner{fmt::format("{}:{}:{}", host_name(), pid, proc_start_ticks(pid))};
+}
+
+bool Owner::alive() const {
+  auto last = id.rfind(':');
+  auto mid = last == std::string::npos ? std::string::npos : id.rfind(':', last - 1);
+  if (mid == std::string::npos) return true;          // not ours to judge
+  if (id.substr(0, mid) != host_name()) return true;  // another machine's process: assume it lives
+  long pid = std::strtol(id.c_str() + mid + 1, nullptr, 10);
+  std::string ticks = proc_start_ticks(pid);
+  return !ticks.empty() && ticks == id.substr(last + 1);
+}
+
+Result<bool> Ledger::exists() {
+  auto schema = db_.describe("_backfill_runs");
+  if (!schema) return std::unexpected(schema.error());
+  return schema->has_value();
+}
+
+Result<void> Ledger::create_tables() {
+  for (const std::string& sql : schema_statements()) {
+    if (auto r = db_.execute(sql); !r) return std::unexpected(r.error());
+  }
+  return {};
+}
+
+Result<std::optional<Owner>> Ledger::holder(const std::string& job) {
+  std::optional<Owner> owner;
+  Value j{job};
+  auto r =
+      db_.query("SELECT owner FROM _backfill_jobs WHERE job = ? AND owner IS NOT NULL", {&j, 1},
+                [&](std::span<const Value> row) { owner = Owner{text_column(row[0])}; });
+  if (!r) return std::unexpected(r.error());
+  return owner;
+}
+
+Result<void> Ledger::claim(const std::string& job, const Owner& owner) {
+  std::string now = Connection::now_utc();
+  Value params[] = {Value(owner.id), Value(now), Value(now), Value(job)};
+  auto changed = db_.execute(
+      "UPDATE _backfill_jobs SET owner = ?, claimed_at = ?, heartbeat_at = ? WHERE job = ?",
+      params);
+  if (!changed) return std::unexpected(changed.error());
+  if (*changed == 0) {
+    Value insert[] = {Value(job), Value(owner.id), Value(now), Value(now)};
+    auto r = db_.execute(
+        "INSERT INTO _backfill_jobs (job, owner, claimed_at, heartbeat_at) VALUES (?, ?, ?, ?)",
+        insert);
+    if (!r) return std::unexpected(r.error());
+  }
+  return {};
+}
+
+Result<void> Ledger::release(const std::string& job) {
+  Value j{job};
+  auto r = db_.execute("UPDATE _backfill_jobs SET owner = NULL WHERE job = ?", {&j, 1});
+  if (!r) return std::unexpected(r.error());
+  return {};
+}
+
+Result<std::optional<RunRecord>> Ledger::load_run(const std::string& where,
+                                                  const std::string& job) {
+  std::optional<RunRecord> run;
+  Value j{job};
+  auto r = db_.query(
+      fmt::format("SELECT {} FROM _backfill_runs WHERE job = ?{} ORDER BY run_id DESC LIMIT 1",
+                  run_columns(), where),
+      {&j, 1}, [&](std::span<const Value> row) {
+        RunRecord rec;
+        rec.run_id = int_column(row[0]);
+        rec.job = text_column(row[1]);
+        rec.state = parse_state(text_column(row[2]));
+        rec.started_at = text_column(row[3]);
+        rec.finished_at = text_column(row[4]);
+        rec.start_after = key_column(row[5]);
+        rec.watermark = key_column(row[6]);
+        rec.cursor = key_column(row[7]);
+        rec.total_estimate = int_column(row[8]);
+        rec.batches = int_column(row[9]);
+        std::size_t column = k_first_counter_column;
+        for (const auto& f : RowCounters::k_fields)
+          rec.counters.*f.member = int_column(row[column++]);
+        rec.message = text_column(row[column]);
+        run = std::move(rec);
+      });
+  if (!r) return std::unexpected(r.error());
+  return run;
+}
+
+Result<std::optional<RunRecord>> Ledger::latest_run(const std::string& job) {
+  return load_run("", job);
+}
+
+Result<std::optional<RunRecord>> Ledger::latest_completed_run(const std::string& job) {
+  return load_run(" AND state = 'completed'", job);
+}
+
+Result<std::int64_t> Ledger::start_run(const std::string& job,
+                                       const std::optional<Key>& start_after,
+                                       const std::optional<Key>& watermark,
+                                       std::int64_t total_estimate) {
+  std::int64_t run_id = 1;
+  auto r = db_.query("SELECT coalesce(max(run_id), 0) + 1 FROM _backfill_runs", {},
+                     [&](std::span<const Value> row) { run_id = int_column(row[0]); });
+  if (!r) return std::unexpected(r.error());
+  Value params[] = {Value(run_id),
+                    Value(job),
+                    Value(Connection::now_utc()),
+                    optional_key(start_after),
+                    optional_key(watermark),
+                    Value(total_estimate)};
+  auto ins = db_.execute(
+      "INSERT INTO _backfill_runs (run_id, job, state, started_at, start_after, watermark, "
+      "total_estimate)"
+      " VALUES (?, ?, 'running', ?, ?, ?, ?)",
+      params);
+  if (!ins) return std::unexpected(ins.error());
+  return run_id;
+}
+
+Result<void> Ledger::finish_run(std::int64_t run_id, RunState state, const std::string& message) {
+  Value params[] = {Value(std::string(to_string(state))),
+                    state == RunState::k_running ? Value() : Value(Connection::now_utc()),
+                    message.empty() ? Value() : Value(message), Value(run_id)};
+  auto r = db_.execute(
+      "UPDATE _backfill_runs SET state = ?, finished_at = ?, message = ? WHERE run_id = ?", params);
+  if (!r) return std::unexpected(r.error());
+  return {};
+}
+
+Result<void> Ledger::record_batch(std::int64_t run_id, const Key& first_key, const Key& last_key,
+                                  const RowCounters& d, std::int64_t duration_ms) {
+  std::string now = Connection::now_utc();
+  Value run{run_id};
+  Value ins[] = {run,
+                 Value(key_to_json(first_key)),
+                 Value(key_to_json(last_key)),
+                 Value(d.read),
+                 Value(d.updated),
+                 Value(duration_ms),
+                 Value(now),
+                 run};
+  auto inserted = db_.execute(
+      "INSERT INTO _backfill_batches (run_id, batch_no, first_key, last_key, rows_read, "
+      "rows_updated,"
+      " duration_ms, committed_at)"
+      " SELECT ?, batches + 1, ?, ?, ?, ?, ?, ? FROM _backfill_runs WHERE run_id = ?",
+      ins);
+  if (!inserted) return std::unexpected(inserted.error());
+  std::vector<Value> params{Value(key_to_json(last_key))};
+  for (const auto& f : RowCounters::k_fields) params.emplace_back(d.*f.member);
+  params.push_back(run);
+  auto updated = db_.execute("UPDATE _backfill_runs SET cursor = ?, batches = batches + 1, " +
+                                 counter_columns("rows_{0} = rows_{0} + ?") + " WHERE run_id = ?",
+                             params);
+  if (!updated) return std::unexpected(updated.error());
+  Value beat[] = {Value(now), run};
+  auto heartbeat = db_.execute(
+      "UPDATE _backfill_jobs SET heartbeat_at = ? WHERE job = (SELECT job FROM _backfill_runs "
+      "WHERE run_id = ?)",
+      beat);
+  if (!heartbeat) return std::unexpected(heartbeat.error());
+  return {};
+}
+
+Result<void> Ledger::record_failures(std::int64_t run_id, const std::vector<RowFailure>& failures) {
+  std::string now = Connection::now_utc();
+  std::vector<std::pair<std::string, std::int64_t>> room;  // kind -> rows still allowed
+  for (const RowFailure& f : failures) {
+    auto it = std::ranges::find(room, f.kind, &std::pair<std::string, std::int64_t>::first);
+    if (it == room.end()) {
+      std::int64_t used = 0;
+      Value params[] = {Value(run_id), Value(f.kind)};
+      auto r = db_.query("SELECT count(*) FROM _backfill_failures WHERE run_id = ? AND kind = ?",
+                         params, [&](std::span<const Value> row) { used = int_column(row[0]); });
+      if (!r) return std::unexpected(r.error());
+      room.emplace_back(f.kind, k_max_failures_per_kind - used);
+      it = room.end() - 1;
+    }
+    if (it->second <= 0) continue;
+    --it->second;
+    Value params[] = {Value(run_id), Value(f.key),    f.field.empty() ? Value() : Value(f.field),
+                      Value(f.kind), Value(f.detail), Value(now)};
+    auto r = db_.execute(
+        "INSERT INTO _backfill_failures (run_id, row_key, field, kind, detail, recorded_at) VALUES "
+        "(?, ?, ?, ?, ?, ?)",
+        params);
+    if (!r) return std::unexpected(r.error());
+  }
+  return {};
+}
+
+Result<std::vector<RowFailure>> Ledger::failures(std::int64_t run_id, int limit) {
+  std::vector<RowFailure> out;
+  Value params[] = {Value(run_id), Value(std::int64_t{limit})};
+  auto r = db_.query(
+      "SELECT row_key, field, kind, detail FROM _backfill_failures WHERE run_id = ? ORDER BY "
+      "recorded_at LIMIT ?",
+      params, [&](std::span<const Value> row) {
+        out.push_back(
+            {text_column(row[0]), text_column(row[1]), text_column(row[2]), text_column(row[3])});
+      });
+  if (!r) return std::unexpected(r.error());
+  return out;
+}
+
+}  // namespace backfill

@@ -1,0 +1,187 @@
+#include "backfill/mapping.h"
+
+#include <simdjson.h>
+
+#include <algorithm>
+
+namespace backfill {
+
+bool MappedRow::used_fallback() const {
+  return std::ranges::any_of(fields, [](const FieldResult& f) { return f.chosen > 0; });
+}
+
+bool MappedRow::missing_field() const {
+  return std::ranges::any_of(fields, [](const FieldResult& f) { return f.chosen < 0; });
+}
+
+namespace {
+
+// One JSON source column: parsed at most once per row, on first use.
+struct JsonSlot {
+  std::size_t column = 0;
+  simdjson::dom::parser parser;
+  std::string buffer;  // padded copy of the payload, reused across rows
+  simdjson::dom::element root;
+  enum class State { k_unparsed, k_parsed, k_absent, k_invalid } state = State::k_unparsed;
+};
+
+struct CompiledExtractor {
+  Extractor::Kind kind;
+  std::size_t column = 0;
+  std::size_t slot = 0;
+  const JsonPath* path = nullptr;
+  const Value* constant = nullptr;
+};
+
+std::size_t column_index(const std::vector<std::string>& columns, const std::string& name) {
+  auto it = std::ranges::find(columns, name);
+  if (it == columns.end()) throw std::logic_error("mapping column not read by source: " + name);
+  return static_cast<std::size_t>(it - columns.begin());
+}
+
+Value element_to_value(simdjson::dom::element el, bool as_json) {
+  using simdjson::dom::element_type;
+  if (as_json) return simdjson::minify(el);
+  switch (el.type()) {
+    case element_type::STRING:
+      return std::string(std::string_view(el.get_string().value_unsafe()));
+    case element_type::INT64:
+      return el.get_int64().value_unsafe();
+    case element_type::UINT64:
+      return static_cast<double>(el.get_uint64().value_unsafe());
+    case element_type::DOUBLE:
+      return el.get_double().value_unsafe();
+    case element_type::BOOL:
+      return el.get_bool().value_unsafe();
+    case element_type::NULL_VALUE:
+      return std::monostate{};
+    case element_type::ARRAY:
+    case element_type::OBJECT:
+      return simdjson::minify(el);
+  }
+  return std::monostate{};
+}
+
+}  // namespace
+
+struct Mapping::Compiled {
+  std::vector<JsonSlot> slots;
+  std::vector<std::vector<CompiledExtractor>> fields;
+
+  JsonSlot& parsed_slot(std::size_t index, std::span<const Value> row, bool& invalid) {
+    JsonSlot& slot = slots[index];
+    if (slot.state != JsonSlot::State::k_unparsed) {
+      return slot;
+    }
+    const auto* text = std::get_if<std::string>(&row[slot.column]);
+    if (text == nullptr) {
+      slot.state =
+          is_null(row[slot.column]) ? JsonSlot::State::k_absent : JsonSlot::State::k_invalid;
+    } else {
+      slot.buffer.reserve(text->size() + simdjson::SIMDJSON_PADDING);
+      slot.buffer.assign(*text);
+      auto parsed = slot.parser.parse(slot.buffer.data(), text->size(), false);
+      slot.state = parsed.get(slot.root) == simdjson::SUCCESS ? JsonSlot::State::k_parsed
+                                                              : JsonSlot::State::k_invalid;
+    }
+    if (slot.state == JsonSlot::State::k_invalid) invalid = true;
+    return slot;
+  }
+};
+
+Mapping::Mapping(const std::vector<FieldSpec>& fields,
+                 const std::vector<std::string>& source_columns)
+    : fields_(fields), compiled_(std::make_unique<Compiled>()) {
+  for (const FieldSpec& field : fields_) {
+    auto& chain = compiled_->fields.emplace_back();
+    for (const Extractor& ex : field.from) {
+      CompiledExtractor c{.kind = ex.kind};
+      if (ex.kind == Extractor::Kind::k_constant) {
+        c.constant = &ex.constant;
+      } else {
+        c.column = column_index(source_columns, ex.column);
+      }
+      if (ex.kind == Extractor::Kind::k_json_path) {
+        c.path = &ex.path;
+        auto it = std::ranges::find_if(compiled_->slots,
+                                       [&](const JsonSlot& s) { return s.column == c.column; });
+        if (it == compiled_->slots.end()) {
+          compiled_->slots.emplace_back().column = c.column;
+          it = compiled_->slots.end() - 1;
+        }
+        c.slot = static_cast<std::size_t>(it - compiled_->slots.begin());
+      }
+      chain.push_back(c);
+    }
+  }
+}
+
+Mapping::~Mapping() = default;
+
+std::vector<std::string> Mapping::input_columns(const std::vector<FieldSpec>& fields) {
+  std::vector<std::string> columns;
+  for (const FieldSpec& field : fields) {
+    for (const Extractor& ex : field.from) {
+      if (ex.kind != Extractor::Kind::k_constant &&
+          std::ranges::find(columns, ex.column) == columns.end()) {
+        columns.push_back(ex.column);
+      }
+    }
+  }
+  return columns;
+}
+
+void Mapping::apply(std::span<const Value> row, MappedRow& out) {
+  out.fields.resize(fields_.size());
+  out.invalid_json = false;
+  for (JsonSlot& slot : compiled_->slots) slot.state = JsonSlot::State::k_unparsed;
+
+  for (std::size_t f = 0; f < fields_.size(); ++f) {
+    FieldResult& result = out.fields[f];
+    result.value = std::monostate{};
+    result.chosen = -1;
+    const FieldType type = fields_[f].type;
+    const auto& chain = compiled_->fields[f];
+    for (std::size_t k = 0; k < chain.size(); ++k) {
+      const CompiledExtractor& ex = chain[k];
+      Value candidate;
+      switch (ex.kind) {
+        case Extractor::Kind::k_constant:
+          candidate = *ex.constant;
+          break;
+        case Extractor::Kind::k_column:
+          candidate = row[ex.column];
+          break;
+        case Extractor::Kind::k_json_path: {
+          JsonSlot& slot = compiled_->parsed_slot(ex.slot, row, out.invalid_json);
+          if (slot.state != JsonSlot::State::k_parsed) continue;
+          simdjson::dom::element el = slot.root;
+          bool found = true;
+          for (const auto& step : ex.path->steps) {
+            simdjson::error_code err;
+            if (const auto* name = std::get_if<std::string>(&step)) {
+              err = el.at_key(*name).get(el);
+            } else {
+              err = el.at(std::get<std::size_t>(step)).get(el);
+            }
+            if (err != simdjson::SUCCESS) {
+              found = false;
+              break;
+            }
+          }
+          if (!found) continue;
+          candidate = element_to_value(el, type == FieldType::k_json);
+          break;
+        }
+      }
+      if (is_null(candidate)) continue;
+      if (auto converted = convert_value(candidate, type)) {
+        result.value = std::move(*converted);
+        result.chosen = static_cast<int>(k);
+        break;
+      }
+    }
+  }
+}
+
+}  // namespace backfill

@@ -1,0 +1,102 @@
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include "backfill/report.h"
+
+namespace backfill {
+
+namespace {
+
+std::string duration_text(double seconds) {
+  if (seconds < 0 || seconds > 1e7) return "--:--";
+  auto s = static_cast<long>(seconds + 0.5);
+  if (s >= 3600) return fmt::format("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60);
+  return fmt::format("{}:{:02}", s / 60, s % 60);
+}
+
+}  // namespace
+
+std::string with_commas(std::int64_t n) {
+  std::string digits = std::to_string(n < 0 ? -n : n);
+  std::string out;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return n < 0 ? "-" + out : out;
+}
+
+ProgressReporter::ProgressReporter(std::FILE* out, Mode mode) : out_(out), mode_(mode) {
+  if (mode_ == Mode::k_auto) mode_ = isatty(fileno(out_)) ? Mode::k_bar : Mode::k_log;
+}
+
+void ProgressReporter::on_start(const RunRecord& run, bool resumed) {
+  if (mode_ == Mode::k_none) return;
+  if (resumed) {
+    fmt::print(out_, "Resuming run {} after key {}: {} of about {} rows done\n", run.run_id,
+               run.cursor ? key_to_json(*run.cursor) : "(start)", with_commas(run.counters.read),
+               with_commas(run.total_estimate));
+  } else if (!run.watermark) {
+    fmt::print(out_, "Run {}: the table is empty; nothing to do\n", run.run_id);
+  } else {
+    fmt::print(out_, "Run {}: {} rows in scope, keys after {} up to {}\n", run.run_id,
+               with_commas(run.total_estimate),
+               run.start_after ? key_to_json(*run.start_after) : "(start)",
+               key_to_json(*run.watermark));
+  }
+  std::fflush(out_);
+}
+
+void ProgressReporter::on_batch(const Progress& p) {
+  last_ = p;
+  if (mode_ == Mode::k_none) return;
+  auto now = std::chrono::steady_clock::now();
+  double since = std::chrono::duration<double>(now - last_draw_).count();
+  double interval = mode_ == Mode::k_bar ? k_bar_interval_seconds : k_log_interval_seconds;
+  if (since < interval) return;
+  last_draw_ = now;
+  double fraction =
+      p.total > 0 ? std::min(1.0, static_cast<double>(p.processed) / static_cast<double>(p.total))
+                  : 1.0;
+  double eta = p.rows_per_second > 0
+                   ? static_cast<double>(std::max<std::int64_t>(0, p.total - p.processed)) /
+                         p.rows_per_second
+                   : -1;
+  if (mode_ == Mode::k_bar) {
+    constexpr int k_width = 30;
+    int fill = static_cast<int>(fraction * k_width);
+    fmt::print(out_, "\r[{}{}] {:5.1f}%  {}/{}  {} rows/s  ETA {}\x1b[K",
+               std::string(static_cast<std::size_t>(fill), '#'),
+               std::string(static_cast<std::size_t>(k_width - fill), '-'), fraction * 100,
+               with_commas(p.processed), with_commas(p.total),
+               with_commas(static_cast<std::int64_t>(p.rows_per_second)), duration_text(eta));
+    bar_drawn_ = true;
+  } else {
+    fmt::print(out_, "{} progress {}/{} ({:.1f}%), {} updated, {} rows/s, ETA {}\n",
+               Connection::now_utc(), with_commas(p.processed), with_commas(p.total),
+               fraction * 100, with_commas(p.updated),
+               with_commas(static_cast<std::int64_t>(p.rows_per_second)), duration_text(eta));
+  }
+  std::fflush(out_);
+}
+
+void ProgressReporter::on_notice(const std::string& text) {
+  if (mode_ == Mode::k_none) return;
+  if (bar_drawn_) fmt::print(out_, "\n");
+  bar_drawn_ = false;
+  fmt::print(out_, "{}\n", text);
+  std::fflush(out_);
+}
+
+void ProgressReporter::on_finish() {
+  if (mode_ == Mode::k_none) return;
+  if (last_.processed > 0) {
+    last_draw_ = {};
+    on_batch(last_);
+  }
+  if (bar_drawn_) fmt::print(out_, "\n");
+  bar_drawn_ = false;
+  std::fflush(out_);
+}
+
+}  // namespace backfill

@@ -1,0 +1,175 @@
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <fstream>
+
+#include "backfill/report.h"
+#include "report/json_writer.h"
+#include "report/report_parts.h"
+
+namespace backfill {
+
+namespace {
+
+constexpr std::string_view k_rule = "============================================================";
+
+struct CounterLine {
+  const char* label;
+  std::int64_t RowCounters::*member;
+};
+
+// The order and wording of the outcome lines, shared by every format.
+constexpr CounterLine k_outcomes[] = {
+    {"Rows read", &RowCounters::read},
+    {"Updated", &RowCounters::updated},
+    {"Skipped (already filled)", &RowCounters::skipped},
+    {"No value found", &RowCounters::no_value},
+    {"Kept (filled meanwhile)", &RowCounters::guarded},
+    {"Failed to write", &RowCounters::failed},
+};
+constexpr CounterLine k_flags[] = {
+    {"Used a fallback", &RowCounters::fallback},
+    {"Field missing", &RowCounters::missing},
+    {"Invalid JSON", &RowCounters::invalid_json},
+};
+
+}  // namespace
+
+void write_counters_json(JsonWriter& w, const RowCounters& c) {
+  w.begin_object();
+  for (const auto& f : RowCounters::k_fields) w.member(f.name, c.*f.member);
+  w.end_object();
+}
+
+std::string counters_text(const RowCounters& c, int width) {
+  std::string out;
+  for (const auto& line : k_outcomes)
+    out += fmt::format("{:<{}}{:>12}\n", std::string(line.label) + ":", width,
+                       with_commas(c.*line.member));
+  out += "------------------------------------------------------------\n";
+  for (const auto& line : k_flags)
+    out += fmt::format("{:<{}}{:>12}\n", std::string(line.label) + ":", width,
+                       with_commas(c.*line.member));
+  return out;
+}
+
+std::string run_summary_text(const JobSpec& spec, const RunSummary& s) {
+  std::string out = fmt::format("{}\nBackfill summary: {} (run {}, {})\n{}\n", k_rule, spec.name,
+                                s.run.run_id, to_string(s.run.state), k_rule);
+  out += counters_text(s.run.counters, 28);
+  out += fmt::format("{}\nFinal coverage over {} rows in scope:\n", k_rule,
+                     with_commas(s.rows_in_scope));
+  for (std::size_t f = 0; f < spec.fields.size() && f < s.filled.size(); ++f) {
+    out += fmt::format("  {:<26}{:>8.2f}%  ({})\n", spec.fields[f].column,
+                       percent(s.filled[f], s.rows_in_scope), with_commas(s.filled[f]));
+  }
+  double rate = s.seconds > 0 ? static_cast<double>(s.this_invocation.read) / s.seconds : 0;
+  out += fmt::format(
+      "Duration: {:.1f} s, {} rows/s ({} rows this invocation, {} batches in the run)\n", s.seconds,
+      with_commas(static_cast<std::int64_t>(rate)), with_commas(s.this_invocation.read),
+      s.run.batches);
+  if (!s.first_failures.empty()) {
+    // One line per kind of problem and field, with its first keys.
+    std::vector<std::pair<std::string, std::vector<std::string>>> groups;
+    for (const RowFailure& f : s.first_failures) {
+      std::string what = f.kind + (f.field.empty() ? "" : " " + f.field);
+      auto it = std::ranges::find(groups, what, &decltype(groups)::value_type::first);
+      if (it == groups.end()) it = groups.insert(groups.end(), {what, {}});
+      it->second.push_back(f.key);
+    }
+    out += "First problems (all in the ledger table _backfill_failures):\n";
+    for (const auto& [what, keys] : groups)
+      out += fmt::format("  {}: keys {}\n", what, fmt::join(keys, ", "));
+  }
+  out += fmt::format("{}\n", k_rule);
+  if (s.stopped_by_signal) {
+    out += fmt::format("Stopped by signal {} after a committed batch; run again to resume.\n",
+                       s.stopped_by_signal);
+  } else {
+    out += "Backfill complete.\n";
+  }
+  return out;
+}
+
+std::string run_summary_markdown(const JobSpec& spec, const RunSummary& s) {
+  std::string out = fmt::format("# Backfill report: {}\n\n", spec.name);
+  out += fmt::format("- Run: {} ({})\n- Started: {}\n- Finished: {}\n- Target: `{}` table `{}`\n\n",
+                     s.run.run_id, to_string(s.run.state), s.run.started_at, s.run.finished_at,
+                     spec.target.url, spec.target.table);
+  out += "| Outcome | Rows |\n| --- | ---: |\n";
+  for (const auto& line : k_outcomes)
+    out += fmt::format("| {} | {} |\n", line.label, with_commas(s.run.counters.*line.member));
+  for (const auto& line : k_flags)
+    out += fmt::format("| {} | {} |\n", line.label, with_commas(s.run.counters.*line.member));
+  out += fmt::format(
+      "\n## Coverage over {} rows in scope\n\n| Column | Filled | Coverage |\n| --- | ---: | ---: "
+      "|\n",
+      with_commas(s.rows_in_scope));
+  for (std::size_t f = 0; f < spec.fields.size() && f < s.filled.size(); ++f) {
+    out += fmt::format("| {} | {} | {:.2f}% |\n", spec.fields[f].column, with_commas(s.filled[f]),
+                       percent(s.filled[f], s.rows_in_scope));
+  }
+  out += fmt::format("\nDuration of this invocation: {:.1f} s for {} rows.\n", s.seconds,
+                     with_commas(s.this_invocation.read));
+  if (!s.first_failures.empty()) {
+    out += "\n## First problems\n\n| Key | Kind | Field | Detail |\n| --- | --- | --- | --- |\n";
+    for (const RowFailure& f : s.first_failures)
+      out += fmt::format("| `{}` | {} | {} | {} |\n", f.key, f.kind, f.field, f.detail);
+  }
+  return out;
+}
+
+std::string run_summary_json(const JobSpec& spec, const RunSummary& s) {
+  JsonWriter w;
+  w.begin_object();
+  w.member("job", spec.name).member("run_id", s.run.run_id).member("state", to_string(s.run.state));
+  w.member("started_at", s.run.started_at).member("finished_at", s.run.finished_at);
+  w.key("counters");
+  write_counters_json(w, s.run.counters);
+  w.key("this_invocation");
+  write_counters_json(w, s.this_invocation);
+  w.member("seconds", s.seconds)
+      .member("batches", s.run.batches)
+      .member("rows_in_scope", s.rows_in_scope);
+  w.key("coverage").begin_object();
+  for (std::size_t f = 0; f < spec.fields.size() && f < s.filled.size(); ++f) {
+    w.key(spec.fields[f].column)
+        .begin_object()
+        .member("filled", s.filled[f])
+        .member("percent", percent(s.filled[f], s.rows_in_scope))
+        .end_object();
+  }
+  w.end_object();
+  w.key("first_failures").begin_array();
+  for (const RowFailure& f : s.first_failures) {
+    w.begin_object()
+        .key("key")
+        .raw(f.key)
+        .member("kind", f.kind)
+        .member("field", f.field)
+        .member("detail", f.detail)
+        .end_object();
+  }
+  w.end_array();
+  w.member("stopped_by_signal", s.stopped_by_signal);
+  w.end_object();
+  return w.take() + "\n";
+}
+
+void write_run_report(const std::filesystem::path& file, const JobSpec& spec,
+                      const RunSummary& summary) {
+  std::string ext = file.extension().string();
+  std::string body;
+  if (ext == ".md" || ext == ".markdown")
+    body = run_summary_markdown(spec, summary);
+  else if (ext == ".json")
+    body = run_summary_json(spec, summary);
+  else
+    throw Error(ExitCode::k_usage,
+                fmt::format("--report {}: the extension must be .md or .json", file.string()));
+  std::ofstream out(file);
+  out << body;
+  if (!out) throw Error(ExitCode::k_failed, fmt::format("cannot write report {}", file.string()));
+}
+
+}  // namespace backfill

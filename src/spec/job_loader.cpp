@@ -1,0 +1,383 @@
+#include <fmt/format.h>
+
+#include <toml++/toml.h>
+#include <algorithm>
+#include <sstream>
+
+#include "backfill/error.h"
+#include "backfill/job.h"
+
+namespace backfill {
+
+std::string_view to_string(FieldType type) {
+  switch (type) {
+    case FieldType::k_text:
+      return "text";
+    case FieldType::k_integer:
+      return "integer";
+    case FieldType::k_real:
+      return "real";
+    case FieldType::k_boolean:
+      return "boolean";
+    case FieldType::k_timestamp:
+      return "timestamp";
+    case FieldType::k_json:
+      return "json";
+  }
+  return "?";
+}
+
+std::string_view to_string(WritePolicy policy) {
+  return policy == WritePolicy::k_fill_null ? "fill_null" : "overwrite";
+}
+
+std::string Extractor::describe() const {
+  switch (kind) {
+    case Kind::k_column:
+      return column;
+    case Kind::k_json_path:
+      return column + " " + path.text;
+    case Kind::k_constant:
+      return "constant " + to_display(constant);
+  }
+  return "?";
+}
+
+namespace {
+
+// Reads one job file, turning every problem into an Error naming file:line and key.
+class JobReader {
+ public:
+  explicit JobReader(std::filesystem::path file) : file_(std::move(file)) {}
+
+  [[noreturn]] void fail(
+      const toml::node* node, std::string_view key, std::string_view what,
+      std::string hint = "docs/job-spec.md lists every key, its type and its default") const {
+    std::string where = file_.string();
+    if (node != nullptr && node->source().begin.line > 0) {
+      where += fmt::format(":{}", node->source().begin.line);
+    } else if (node != nullptr) {
+      where += " (command line --set)";
+    }
+    throw Error(ExitCode::k_job_invalid, fmt::format("{}: {}: {}", where, key, what),
+                std::move(hint));
+  }
+
+  void reject_unknown(const toml::table& table, std::string_view prefix,
+                      std::initializer_list<std::string_view> known) const {
+    for (auto&& [k, node] : table) {
+      if (std::ranges::find(known, k.str()) == known.end()) {
+        std::string list;
+        for (auto n : known) list += (list.empty() ? "" : ", ") + std::string(n);
+        fail(&node, fmt::format("{}{}", prefix, k.str()), "unknown key",
+             fmt::format("known keys here: {}", list));
+      }
+    }
+  }
+
+  const toml::table* table(const toml::table& parent, std::string_view key, bool required) const {
+    const toml::node* node = parent.get(key);
+    if (node == nullptr) {
+      if (required) {
+        throw Error(ExitCode::k_job_invalid,
+                    fmt::format("{}: missing required section [{}]", file_.string(), key),
+                    "see docs/job-spec.md for the sections of a job file");
+      }
+      return nullptr;
+    }
+    if (!node->is_table()) fail(node, key, "must be a table, as in [" + std::string(key) + "]");
+    return node->as_table();
+  }
+
+  std::optional<std::string> string(const toml::table& t, std::string_view prefix,
+                                    std::string_view key, bool required) const {
+    const toml::node* node = t.get(key);
+    std::string full = fmt::format("{}{}", prefix, key);
+    if (node == nullptr) {
+      if (required) {
+        throw Error(ExitCode::k_job_invalid,
+                    fmt::format("{}: missing required key {}", file_.string(), full),
+                    "see docs/job-spec.md");
+      }
+      return std::nullopt;
+    }
+    if (!node->is_string()) fail(node, full, "must be a string");
+    return std::string(node->as_string()->get());
+  }
+
+  template <class T>
+  void number(const toml::table& t, std::string_view prefix, std::string_view key, T& out,
+              double min, double max) const {
+    const toml::node* node = t.get(key);
+    if (node == nullptr) return;
+    std::string full = fmt::format("{}{}", prefix, key);
+    double v = 0;
+    if (node->is_integer()) {
+      v = static_cast<double>(node->as_integer()->get());
+    } else if (node->is_floating_point() && std::is_floating_point_v<T>) {
+      v = node->as_floating_point()->get();
+    } else {
+      fail(node, full, std::is_floating_point_v<T> ? "must be a number" : "must be an integer");
+    }
+    if (v < min || v > max) fail(node, full, fmt::format("must be between {} and {}", min, max));
+    out = static_cast<T>(v);
+  }
+
+  std::vector<std::string> key_list(const toml::table& t, std::string_view prefix) const {
+    const toml::node* node = t.get("key");
+    std::vector<std::string> out;
+    if (node == nullptr) return out;
+    std::string full = fmt::format("{}key", prefix);
+    if (node->is_string()) {
+      out.emplace_back(node->as_string()->get());
+    } else if (node->is_array()) {
+      for (const toml::node& item : *node->as_array()) {
+        if (!item.is_string()) fail(&item, full, "must be a column name or a list of column names");
+        out.emplace_back(item.as_string()->get());
+      }
+      if (out.empty()) fail(node, full, "must name at least one column");
+    } else {
+      fail(node, full, "must be a column name or a list of column names");
+    }
+    return out;
+  }
+
+  Endpoint endpoint(const toml::table& t, std::string_view name, bool allow_filter) const {
+    std::string prefix = std::string(name) + ".";
+    if (allow_filter) {
+      reject_unknown(t, prefix, {"url", "table", "key", "filter"});
+    } else {
+      reject_unknown(t, prefix, {"url", "table", "key"});
+    }
+    Endpoint e;
+    e.url = expand_path(*string(t, prefix, "url", true), prefix + "url");
+    e.table = *string(t, prefix, "table", true);
+    e.key = key_list(t, prefix);
+    if (allow_filter) e.filter = string(t, prefix, "filter", false).value_or("");
+    return e;
+  }
+
+  WritePolicy policy(const toml::node& node, std::string_view key) const {
+    if (node.is_string()) {
+      auto s = node.as_string()->get();
+      if (s == "fill_null") return WritePolicy::k_fill_null;
+      if (s == "overwrite") return WritePolicy::k_overwrite;
+    }
+    fail(&node, key, "must be \"fill_null\" or \"overwrite\"");
+  }
+
+  Options options(const toml::table* t, WritePolicy& default_policy) const {
+    Options o;
+    if (t == nullptr) return o;
+    reject_unknown(*t, "options.",
+                   {"batch_size", "busy_timeout_ms", "max_retries", "max_rows_per_second",
+                    "pause_ms", "min_coverage", "policy", "sqlite_wal"});
+    number(*t, "options.", "batch_size", o.batch_size, 1, 1000000);
+    number(*t, "options.", "busy_timeout_ms", o.busy_timeout_ms, 0, 3600000);
+    number(*t, "options.", "max_retries", o.max_retries, 0, 1000);
+    number(*t, "options.", "max_rows_per_second", o.max_rows_per_second, 0, 1e12);
+    number(*t, "options.", "pause_ms", o.pause_ms, 0, 3600000);
+    number(*t, "options.", "min_coverage", o.min_coverage, 0, 100);
+    if (const toml::node* n = t->get("policy")) default_policy = policy(*n, "options.policy");
+    if (const toml::node* n = t->get("sqlite_wal")) {
+      if (!n->is_boolean()) fail(n, "options.sqlite_wal", "must be true or false");
+      o.sqlite_wal = n->as_boolean()->get();
+    }
+    return o;
+  }
+
+  Extractor extractor(const toml::node& node, const std::string& key) const {
+    if (!node.is_table()) {
+      fail(&node, key,
+           "each source must be an inline table: {column = \"c\"}, "
+           "{column = \"c\", path = \"$.a\"} or {value = ...}");
+    }
+    const toml::table& t = *node.as_table();
+    reject_unknown(t, key + ".", {"column", "path", "value"});
+    Extractor ex;
+    if (const toml::node* v = t.get("value")) {
+      if (t.contains("column") || t.contains("path"))
+        fail(&node, key, "a constant takes no column or path");
+      ex.kind = Extractor::Kind::k_constant;
+      if (v->is_string())
+        ex.constant = std::string(v->as_string()->get());
+      else if (v->is_integer())
+        ex.constant = v->as_integer()->get();
+      else if (v->is_floating_point())
+        ex.constant = v->as_floating_point()->get();
+      else if (v->is_boolean())
+        ex.constant = v->as_boolean()->get();
+      else
+        fail(v, key + ".value", "must be a string, number or boolean");
+      return ex;
+    }
+    ex.column = *string(t, key + ".", "column", true);
+    if (auto path = string(t, key + ".", "path", false)) {
+      auto parsed = parse_json_path(*path);
+      if (!parsed)
+        fail(t.get("path"), key + ".path", parsed.error(),
+             "write paths as $.a.b, $.a[0] or $[\"odd name\"]");
+      ex.kind = Extractor::Kind::k_json_path;
+      ex.path = std::move(*parsed);
+    }
+    return ex;
+  }
+
+  FieldType field_type(const toml::node* node, const std::string& key) const {
+    if (node == nullptr) return FieldType::k_text;
+    if (node->is_string()) {
+      auto s = node->as_string()->get();
+      for (FieldType t : {FieldType::k_text, FieldType::k_integer, FieldType::k_real,
+                          FieldType::k_boolean, FieldType::k_timestamp, FieldType::k_json}) {
+        if (s == to_string(t)) return t;
+      }
+    }
+    fail(node, key, "must be one of text, integer, real, boolean, timestamp, json");
+  }
+
+  std::vector<FieldSpec> fields(const toml::table& t, WritePolicy default_policy) const {
+    std::vector<FieldSpec> out;
+    for (auto&& [name, node] : t) {
+      std::string key = fmt::format("fields.{}", name.str());
+      if (!node.is_table()) fail(&node, key, "must be a table, as in [" + key + "]");
+      const toml::table& f = *node.as_table();
+      reject_unknown(f, key + ".", {"type", "policy", "from"});
+      FieldSpec spec;
+      spec.column = std::string(name.str());
+      spec.line = static_cast<int>(node.source().begin.line);
+      spec.type = field_type(f.get("type"), key + ".type");
+      spec.policy = default_policy;
+      if (const toml::node* p = f.get("policy")) spec.policy = policy(*p, key + ".policy");
+      const toml::node* from = f.get("from");
+      if (from == nullptr) {
+        throw Error(ExitCode::k_job_invalid,
+                    fmt::format("{}:{}: {}.from: missing; say where the value comes from",
+                                file_.string(), spec.line, key),
+                    "for example: from = [{ column = \"payload\", path = \"$.ts\" }, { column = "
+                    "\"created_at\" }]");
+      }
+      if (from->is_table()) {
+        spec.from.push_back(extractor(*from, key + ".from"));
+      } else if (from->is_array()) {
+        int i = 0;
+        for (const toml::node& item : *from->as_array()) {
+          spec.from.push_back(extractor(item, fmt::format("{}.from[{}]", key, i++)));
+        }
+      } else {
+        fail(from, key + ".from", "must be a list of sources");
+      }
+      if (spec.from.empty()) fail(from, key + ".from", "must list at least one source");
+      out.push_back(std::move(spec));
+    }
+    // toml++ keeps tables sorted by name; keep the order the job file wrote.
+    std::ranges::stable_sort(out, {}, &FieldSpec::line);
+    if (out.empty()) {
+      throw Error(ExitCode::k_job_invalid,
+                  fmt::format("{}: [fields] names no field", file_.string()),
+                  "add a [fields.COLUMN] section per target column");
+    }
+    return out;
+  }
+
+  JobSpec read(toml::table& root) const {
+    reject_unknown(root, "", {"job", "source", "target", "options", "fields"});
+    JobSpec job;
+    job.file = file_;
+    job.name = file_.stem().string();
+    if (const toml::table* j = table(root, "job", false)) {
+      reject_unknown(*j, "job.", {"name", "description"});
+      if (auto name = string(*j, "job.", "name", false)) {
+        if (name->empty()) fail(j->get("name"), "job.name", "must not be empty");
+        job.name = *name;
+      }
+      string(*j, "job.", "description", false);
+    }
+    job.source = endpoint(*table(root, "source", true), "source", true);
+    if (const toml::table* t = table(root, "target", false)) {
+      job.target = endpoint(*t, "target", false);
+      job.in_place = job.target.url == job.source.url && job.target.table == job.source.table;
+      if (job.in_place && job.target.key.empty()) job.target.key = job.source.key;
+    } else {
+      job.target = job.source;
+      job.target.filter.clear();
+    }
+    if (job.in_place) job.target.filter = job.source.filter;
+    WritePolicy default_policy = WritePolicy::k_fill_null;
+    job.options = options(table(root, "options", false), default_policy);
+    job.fields = fields(*table(root, "fields", true), default_policy);
+    return job;
+  }
+
+  void apply_override(toml::table& root, const std::string& text) const {
+    auto eq = text.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      throw Error(ExitCode::k_usage, fmt::format("--set '{}': expected KEY=VALUE", text),
+                  "for example --set source.url=/data/store.db or --set options.batch_size=5000");
+    }
+    std::string dotted = text.substr(0, eq);
+    std::string raw = text.substr(eq + 1);
+    toml::table* t = &root;
+    std::size_t start = 0;
+    while (true) {
+      std::size_t dot = dotted.find('.', start);
+      std::string part =
+          dotted.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+      if (part.empty())
+        throw Error(ExitCode::k_usage, fmt::format("--set '{}': empty key part", text));
+      if (dot == std::string::npos) {
+        toml::node_view existing = (*t)[part];
+        bool want_string = existing && existing.is_string();
+        std::optional<toml::table> parsed;
+        if (!want_string) {
+          try {
+            parsed = toml::parse("v = " + raw);
+          } catch (const toml::parse_error&) {
+          }
+        }
+        if (parsed && !want_string) {
+          t->insert_or_assign(part, std::move(*parsed->get("v")));
+        } else {
+          t->insert_or_assign(part, raw);
+        }
+        return;
+      }
+      toml::node* next = t->get(part);
+      if (next == nullptr) {
+        t->insert_or_assign(part, toml::table{});
+        next = t->get(part);
+      }
+      if (!next->is_table()) {
+        throw Error(ExitCode::k_usage, fmt::format("--set '{}': {} is not a section", text, part));
+      }
+      t = next->as_table();
+      start = dot + 1;
+    }
+  }
+
+ private:
+  std::filesystem::path file_;
+};
+
+}  // namespace
+
+JobSpec load_job(const std::filesystem::path& file, const std::vector<std::string>& overrides) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(file, ec)) {
+    throw Error(ExitCode::k_job_invalid, fmt::format("job file {} not found", file.string()),
+                "pass the path of a job file, such as examples/agentos/job.toml");
+  }
+  JobReader reader(file);
+  toml::table root;
+  try {
+    root = toml::parse_file(file.string());
+  } catch (const toml::parse_error& e) {
+    throw Error(ExitCode::k_job_invalid,
+                fmt::format("{}:{}:{}: {}", file.string(), e.source().begin.line,
+                            e.source().begin.column, e.description()),
+                "the job file is not valid TOML");
+  }
+  for (const std::string& o : overrides) reader.apply_override(root, o);
+  return reader.read(root);
+}
+
+}  // namespace backfill

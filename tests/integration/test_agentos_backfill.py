@@ -1,0 +1,149 @@
+"""The AgentOS case end to end: plan, run, status, verify and reports."""
+import json
+import os
+import sqlite3
+import unittest
+
+from support import (AGENTOS_JOB, assert_counters_add_up, expected_agentos, file_digest, ledger_runs,
+                     make_agentos_store, run, stored_agentos, TempDirTest)
+
+
+class AgentosBackfillTest(TempDirTest):
+    def setUp(self):
+        super().setUp()
+        self.db = self.path("store.db")
+        make_agentos_store(self.db, 20000)
+        self.expected = expected_agentos(self.db)
+
+    def test_run_fills_exactly_what_an_independent_model_expects(self):
+        result = run("run", AGENTOS_JOB, "--db", self.db, "--progress", "log")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(stored_agentos(self.db), self.expected)
+        self.assertIn("Backfill complete.", result.stdout)
+        self.assertIn("progress", result.stderr)
+
+    def test_summary_counters_add_up_and_match_the_rows(self):
+        before = stored_agentos(self.db)
+        result = run("run", AGENTOS_JOB, "--db", self.db, "--json")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        summary = json.loads(result.stdout)
+        c = summary["counters"]
+        changed = sum(1 for k, v in self.expected.items() if v != before[k])
+        in_scope = sqlite3.connect(self.db).execute(
+            "SELECT count(*) FROM task_audits WHERE event_type LIKE '%SUPERVISOR%'").fetchone()[0]
+        self.assertEqual(c["read"], in_scope)
+        self.assertEqual(c["updated"], changed)
+        assert_counters_add_up(self, c)
+        self.assertGreater(c["invalid_json"], 0)
+        self.assertGreater(c["fallback"], 0)
+        self.assertEqual(summary["coverage"]["source_event_ts"]["filled"], in_scope)
+
+    def test_plan_writes_nothing_and_predicts_the_run(self):
+        digest = file_digest(self.db)
+        plan = run("plan", AGENTOS_JOB, "--db", self.db, "--json", "--samples", "3")
+        self.assertEqual(plan.returncode, 0, plan.stderr)
+        self.assertEqual(file_digest(self.db), digest)
+        self.assertEqual(sorted(os.listdir(self.dir)), ["store.db"])
+        predicted = json.loads(plan.stdout)
+        self.assertEqual(len(predicted["samples"]), 3)
+        for sample in predicted["samples"]:
+            key = sample["key"][0]
+            after = sample["after"]
+            self.assertEqual((after["source_event_ts"], after["supervisor_processed_at"]), self.expected[key])
+        done = json.loads(run("run", AGENTOS_JOB, "--db", self.db, "--json").stdout)
+        for name in ("read", "updated", "skipped", "fallback", "missing", "invalid_json"):
+            self.assertEqual(predicted["counters"][name], done["counters"][name], name)
+
+    def test_second_run_has_nothing_to_do_and_picks_up_new_rows(self):
+        self.assertEqual(run("run", AGENTOS_JOB, "--db", self.db).returncode, 0)
+        again = json.loads(run("run", AGENTOS_JOB, "--db", self.db, "--json").stdout)
+        self.assertEqual(again["counters"]["read"], 0)
+        db = sqlite3.connect(self.db)
+        db.execute("INSERT INTO task_audits (task_id, event_type, payload, created_at) VALUES"
+                   " ('t', 'SUPERVISOR_DECISION', '{\"source_event_ts\": 1769594400}', '2026-01-28 10:00:00')")
+        new_id = db.execute("SELECT max(audit_id) FROM task_audits").fetchone()[0]
+        db.commit()
+        db.close()
+        status = run("status", AGENTOS_JOB, "--db", self.db)
+        self.assertEqual(status.returncode, 2, status.stdout + status.stderr)
+        third = json.loads(run("run", AGENTOS_JOB, "--db", self.db, "--json").stdout)
+        self.assertEqual(third["counters"]["read"], 1)
+        self.assertEqual(stored_agentos(self.db)[new_id],
+                         ("2026-01-28T10:00:00.000Z", "2026-01-28T10:00:00.000Z"))
+
+    def test_status_exit_codes_follow_the_work(self):
+        status = run("status", AGENTOS_JOB, "--db", self.db, "--json")
+        self.assertEqual(status.returncode, 2)
+        self.assertIsNone(json.loads(status.stdout)["last_run"])
+        self.assertGreater(json.loads(status.stdout)["pending"], 0)
+        run("run", AGENTOS_JOB, "--db", self.db)
+        status = run("status", AGENTOS_JOB, "--db", self.db, "--json")
+        self.assertEqual(status.returncode, 0, status.stdout)
+        self.assertEqual(json.loads(status.stdout)["last_run"]["state"], "completed")
+        missing = run("status", AGENTOS_JOB, "--db", self.path("nope.db"))
+        self.assertEqual(missing.returncode, 1)
+
+    def test_verify_passes_after_run_and_catches_a_tampered_value(self):
+        before = run("verify", AGENTOS_JOB, "--db", self.db)
+        self.assertEqual(before.returncode, 3, before.stdout)  # coverage far below 95% before the run
+        run("run", AGENTOS_JOB, "--db", self.db)
+        ok = run("verify", AGENTOS_JOB, "--db", self.db)
+        self.assertEqual(ok.returncode, 0, ok.stdout)
+        self.assertIn("PASSED", ok.stdout)
+        db = sqlite3.connect(self.db)
+        victim = db.execute("SELECT audit_id FROM task_audits WHERE event_type LIKE '%SUPERVISOR%'"
+                            " AND json_valid(payload) AND json_extract(payload, '$.source_event_ts') IS NOT NULL"
+                            " LIMIT 1").fetchone()[0]
+        db.execute("UPDATE task_audits SET source_event_ts = '1999-01-01T00:00:00.000Z' WHERE audit_id = ?", (victim,))
+        db.commit()
+        db.close()
+        bad = run("verify", AGENTOS_JOB, "--db", self.db, "--json")
+        self.assertEqual(bad.returncode, 3)
+        report = json.loads(bad.stdout)
+        self.assertEqual(report["fields"]["source_event_ts"]["mismatched"], 1)
+        self.assertIn(f"[{victim}]", report["fields"]["source_event_ts"]["first_mismatches"][0])
+        sampled = run("verify", AGENTOS_JOB, "--db", self.db, "--sample", "50", "--json")
+        self.assertEqual(json.loads(sampled.stdout)["rows_checked"], 50)
+
+    def test_reports_are_written_as_markdown_and_json(self):
+        md, js = self.path("report.md"), self.path("report.json")
+        self.assertEqual(run("run", AGENTOS_JOB, "--db", self.db, "--report", md).returncode, 0)
+        with open(md) as f:
+            text = f.read()
+        self.assertIn("# Backfill report: agentos-v21-audit-timestamps", text)
+        self.assertIn("| Updated |", text)
+        self.assertEqual(run("run", AGENTOS_JOB, "--db", self.db, "--report", js).returncode, 0)
+        with open(js) as f:
+            self.assertEqual(json.load(f)["job"], "agentos-v21-audit-timestamps")
+        bad = run("run", AGENTOS_JOB, "--db", self.db, "--report", self.path("report.txt"))
+        self.assertEqual(bad.returncode, 64)
+
+    def test_ledger_records_runs_and_batches(self):
+        run("run", AGENTOS_JOB, "--db", self.db, "--set", "options.batch_size=1000")
+        runs = ledger_runs(self.db)
+        self.assertEqual(len(runs), 1)
+        self.assertEqual(runs[0]["state"], "completed")
+        db = sqlite3.connect(self.db)
+        batches, rows = db.execute("SELECT count(*), sum(rows_read) FROM _backfill_batches").fetchone()
+        self.assertEqual(rows, runs[0]["rows_read"])
+        self.assertEqual(batches, -(-runs[0]["rows_read"] // 1000))
+        self.assertIsNone(db.execute("SELECT owner FROM _backfill_jobs").fetchone()[0])
+
+    def test_overrides_and_path_expansion(self):
+        with open(AGENTOS_JOB) as f:
+            text = f.read().replace('url = "~/.agentos/store.db"', 'url = "${STORE_DIR}/store.db"')
+        job = self.write_job("job.toml", text)
+        result = run("run", job, "--set", "options.batch_size=333", "--json", env={"STORE_DIR": self.dir})
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(json.loads(result.stdout)["batches"], -(-json.loads(result.stdout)["counters"]["read"] // 333))
+        home = run("check", AGENTOS_JOB, env={"HOME": self.dir.rsplit("/", 1)[0]})
+        self.assertEqual(home.returncode, 66)
+        self.assertIn("/.agentos/store.db does not exist", home.stderr)
+        os.environ.pop("STORE_DIR", None)
+        unset = run("check", job)
+        self.assertEqual(unset.returncode, 65)
+        self.assertIn("STORE_DIR is not set", unset.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()

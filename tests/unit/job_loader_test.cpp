@@ -1,0 +1,132 @@
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include <unistd.h>
+
+#include "backfill/error.h"
+#include "backfill/job.h"
+
+namespace backfill {
+namespace {
+
+class JobLoaderTest : public ::testing::Test {
+ protected:
+  std::filesystem::path file =
+      std::filesystem::temp_directory_path() /
+      (std::string("job_loader_test_") +
+       ::testing::UnitTest::GetInstance()->current_test_info()->name() + "_" +
+       std::to_string(::getpid()) + ".toml");
+  void TearDown() override { std::filesystem::remove(file); }
+
+  JobSpec load(const std::string& text, std::vector<std::string> overrides = {}) {
+    std::ofstream(file) << text;
+    return load_job(file, overrides);
+  }
+
+  // The message of the Error load() throws, checking its exit code.
+  std::string error_of(const std::string& text, std::vector<std::string> overrides = {},
+                       ExitCode code = ExitCode::k_job_invalid) {
+    try {
+      load(text, std::move(overrides));
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), code) << e.what();
+      return e.what();
+    }
+    ADD_FAILURE() << "no error";
+    return {};
+  }
+
+  static constexpr const char* k_job = R"(
+[source]
+url = "/data/store.db"
+table = "t"
+filter = "kind = 'x'"
+
+[options]
+batch_size = 500
+
+[fields.b]
+type = "integer"
+from = { column = "payload", path = "$.b" }
+
+[fields.a]
+type = "timestamp"
+policy = "overwrite"
+from = [{ column = "payload", path = "$.a" }, { column = "created_at" }, { value = 0 }]
+)";
+};
+
+TEST_F(JobLoaderTest, ReadsAFullJobKeepingFieldOrder) {
+  JobSpec job = load(k_job);
+  EXPECT_EQ(job.name, file.stem().string());
+  EXPECT_EQ(job.source.url, "/data/store.db");
+  EXPECT_TRUE(job.in_place);
+  EXPECT_EQ(job.target.filter, "kind = 'x'");
+  EXPECT_EQ(job.options.batch_size, 500);
+  EXPECT_EQ(job.options.busy_timeout_ms, Options::k_default_busy_timeout_ms);
+  ASSERT_EQ(job.fields.size(), 2u);
+  EXPECT_EQ(job.fields[0].column, "b");
+  EXPECT_EQ(job.fields[0].policy, WritePolicy::k_fill_null);
+  EXPECT_EQ(job.fields[1].column, "a");
+  EXPECT_EQ(job.fields[1].policy, WritePolicy::k_overwrite);
+  ASSERT_EQ(job.fields[1].from.size(), 3u);
+  EXPECT_EQ(job.fields[1].from[0].kind, Extractor::Kind::k_json_path);
+  EXPECT_EQ(job.fields[1].from[1].kind, Extractor::Kind::k_column);
+  EXPECT_EQ(job.fields[1].from[2].kind, Extractor::Kind::k_constant);
+}
+
+TEST_F(JobLoaderTest, OverridesParseAsTomlOrFallBackToText) {
+  JobSpec job = load(k_job, {"options.batch_size=7", "source.url=~/x.db", "job.name=renamed",
+                             "options.policy=overwrite"});
+  EXPECT_EQ(job.options.batch_size, 7);
+  EXPECT_EQ(job.source.url, std::string(std::getenv("HOME")) + "/x.db");
+  EXPECT_EQ(job.name, "renamed");
+  EXPECT_EQ(job.fields[0].policy, WritePolicy::k_overwrite);
+  EXPECT_NE(error_of(k_job, {"options.batch_size=big"}).find("(command line --set)"),
+            std::string::npos);
+  error_of(k_job, {"nokey"}, ExitCode::k_usage);
+}
+
+TEST_F(JobLoaderTest, ErrorsNameFileLineAndKey) {
+  std::string text = k_job;
+  auto message = error_of(text + "\n[options2]\n");
+  EXPECT_NE(message.find(":19: options2: unknown key"), std::string::npos) << message;
+  message = error_of(std::string(k_job).replace(std::string(k_job).find("batch_size = 500"), 16,
+                                                "batch_size = 0"));
+  EXPECT_NE(message.find(":8: options.batch_size: must be between 1 and"), std::string::npos)
+      << message;
+  message =
+      error_of(std::string(k_job).replace(std::string(k_job).find("\"integer\""), 9, "\"int\""));
+  EXPECT_NE(message.find(":11: fields.b.type: must be one of"), std::string::npos) << message;
+  message = error_of("[source]\nurl = \"x\"\n");
+  EXPECT_NE(message.find("missing required key source.table"), std::string::npos) << message;
+  message = error_of("[source\n");
+  EXPECT_NE(message.find(":1:"), std::string::npos) << message;
+}
+
+TEST_F(JobLoaderTest, ExpandsVariablesAndRejectsUnsetOnes) {
+  ::setenv("BACKFILL_TEST_DIR", "/srv/data", 1);
+  EXPECT_EQ(expand_path("${BACKFILL_TEST_DIR}/a.db", "url"), "/srv/data/a.db");
+  ::unsetenv("BACKFILL_TEST_DIR");
+  try {
+    expand_path("${BACKFILL_TEST_DIR}/a.db", "source.url");
+    ADD_FAILURE();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("BACKFILL_TEST_DIR is not set"), std::string::npos);
+  }
+}
+
+TEST_F(JobLoaderTest, MissingJobFileIsAnError) {
+  try {
+    load_job("/nonexistent/job.toml", {});
+    ADD_FAILURE();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::k_job_invalid);
+  }
+}
+
+}  // namespace
+}  // namespace backfill

@@ -1,0 +1,127 @@
+#include "backfill/mapping.h"
+
+#include <gtest/gtest.h>
+
+namespace backfill {
+namespace {
+
+Extractor column(std::string name) {
+  Extractor e;
+  e.kind = Extractor::Kind::k_column;
+  e.column = std::move(name);
+  return e;
+}
+
+Extractor json(std::string name, std::string_view path) {
+  Extractor e;
+  e.kind = Extractor::Kind::k_json_path;
+  e.column = std::move(name);
+  e.path = *parse_json_path(path);
+  return e;
+}
+
+Extractor constant(Value v) {
+  Extractor e;
+  e.kind = Extractor::Kind::k_constant;
+  e.constant = std::move(v);
+  return e;
+}
+
+FieldSpec field(std::string col, FieldType type, std::vector<Extractor> from) {
+  FieldSpec f;
+  f.column = std::move(col);
+  f.type = type;
+  f.from = std::move(from);
+  return f;
+}
+
+class MappingTest : public ::testing::Test {
+ protected:
+  std::vector<std::string> columns{"id", "payload", "created_at"};
+  std::vector<FieldSpec> fields{
+      field("ts", FieldType::k_timestamp,
+            {json("payload", "$.ts"), json("payload", "$.event.ts"), column("created_at")}),
+      field("n", FieldType::k_integer,
+            {json("payload", "$.items[1].n"), constant(std::int64_t{-1})}),
+  };
+  Mapping mapping{fields, columns};
+  MappedRow out;
+
+  void apply(Value payload, Value created = std::string("2026-01-28 10:00:00")) {
+    std::vector<Value> row{std::int64_t{1}, std::move(payload), std::move(created)};
+    mapping.apply(row, out);
+  }
+};
+
+TEST_F(MappingTest, FirstExtractorThatYieldsWins) {
+  apply(std::string(R"({"ts": 1769594400123, "items": [{}, {"n": "42"}]})"));
+  EXPECT_EQ(std::get<std::string>(out.fields[0].value), "2026-01-28T10:00:00.123Z");
+  EXPECT_EQ(out.fields[0].chosen, 0);
+  EXPECT_EQ(std::get<std::int64_t>(out.fields[1].value), 42);
+  EXPECT_FALSE(out.used_fallback());
+  EXPECT_FALSE(out.invalid_json);
+}
+
+TEST_F(MappingTest, FallsBackThroughNestedPathThenColumnThenConstant) {
+  apply(std::string(R"({"event": {"ts": "2026-01-28T12:00:00+02:00"}})"));
+  EXPECT_EQ(std::get<std::string>(out.fields[0].value), "2026-01-28T10:00:00.000Z");
+  EXPECT_EQ(out.fields[0].chosen, 1);
+  EXPECT_EQ(std::get<std::int64_t>(out.fields[1].value), -1);
+  EXPECT_EQ(out.fields[1].chosen, 1);
+  EXPECT_TRUE(out.used_fallback());
+
+  apply(std::string(R"({"ts": "garbage", "event": null})"));
+  EXPECT_EQ(out.fields[0].chosen, 2) << "an unparsable value falls through to the next extractor";
+  EXPECT_EQ(std::get<std::string>(out.fields[0].value), "2026-01-28T10:00:00.000Z");
+}
+
+TEST_F(MappingTest, InvalidJsonIsAnOutcomeNotAnException) {
+  apply(std::string(R"({"ts": "2026-01-)"));
+  EXPECT_TRUE(out.invalid_json);
+  EXPECT_EQ(out.fields[0].chosen, 2);
+}
+
+TEST_F(MappingTest, NullPayloadIsMissingNotInvalid) {
+  apply(std::monostate{}, std::monostate{});
+  EXPECT_FALSE(out.invalid_json);
+  EXPECT_EQ(out.fields[0].chosen, -1);
+  EXPECT_TRUE(is_null(out.fields[0].value));
+  EXPECT_TRUE(out.missing_field());
+}
+
+TEST(ValueConversionTest, ConvertsEachType) {
+  EXPECT_EQ(convert_value(std::string("7"), FieldType::k_integer), Value(std::int64_t{7}));
+  EXPECT_EQ(convert_value(7.0, FieldType::k_integer), Value(std::int64_t{7}));
+  EXPECT_FALSE(convert_value(7.5, FieldType::k_integer));
+  EXPECT_FALSE(convert_value(std::string("seven"), FieldType::k_integer));
+  EXPECT_EQ(convert_value(std::string("2.5"), FieldType::k_real), Value(2.5));
+  EXPECT_EQ(convert_value(std::string("yes"), FieldType::k_boolean), Value(true));
+  EXPECT_EQ(convert_value(std::int64_t{0}, FieldType::k_boolean), Value(false));
+  EXPECT_FALSE(convert_value(std::int64_t{2}, FieldType::k_boolean));
+  EXPECT_EQ(convert_value(std::int64_t{12}, FieldType::k_text), Value(std::string("12")));
+  EXPECT_EQ(convert_value(std::int64_t{1769594400}, FieldType::k_timestamp),
+            Value(std::string("2026-01-28T10:00:00.000Z")));
+  EXPECT_FALSE(convert_value(Value(), FieldType::k_text));
+}
+
+TEST(ValueConversionTest, JsonFieldKeepsStructure) {
+  std::vector<FieldSpec> fields{field("meta", FieldType::k_json, {json("payload", "$.meta")})};
+  std::vector<std::string> columns{"payload"};
+  Mapping mapping(fields, columns);
+  MappedRow out;
+  std::vector<Value> row{std::string(R"({"meta": {"a": [1, 2], "b": "x"}})")};
+  mapping.apply(row, out);
+  EXPECT_EQ(std::get<std::string>(out.fields[0].value), R"({"a":[1,2],"b":"x"})");
+}
+
+TEST(ValueConversionTest, SameValueComparesInstantsAndNumbers) {
+  EXPECT_TRUE(same_value(std::string("2026-01-28 10:00:00"),
+                         std::string("2026-01-28T10:00:00.000Z"), FieldType::k_timestamp));
+  EXPECT_FALSE(same_value(std::string("2026-01-28 10:00:01"),
+                          std::string("2026-01-28T10:00:00.000Z"), FieldType::k_timestamp));
+  EXPECT_TRUE(same_value(std::int64_t{3}, 3.0, FieldType::k_real));
+  EXPECT_FALSE(same_value(Value(), std::string("x"), FieldType::k_text));
+}
+
+}  // namespace
+}  // namespace backfill

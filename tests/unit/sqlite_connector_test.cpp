@@ -1,0 +1,229 @@
+// The SQLite connector and the ledger on a real database file.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <filesystem>
+
+#include "backfill/connector.h"
+#include "backfill/ledger.h"
+
+namespace backfill {
+namespace {
+
+class SqliteConnectorTest : public ::testing::Test {
+ protected:
+  std::filesystem::path file = std::filesystem::temp_directory_path() /
+                               ("sqlite_connector_test_" + std::to_string(::getpid()) + ".db");
+
+  void SetUp() override {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
+    const char* sql =
+        "CREATE TABLE t (a TEXT NOT NULL, b INTEGER NOT NULL, v TEXT, out TEXT, PRIMARY KEY (a, "
+        "b));"
+        "CREATE TABLE u (id INTEGER PRIMARY KEY, code TEXT NOT NULL UNIQUE, maybe TEXT UNIQUE);"
+        "INSERT INTO t VALUES ('x', 1, 'p', NULL), ('x', 2, 'q', NULL), ('y', 1, 'r', 'set'), "
+        "('y', 2, NULL, NULL);";
+    ASSERT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+    connection =
+        connector_for(file.string()).connect(file.string(), ConnectOptions{.writable = true});
+  }
+  void TearDown() override {
+    connection.reset();
+    for (auto suffix : {"", "-wal", "-shm"}) std::filesystem::remove(file.string() + suffix);
+  }
+
+  std::unique_ptr<Connection> connection;
+};
+
+TEST_F(SqliteConnectorTest, DescribesKeysAndUniqueIndexes) {
+  auto t = connection->describe("t");
+  ASSERT_TRUE(t && *t);
+  EXPECT_EQ((*t)->primary_key, (std::vector<std::string>{"a", "b"}));
+  auto u = connection->describe("u");
+  ASSERT_TRUE(u && *u);
+  EXPECT_EQ((*u)->primary_key, std::vector<std::string>{"id"});
+  EXPECT_EQ((*u)->unique_keys.size(), 2u);
+  EXPECT_TRUE((*u)->find_column("code")->not_null);
+  auto none = connection->describe("nope");
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(*none);
+}
+
+TEST_F(SqliteConnectorTest, PagesACompositeKeyInOrderWithinTheFilter) {
+  auto source = connector_for(file.string())
+                    .make_source(*connection, SourceQuery{"t", {"a", "b"}, "v IS NOT NULL", {"v"}});
+  source->validate();
+  auto last = source->max_key();
+  ASSERT_TRUE(last && *last);
+  EXPECT_EQ(**last, (Key{std::string("y"), std::int64_t{2}}));
+  RowBatch batch;
+  ASSERT_TRUE(source->read(std::nullopt, **last, 2, batch));
+  ASSERT_EQ(batch.size(), 2u);
+  EXPECT_EQ(batch.row(1)[2], Value(std::string("q")));
+  Key after{batch.row(1)[0], batch.row(1)[1]};
+  batch.clear();
+  ASSERT_TRUE(source->read(after, **last, 2, batch));
+  ASSERT_EQ(batch.size(), 1u) << "('y', 2) is outside the filter";
+  EXPECT_EQ(batch.row(0)[2], Value(std::string("r")));
+  std::vector<std::string> unfilled{"out"};
+  EXPECT_EQ(*source->count(std::nullopt, std::nullopt, unfilled), 2);
+  EXPECT_EQ(*source->count(after, std::nullopt, {}), 1);
+}
+
+TEST_F(SqliteConnectorTest, SinkGuardKeepsValuesWrittenMeanwhile) {
+  FieldSpec out;
+  out.column = "out";
+  Endpoint target{file.string(), "t", {"a", "b"}, ""};
+  auto sink = connector_for(file.string()).make_sink(*connection, target, {out});
+  sink->validate();
+  WriteBatch batch{.key_width = 2, .field_count = 1, .cells = {}};
+  for (auto [a, b] : {std::pair{"x", 1}, {"y", 1}, {"z", 9}}) {
+    batch.cells.insert(batch.cells.end(), {std::string(a), std::int64_t{b}, std::string("new")});
+  }
+  std::vector<WriteOutcome> outcomes;
+  std::vector<std::string> errors;
+  ASSERT_TRUE(connection->begin_write());
+  ASSERT_TRUE(sink->write(batch, outcomes, errors));
+  ASSERT_TRUE(connection->commit());
+  EXPECT_EQ(outcomes, (std::vector{WriteOutcome::k_written, WriteOutcome::k_guarded,
+                                   WriteOutcome::k_guarded}));
+  std::int64_t rows = 0;
+  auto filled = sink->coverage(rows);
+  ASSERT_TRUE(filled);
+  EXPECT_EQ(rows, 4);
+  EXPECT_EQ((*filled)[0], 2);
+  std::vector<Value> values;
+  ASSERT_TRUE(connection->query("SELECT out FROM t ORDER BY a, b", {},
+                                [&](std::span<const Value> row) { values.push_back(row[0]); }));
+  EXPECT_EQ(values, (std::vector<Value>{std::string("new"), Value(), std::string("set"), Value()}));
+}
+
+// Records the rows it is asked about; writes "m:" + v for rows whose v is set.
+class RecordingRowMapper final : public RowMapper {
+ public:
+  const std::vector<Value>* map_row(std::span<const Value> row) override {
+    seen.push_back(row[0]);
+    if (is_null(row[1])) return nullptr;
+    values = {Value("m:" + std::get<std::string>(row[1]))};
+    return &values;
+  }
+  std::vector<Value> seen;
+  std::vector<Value> values;
+};
+
+TEST_F(SqliteConnectorTest, WriteRangeMapsOnlyRowsThatNeedWorkWithinTheBatch) {
+  ASSERT_TRUE(connection->execute("CREATE TABLE w (id INTEGER PRIMARY KEY, v TEXT, out TEXT)"));
+  ASSERT_TRUE(
+      connection->execute("INSERT INTO w VALUES (1, 'a', NULL), (2, 'b', 'kept'), (3, NULL, NULL), "
+                          "(4, 'd', NULL), (5, 'e', NULL)"));
+  FieldSpec out;
+  out.column = "out";
+  Endpoint target{file.string(), "w", {"id"}, ""};
+  auto sink = connector_for(file.string()).make_sink(*connection, target, {out});
+  SourceQuery query{"w", {"id"}, "", {"v", "out"}};
+  ASSERT_TRUE(sink->can_write_range(query));
+  RecordingRowMapper mapper;
+  ASSERT_TRUE(connection->begin_write());
+  auto batch = sink->write_range(query, std::nullopt, Key{std::int64_t{5}}, 4, mapper);
+  ASSERT_TRUE(connection->commit());
+  ASSERT_TRUE(batch) << batch.error().message;
+  EXPECT_EQ(batch->rows_in_scope, 4);
+  EXPECT_EQ(batch->first_key, (Key{std::int64_t{1}}));
+  EXPECT_EQ(batch->last_key, (Key{std::int64_t{4}}));
+  EXPECT_EQ(batch->rows_written, 2);
+  EXPECT_EQ(mapper.seen, (std::vector<Value>{std::int64_t{1}, std::int64_t{3}, std::int64_t{4}}))
+      << "row 2 is filled and row 5 is beyond the batch";
+  std::vector<Value> values;
+  ASSERT_TRUE(connection->query("SELECT out FROM w ORDER BY id", {},
+                                [&](std::span<const Value> row) { values.push_back(row[0]); }));
+  EXPECT_EQ(values, (std::vector<Value>{std::string("m:a"), std::string("kept"), Value(),
+                                        std::string("m:d"), Value()}));
+  ASSERT_TRUE(connection->begin_write());
+  auto rest = sink->write_range(query, Key{std::int64_t{5}}, Key{std::int64_t{5}}, 4, mapper);
+  connection->rollback();
+  ASSERT_TRUE(rest);
+  EXPECT_FALSE(rest->last_key);
+}
+
+TEST_F(SqliteConnectorTest, WriteRangeOnATextKeyCountsItsBatches) {
+  ASSERT_TRUE(connection->execute(
+      "CREATE TABLE w (code TEXT PRIMARY KEY, v TEXT, out TEXT) WITHOUT ROWID"));
+  ASSERT_TRUE(connection->execute(
+      "INSERT INTO w VALUES ('a', 'x', NULL), ('b', 'y', NULL), ('c', 'z', NULL)"));
+  FieldSpec out;
+  out.column = "out";
+  auto sink = connector_for(file.string())
+                  .make_sink(*connection, Endpoint{file.string(), "w", {"code"}, ""}, {out});
+  SourceQuery query{"w", {"code"}, "", {"v", "out"}};
+  RecordingRowMapper mapper;
+  std::optional<Key> after;
+  std::vector<std::int64_t> sizes;
+  ASSERT_TRUE(connection->begin_write());
+  while (true) {
+    auto batch = sink->write_range(query, after, Key{std::string("c")}, 2, mapper);
+    ASSERT_TRUE(batch) << batch.error().message;
+    if (!batch->last_key) break;
+    sizes.push_back(batch->rows_in_scope);
+    after = batch->last_key;
+  }
+  ASSERT_TRUE(connection->commit());
+  EXPECT_EQ(sizes, (std::vector<std::int64_t>{2, 1}));
+  EXPECT_EQ(mapper.seen.size(), 3u);
+}
+
+TEST_F(SqliteConnectorTest, LedgerCommitsWithTheBatchAndRollsBackWithIt) {
+  Ledger ledger(*connection);
+  EXPECT_FALSE(*ledger.exists());
+  ASSERT_TRUE(connection->begin_write());
+  ASSERT_TRUE(ledger.create_tables());
+  auto run = ledger.start_run("job", std::nullopt, Key{std::int64_t{10}}, 10);
+  ASSERT_TRUE(run);
+  ASSERT_TRUE(connection->commit());
+
+  RowCounters delta;
+  delta.read = 5;
+  delta.updated = 4;
+  delta.skipped = 1;
+  ASSERT_TRUE(connection->begin_write());
+  ASSERT_TRUE(ledger.record_batch(*run, {std::int64_t{1}}, {std::int64_t{5}}, delta, 3));
+  connection->rollback();
+  EXPECT_FALSE((*ledger.latest_run("job"))->cursor) << "a rolled-back batch leaves no trace";
+
+  ASSERT_TRUE(connection->begin_write());
+  ASSERT_TRUE(ledger.record_batch(*run, {std::int64_t{1}}, {std::int64_t{5}}, delta, 3));
+  ASSERT_TRUE(ledger.record_batch(*run, {std::int64_t{6}}, {std::int64_t{10}}, delta, 3));
+  ASSERT_TRUE(connection->commit());
+  auto record = *ledger.latest_run("job");
+  ASSERT_TRUE(record);
+  EXPECT_EQ(record->cursor, (Key{std::int64_t{10}}));
+  EXPECT_EQ(record->counters.read, 10);
+  EXPECT_EQ(record->counters.updated, 8);
+  EXPECT_EQ(record->batches, 2);
+  EXPECT_EQ(record->state, RunState::k_running);
+  EXPECT_FALSE(*ledger.latest_completed_run("job"));
+}
+
+TEST_F(SqliteConnectorTest, LedgerCapsFailuresPerKind) {
+  Ledger ledger(*connection);
+  ASSERT_TRUE(connection->begin_write());
+  ASSERT_TRUE(ledger.create_tables());
+  std::vector<RowFailure> many(Ledger::k_max_failures_per_kind + 20,
+                               RowFailure{"[1]", "f", "missing", "d"});
+  ASSERT_TRUE(ledger.record_failures(1, many));
+  ASSERT_TRUE(ledger.record_failures(1, {RowFailure{"[2]", "", "invalid_json", "d"}}));
+  ASSERT_TRUE(connection->commit());
+  EXPECT_EQ(ledger.failures(1, 1000)->size(),
+            static_cast<std::size_t>(Ledger::k_max_failures_per_kind + 1));
+}
+
+TEST_F(SqliteConnectorTest, OwnerOfThisProcessIsAliveAndADeadOneIsNot) {
+  Owner me = Owner::current();
+  EXPECT_TRUE(me.alive());
+  Owner gone{me.id.substr(0, me.id.rfind(':')) + ":1"};  // same pid, other start time
+  EXPECT_FALSE(gone.alive());
+}
+
+}  // namespace
+}  // namespace backfill
