@@ -88,6 +88,10 @@ class Connection {
   // Quotes an identifier for this store's SQL dialect.
   virtual std::string quote(std::string_view identifier) const = 0;
 
+  // How far the slowest replica's replay lags behind, in milliseconds;
+  // nullopt when the store has no replicas to wait for.
+  virtual Result<std::optional<std::int64_t>> replica_lag_ms() { return std::nullopt; }
+
   // Current UTC time as the ledger records it (ISO-8601).
   static std::string now_utc();
 
@@ -149,9 +153,10 @@ struct WriteBatch {
 
 // Per-row result of a write.
 enum class WriteOutcome : std::uint8_t {
-  k_written,  // the row changed
-  k_guarded,  // the guard refused: a value appeared meanwhile, or the row is gone
-  k_failed,   // the store rejected this row
+  k_written,    // the row changed
+  k_guarded,    // the guard refused: a value appeared meanwhile, or the row exists (insert)
+  k_no_target,  // no target row has the key (update, merge_json)
+  k_failed,     // the store rejected this row
 };
 
 // Computes one source row's writes: the engine's mapping and write policy,
@@ -207,6 +212,11 @@ struct ConnectOptions {
   bool writable = false;  // read-only commands never write, nor switch journal modes
   int busy_timeout_ms = Options::k_default_busy_timeout_ms;
   bool sqlite_wal = true;
+  int lock_timeout_ms = Options::k_default_lock_timeout_ms;
+  int statement_timeout_ms = Options::k_default_statement_timeout_ms;
+  std::string application_name = "backfill";
+
+  static ConnectOptions from(const Options& options, bool writable);
 };
 
 // A connector makes connections for the URLs it claims, and sources and

@@ -7,8 +7,8 @@
 
 namespace backfill {
 
-// Every row read ends in exactly one of updated, skipped, no_value, guarded or
-// failed, so those five add up to `read`. The last three counters are flags
+// Every row read ends in exactly one of updated, skipped, no_value, guarded,
+// no_target or failed, so those six add up to `read`. The last three counters are flags
 // that overlap them.
 struct RowCounters {
   std::int64_t read = 0;
@@ -16,6 +16,7 @@ struct RowCounters {
   std::int64_t skipped = 0;       // every target already filled: nothing to do
   std::int64_t no_value = 0;      // no field yielded a value for an empty target
   std::int64_t guarded = 0;       // a value appeared meanwhile; the guard kept it
+  std::int64_t no_target = 0;     // the target has no row with the source row's key
   std::int64_t failed = 0;        // the store rejected the row
   std::int64_t fallback = 0;      // some field came from a fallback
   std::int64_t missing = 0;       // some field got no value
@@ -26,12 +27,13 @@ struct RowCounters {
     std::string_view name;
     std::int64_t RowCounters::*member;
   };
-  static constexpr std::array<Field, 9> k_fields{{
+  static constexpr std::array<Field, 10> k_fields{{
       {"read", &RowCounters::read},
       {"updated", &RowCounters::updated},
       {"skipped", &RowCounters::skipped},
       {"no_value", &RowCounters::no_value},
       {"guarded", &RowCounters::guarded},
+      {"no_target", &RowCounters::no_target},
       {"failed", &RowCounters::failed},
       {"fallback", &RowCounters::fallback},
       {"missing", &RowCounters::missing},

@@ -26,6 +26,8 @@ enum class ExitCode : int {
   k_database_missing = 66,  // the database file or server cannot be found
   k_schema_mismatch = 67,   // table, column or key missing or unusable
   k_read_only = 68,         // the target cannot be written
+  k_unavailable = 69,       // the database server cannot be reached
+  k_access_denied = 77,     // the server refused the credentials or a privilege
   k_interrupted = 130,      // SIGINT
   k_terminated = 143,       // SIGTERM
 };

@@ -18,8 +18,17 @@ enum class WritePolicy {
   k_overwrite,  // write the computed value whenever there is one
 };
 
+// How a target receives a row's values.
+enum class WriteMode {
+  k_update,            // UPDATE the row with the source's key; none: "no target row"
+  k_merge_json,        // merge the fields as keys into one JSON column of that row
+  k_upsert,            // INSERT the row, or UPDATE it when its key exists
+  k_insert_if_absent,  // INSERT the row unless its key exists
+};
+
 std::string_view to_string(FieldType type);
 std::string_view to_string(WritePolicy policy);
+std::string_view to_string(WriteMode mode);
 
 // One link of a field's fallback chain.
 struct Extractor {
@@ -37,9 +46,10 @@ struct Extractor {
   std::string describe() const;
 };
 
-// A target column and how to compute it.
+// A target column (or, with WriteMode::k_merge_json, a key of the target's
+// JSON column) and how to compute it.
 struct FieldSpec {
-  std::string column;  // target column
+  std::string column;  // target column, or JSON key
   FieldType type = FieldType::k_text;
   WritePolicy policy = WritePolicy::k_fill_null;
   std::vector<Extractor> from;  // tried in order; the first that yields a value wins
@@ -48,10 +58,12 @@ struct FieldSpec {
 
 // Where rows come from or go to.
 struct Endpoint {
-  std::string url;  // `sqlite:PATH`, or a plain file path (SQLite)
+  std::string url;  // `sqlite:PATH` or a plain file path (SQLite); `postgres://...`
   std::string table;
-  std::vector<std::string> key;  // empty: the table's primary key
-  std::string filter;            // SQL condition selecting the rows in scope; empty: all
+  std::vector<std::string> key;          // empty: the table's primary key
+  std::string filter;                    // SQL condition selecting the rows in scope; empty: all
+  WriteMode mode = WriteMode::k_update;  // targets only
+  std::string json_column;               // targets with WriteMode::k_merge_json
 };
 
 // Run behaviour. Defaults are the values a job gets when it says nothing.
@@ -59,6 +71,8 @@ struct Options {
   static constexpr std::int64_t k_default_batch_size = 1000;
   static constexpr int k_default_busy_timeout_ms = 5000;
   static constexpr int k_default_max_retries = 5;
+  static constexpr int k_default_lock_timeout_ms = 2000;
+  static constexpr int k_default_statement_timeout_ms = 60000;
 
   std::int64_t batch_size = k_default_batch_size;   // rows per batch and transaction
   int busy_timeout_ms = k_default_busy_timeout_ms;  // how long to wait for a lock
@@ -67,6 +81,11 @@ struct Options {
   int pause_ms = 0;                                 // sleep between batches
   double min_coverage = 0;                          // percent; verify fails below it
   bool sqlite_wal = true;                           // switch SQLite targets to WAL
+  // PostgreSQL session settings that protect a production server.
+  int lock_timeout_ms = k_default_lock_timeout_ms;
+  int statement_timeout_ms = k_default_statement_timeout_ms;
+  std::string application_name = "backfill";
+  int max_replica_lag_ms = 0;  // pause while a replica lags more; 0: never check
 };
 
 struct JobSpec {

@@ -71,9 +71,7 @@ std::vector<std::string> resolve_key(const TableSchema& schema,
 
 JobSession::JobSession(JobSpec spec, bool writable) : spec_(std::move(spec)) {
   const Connector& source_connector = connector_for(spec_.source.url);
-  ConnectOptions options{.writable = writable && spec_.in_place,
-                         .busy_timeout_ms = spec_.options.busy_timeout_ms,
-                         .sqlite_wal = spec_.options.sqlite_wal};
+  ConnectOptions options = ConnectOptions::from(spec_.options, writable && spec_.in_place);
   source_connection_ = source_connector.connect(spec_.source.url, options);
   checks_.push_back(fmt::format("source database {} opened", source_connection_->display_name()));
   const Connector* target_connector = &source_connector;

@@ -251,6 +251,11 @@ class Runner {
         case WriteOutcome::k_guarded:
           ++batch.delta.guarded;
           break;
+        case WriteOutcome::k_no_target:
+          ++batch.delta.no_target;
+          failures.push_back({key_to_json(mapper_.key_of(rows_, mapped_.source_row[w])), "",
+                              "no_target_row", "the target has no row with this key"});
+          break;
         case WriteOutcome::k_failed:
           ++batch.delta.failed;
           failures.push_back({key_to_json(mapper_.key_of(rows_, mapped_.source_row[w])), "",

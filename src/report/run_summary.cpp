@@ -25,6 +25,7 @@ constexpr CounterLine k_outcomes[] = {
     {"Skipped (already filled)", &RowCounters::skipped},
     {"No value found", &RowCounters::no_value},
     {"Kept (filled meanwhile)", &RowCounters::guarded},
+    {"No target row", &RowCounters::no_target},
     {"Failed to write", &RowCounters::failed},
 };
 constexpr CounterLine k_flags[] = {

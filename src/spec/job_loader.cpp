@@ -31,6 +31,20 @@ std::string_view to_string(WritePolicy policy) {
   return policy == WritePolicy::k_fill_null ? "fill_null" : "overwrite";
 }
 
+std::string_view to_string(WriteMode mode) {
+  switch (mode) {
+    case WriteMode::k_update:
+      return "update";
+    case WriteMode::k_merge_json:
+      return "merge_json";
+    case WriteMode::k_upsert:
+      return "upsert";
+    case WriteMode::k_insert_if_absent:
+      return "insert_if_absent";
+  }
+  return "?";
+}
+
 std::string Extractor::describe() const {
   switch (kind) {
     case Kind::k_column:
@@ -147,14 +161,36 @@ class JobReader {
     if (allow_filter) {
       reject_unknown(t, prefix, {"url", "table", "key", "filter"});
     } else {
-      reject_unknown(t, prefix, {"url", "table", "key"});
+      reject_unknown(t, prefix, {"url", "table", "key", "mode", "json_column"});
     }
     Endpoint e;
     e.url = expand_path(*string(t, prefix, "url", true), prefix + "url");
     e.table = *string(t, prefix, "table", true);
     e.key = key_list(t, prefix);
-    if (allow_filter) e.filter = string(t, prefix, "filter", false).value_or("");
+    if (allow_filter) {
+      e.filter = string(t, prefix, "filter", false).value_or("");
+      return e;
+    }
+    if (const toml::node* m = t.get("mode")) e.mode = write_mode(*m, prefix + "mode");
+    e.json_column = string(t, prefix, "json_column", false).value_or("");
+    if (e.mode == WriteMode::k_merge_json && e.json_column.empty()) {
+      fail(t.get("mode"), prefix + "mode",
+           "\"merge_json\" needs target.json_column, the JSON column to merge into");
+    }
+    if (e.mode != WriteMode::k_merge_json && !e.json_column.empty()) {
+      fail(t.get("json_column"), prefix + "json_column", "is only used with mode = \"merge_json\"");
+    }
     return e;
+  }
+
+  WriteMode write_mode(const toml::node& node, const std::string& key) const {
+    if (node.is_string()) {
+      for (WriteMode m : {WriteMode::k_update, WriteMode::k_merge_json, WriteMode::k_upsert,
+                          WriteMode::k_insert_if_absent}) {
+        if (node.as_string()->get() == to_string(m)) return m;
+      }
+    }
+    fail(&node, key, "must be one of update, merge_json, upsert, insert_if_absent");
   }
 
   WritePolicy policy(const toml::node& node, std::string_view key) const {
@@ -171,13 +207,18 @@ class JobReader {
     if (t == nullptr) return o;
     reject_unknown(*t, "options.",
                    {"batch_size", "busy_timeout_ms", "max_retries", "max_rows_per_second",
-                    "pause_ms", "min_coverage", "policy", "sqlite_wal"});
+                    "pause_ms", "min_coverage", "policy", "sqlite_wal", "lock_timeout_ms",
+                    "statement_timeout_ms", "application_name", "max_replica_lag_ms"});
     number(*t, "options.", "batch_size", o.batch_size, 1, 1000000);
     number(*t, "options.", "busy_timeout_ms", o.busy_timeout_ms, 0, 3600000);
     number(*t, "options.", "max_retries", o.max_retries, 0, 1000);
     number(*t, "options.", "max_rows_per_second", o.max_rows_per_second, 0, 1e12);
     number(*t, "options.", "pause_ms", o.pause_ms, 0, 3600000);
     number(*t, "options.", "min_coverage", o.min_coverage, 0, 100);
+    number(*t, "options.", "lock_timeout_ms", o.lock_timeout_ms, 0, 3600000);
+    number(*t, "options.", "statement_timeout_ms", o.statement_timeout_ms, 0, 86400000);
+    number(*t, "options.", "max_replica_lag_ms", o.max_replica_lag_ms, 0, 86400000);
+    if (auto name = string(*t, "options.", "application_name", false)) o.application_name = *name;
     if (const toml::node* n = t->get("policy")) default_policy = policy(*n, "options.policy");
     if (const toml::node* n = t->get("sqlite_wal")) {
       if (!n->is_boolean()) fail(n, "options.sqlite_wal", "must be true or false");
@@ -296,6 +337,12 @@ class JobReader {
     if (const toml::table* t = table(root, "target", false)) {
       job.target = endpoint(*t, "target", false);
       job.in_place = job.target.url == job.source.url && job.target.table == job.source.table;
+      if (job.in_place && job.target.mode != WriteMode::k_update) {
+        fail(t->get("mode"), "target.mode",
+             fmt::format("\"{}\" needs a target other than the source table; in place, rows "
+                         "are updated",
+                         to_string(job.target.mode)));
+      }
       if (job.in_place && job.target.key.empty()) job.target.key = job.source.key;
     } else {
       job.target = job.source;

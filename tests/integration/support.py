@@ -119,7 +119,7 @@ def assert_counters_add_up(test, counters):
     """Every row read ends in exactly one outcome. Takes a summary's counters
     or a ledger run row (rows_<name> columns)."""
     c = {k[5:] if k.startswith("rows_") else k: v for k, v in counters.items()}
-    test.assertEqual(c["read"], c["updated"] + c["skipped"] + c["no_value"] + c["guarded"] + c["failed"], c)
+    test.assertEqual(c["read"], c["updated"] + c["skipped"] + c["no_value"] + c["guarded"] + c["no_target"] + c["failed"], c)
 
 
 def file_digest(path):

@@ -14,11 +14,10 @@ namespace {
 
 class JobLoaderTest : public ::testing::Test {
  protected:
-  std::filesystem::path file =
-      std::filesystem::temp_directory_path() /
-      (std::string("job_loader_test_") +
-       ::testing::UnitTest::GetInstance()->current_test_info()->name() + "_" +
-       std::to_string(::getpid()) + ".toml");
+  std::filesystem::path file = std::filesystem::temp_directory_path() /
+                               (std::string("job_loader_test_") +
+                                ::testing::UnitTest::GetInstance()->current_test_info()->name() +
+                                "_" + std::to_string(::getpid()) + ".toml");
   void TearDown() override { std::filesystem::remove(file); }
 
   JobSpec load(const std::string& text, std::vector<std::string> overrides = {}) {

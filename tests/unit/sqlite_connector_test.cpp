@@ -15,6 +15,14 @@ class SqliteConnectorTest : public ::testing::Test {
   std::filesystem::path file = std::filesystem::temp_directory_path() /
                                ("sqlite_connector_test_" + std::to_string(::getpid()) + ".db");
 
+  Endpoint endpoint(std::string table, std::vector<std::string> key) const {
+    Endpoint e;
+    e.url = file.string();
+    e.table = std::move(table);
+    e.key = std::move(key);
+    return e;
+  }
+
   void SetUp() override {
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
@@ -75,7 +83,7 @@ TEST_F(SqliteConnectorTest, PagesACompositeKeyInOrderWithinTheFilter) {
 TEST_F(SqliteConnectorTest, SinkGuardKeepsValuesWrittenMeanwhile) {
   FieldSpec out;
   out.column = "out";
-  Endpoint target{file.string(), "t", {"a", "b"}, ""};
+  Endpoint target = endpoint("t", {"a", "b"});
   auto sink = connector_for(file.string()).make_sink(*connection, target, {out});
   sink->validate();
   WriteBatch batch{.key_width = 2, .field_count = 1, .cells = {}};
@@ -120,7 +128,7 @@ TEST_F(SqliteConnectorTest, WriteRangeMapsOnlyRowsThatNeedWorkWithinTheBatch) {
                           "(4, 'd', NULL), (5, 'e', NULL)"));
   FieldSpec out;
   out.column = "out";
-  Endpoint target{file.string(), "w", {"id"}, ""};
+  Endpoint target = endpoint("w", {"id"});
   auto sink = connector_for(file.string()).make_sink(*connection, target, {out});
   SourceQuery query{"w", {"id"}, "", {"v", "out"}};
   ASSERT_TRUE(sink->can_write_range(query));
@@ -154,8 +162,7 @@ TEST_F(SqliteConnectorTest, WriteRangeOnATextKeyCountsItsBatches) {
       "INSERT INTO w VALUES ('a', 'x', NULL), ('b', 'y', NULL), ('c', 'z', NULL)"));
   FieldSpec out;
   out.column = "out";
-  auto sink = connector_for(file.string())
-                  .make_sink(*connection, Endpoint{file.string(), "w", {"code"}, ""}, {out});
+  auto sink = connector_for(file.string()).make_sink(*connection, endpoint("w", {"code"}), {out});
   SourceQuery query{"w", {"code"}, "", {"v", "out"}};
   RecordingRowMapper mapper;
   std::optional<Key> after;

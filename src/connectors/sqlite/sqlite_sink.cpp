@@ -30,6 +30,26 @@ SqliteSink::SqliteSink(SqliteConnection& db, const Endpoint& target,
   update_sql_ =
       fmt::format("UPDATE {} SET {} WHERE {} AND ({})", db_.quote(target_.table),
                   fmt::join(sets, ", "), fmt::join(where, " AND "), fmt::join(changes, " OR "));
+  exists_sql_ =
+      fmt::format("SELECT 1 FROM {} WHERE {}", db_.quote(target_.table), fmt::join(where, " AND "));
+}
+
+void SqliteSink::validate() {
+  if (target_.mode != WriteMode::k_update) {
+    throw Error(ExitCode::k_job_invalid,
+                fmt::format("target.mode = \"{}\" is not available for SQLite targets yet",
+                            to_string(target_.mode)),
+                "use mode = \"update\", or a PostgreSQL target");
+  }
+  db_.prepare(update_sql_);
+  db_.prepare(exists_sql_);
+}
+
+Result<bool> SqliteSink::row_exists(std::span<const Value> key) {
+  bool exists = false;
+  auto r = db_.query(exists_sql_, key, [&](std::span<const Value>) { exists = true; });
+  if (!r) return std::unexpected(r.error());
+  return exists;
 }
 
 Result<void> SqliteSink::write(const WriteBatch& batch, std::vector<WriteOutcome>& outcomes,
@@ -40,9 +60,13 @@ Result<void> SqliteSink::write(const WriteBatch& batch, std::vector<WriteOutcome
   for (std::size_t i = 0; i < batch.size(); ++i) {
     db_.bind(stmt, batch.row(i));
     int rc = sqlite3_step(stmt);
-    if (rc == SQLITE_DONE) {
-      outcomes[i] =
-          sqlite3_changes(db_.handle()) > 0 ? WriteOutcome::k_written : WriteOutcome::k_guarded;
+    if (rc == SQLITE_DONE && sqlite3_changes(db_.handle()) > 0) {
+      outcomes[i] = WriteOutcome::k_written;
+    } else if (rc == SQLITE_DONE) {
+      sqlite3_reset(stmt);
+      auto exists = row_exists(batch.row(i).first(batch.key_width));
+      if (!exists) return std::unexpected(exists.error());
+      outcomes[i] = *exists ? WriteOutcome::k_guarded : WriteOutcome::k_no_target;
     } else {
       Failure f = db_.failure(rc, "UPDATE " + target_.table);
       sqlite3_reset(stmt);

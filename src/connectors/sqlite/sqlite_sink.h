@@ -12,7 +12,7 @@ class SqliteSink final : public Sink {
  public:
   SqliteSink(SqliteConnection& db, const Endpoint& target, const std::vector<FieldSpec>& fields);
 
-  void validate() override { db_.prepare(update_sql_); }
+  void validate() override;
   Result<void> write(const WriteBatch& batch, std::vector<WriteOutcome>& outcomes,
                      std::vector<std::string>& row_errors) override;
   Result<std::vector<std::int64_t>> coverage(std::int64_t& rows_in_scope) override;
@@ -26,6 +26,8 @@ class SqliteSink final : public Sink {
 
  private:
   PushdownState& pushdown_state();
+  // Whether the target has a row with `key`: tells "kept" from "no target row".
+  Result<bool> row_exists(std::span<const Value> key);
   // Whether the key is the table's rowid, so batches can be key ranges.
   bool key_is_rowid(const SourceQuery& query);
   // The next batch's last key and its row count, by counting in scope.
@@ -42,6 +44,7 @@ class SqliteSink final : public Sink {
   Endpoint target_;
   std::vector<FieldSpec> fields_;
   std::string update_sql_;
+  std::string exists_sql_;
   PushdownState* pushdown_ = nullptr;  // owned by the connection's SQL functions
   std::optional<bool> key_is_rowid_;
   std::int64_t stride_ = 0;

@@ -1,11 +1,11 @@
 #pragma once
 
+#include "connectors/keyset_sql.h"
 #include "connectors/sqlite/sqlite_connection.h"
 
 namespace backfill::sqlite {
 
-// Keyset paging over one table: every read seeks to the cursor through the
-// key's index, so a batch costs the same at row 10 as at row 10 million.
+// Keyset paging over one table (KeysetSql), through cached statements.
 class SqliteSource final : public Source {
  public:
   SqliteSource(SqliteConnection& db, SourceQuery query);
@@ -20,18 +20,11 @@ class SqliteSource final : public Source {
   Result<void> read_sample(std::size_t n, RowBatch& out) override;
 
  private:
-  std::string read_sql(bool from_start, std::span<const std::string> unfilled = {}) const;
-  // ` AND (a IS NULL OR b IS NULL)`, or nothing for no columns.
-  std::string unfilled_condition(std::span<const std::string> unfilled) const;
   Result<void> read_into(const std::string& sql, std::span<const Value> params, RowBatch& out);
 
   SqliteConnection& db_;
   SourceQuery query_;
-  std::string select_list_;
-  std::string key_list_;    // "a" or ("a","b")
-  std::string key_params_;  // ? or (?,?)
-  std::string order_by_;    // "a", "b"
-  std::string scope_;       // the filter in parentheses, or 1
+  KeysetSql sql_;
   bool keys_only_grow_ = false;
 };
 

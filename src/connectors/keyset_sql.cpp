@@ -1,0 +1,77 @@
+#include "connectors/keyset_sql.h"
+
+#include <fmt/format.h>
+
+namespace backfill {
+
+KeysetSql::KeysetSql(const Connection& db, const SourceQuery& query)
+    : db_(db), table_(db.quote(query.table)) {
+  std::vector<std::string> keys, marks, descending, all;
+  for (const auto& k : query.key) {
+    keys.push_back(db.quote(k));
+    marks.push_back("?");
+    descending.push_back(db.quote(k) + " DESC");
+  }
+  all = keys;
+  for (const auto& c : query.columns) all.push_back(db.quote(c));
+  select_list_ = fmt::format("{}", fmt::join(all, ", "));
+  order_by_ = fmt::format("{}", fmt::join(keys, ", "));
+  descending_ = fmt::format("{}", fmt::join(descending, ", "));
+  if (keys.size() == 1) {
+    key_list_ = keys[0];
+    key_params_ = "?";
+  } else {
+    key_list_ = fmt::format("({})", fmt::join(keys, ", "));
+    key_params_ = fmt::format("({})", fmt::join(marks, ", "));
+  }
+  scope_ = query.filter.empty() ? "TRUE" : "(" + query.filter + ")";
+}
+
+std::string KeysetSql::unfilled_condition(std::span<const std::string> unfilled) const {
+  if (unfilled.empty()) return "";
+  std::string any;
+  for (const auto& c : unfilled) any += (any.empty() ? "" : " OR ") + db_.quote(c) + " IS NULL";
+  return " AND (" + any + ")";
+}
+
+std::string KeysetSql::read(bool from_start, std::span<const std::string> unfilled) const {
+  std::string lower = from_start ? "" : fmt::format("{} > {} AND ", key_list_, key_params_);
+  return fmt::format("SELECT {} FROM {} WHERE {}{} <= {} AND {}{} ORDER BY {} LIMIT ?",
+                     select_list_, table_, lower, key_list_, key_params_, scope_,
+                     unfilled_condition(unfilled), order_by_);
+}
+
+std::vector<Value> KeysetSql::read_params(const std::optional<Key>& after, const Key& upto,
+                                          std::size_t limit) {
+  std::vector<Value> params = bound_params(after, upto);
+  params.emplace_back(static_cast<std::int64_t>(limit));
+  return params;
+}
+
+std::string KeysetSql::count(bool has_after, bool has_upto,
+                             std::span<const std::string> unfilled) const {
+  std::string where = scope_;
+  if (has_after) where += fmt::format(" AND {} > {}", key_list_, key_params_);
+  if (has_upto) where += fmt::format(" AND {} <= {}", key_list_, key_params_);
+  return fmt::format("SELECT count(*) FROM {} WHERE {}{}", table_, where,
+                     unfilled_condition(unfilled));
+}
+
+std::vector<Value> KeysetSql::bound_params(const std::optional<Key>& after,
+                                           const std::optional<Key>& upto) {
+  std::vector<Value> params;
+  if (after) params.insert(params.end(), after->begin(), after->end());
+  if (upto) params.insert(params.end(), upto->begin(), upto->end());
+  return params;
+}
+
+std::string KeysetSql::max_key() const {
+  return fmt::format("SELECT {} FROM {} ORDER BY {} LIMIT 1", order_by_, table_, descending_);
+}
+
+std::string KeysetSql::sample() const {
+  return fmt::format("SELECT {} FROM {} WHERE {} ORDER BY random() LIMIT ?", select_list_, table_,
+                     scope_);
+}
+
+}  // namespace backfill

@@ -1,0 +1,377 @@
+#include "connectors/postgres/pg_connection.h"
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <cstring>
+
+namespace backfill::postgres {
+
+namespace {
+
+// Type OIDs of the built-in types whose text form the engine reads as numbers.
+constexpr Oid k_bool_oid = 16;
+constexpr Oid k_int8_oid = 20;
+constexpr Oid k_int2_oid = 21;
+constexpr Oid k_int4_oid = 23;
+constexpr Oid k_oid_oid = 26;
+constexpr Oid k_float4_oid = 700;
+constexpr Oid k_float8_oid = 701;
+constexpr Oid k_numeric_oid = 1700;
+
+bool contains_any(std::string_view text, std::initializer_list<std::string_view> needles) {
+  for (auto n : needles) {
+    if (text.find(n) != std::string_view::npos) return true;
+  }
+  return false;
+}
+
+std::string trimmed(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+// After a `?`: whether it is jsonb's ?, ?| or ?& operator rather than a
+// placeholder. Its right operand is a literal or array; a placeholder is
+// never followed by one.
+bool is_json_operator(std::string_view rest) {
+  std::size_t i = rest.find_first_not_of(" \t\n");
+  return i != std::string_view::npos && (rest[i] == '\'' || rest[i] == '|' || rest[i] == '&' ||
+                                         rest.substr(i).starts_with("ARRAY"));
+}
+
+}  // namespace
+
+std::string numbered_placeholders(std::string_view sql) {
+  std::string out;
+  out.reserve(sql.size() + 16);
+  int n = 0;
+  char quote = 0;
+  for (const char& c : sql) {
+    if (quote != 0) {
+      if (c == quote) quote = 0;
+      out += c;
+    } else if (c == '\'' || c == '"') {
+      quote = c;
+      out += c;
+    } else if (c == '?' && !is_json_operator(sql.substr(static_cast<std::size_t>(&c - sql.data()) + 1))) {
+      out += fmt::format("${}", ++n);
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string PgConnection::redact(std::string_view url) {
+  std::string out(url);
+  // URI user info: scheme://user:password@host
+  if (auto scheme = out.find("://"); scheme != std::string::npos) {
+    std::size_t start = scheme + 3;
+    std::size_t end = out.find_first_of("/?", start);
+    if (end == std::string::npos) end = out.size();
+    std::size_t at = out.rfind('@', end);
+    if (at != std::string::npos && at >= start) {
+      std::size_t colon = out.find(':', start);
+      if (colon != std::string::npos && colon < at) out.replace(colon + 1, at - colon - 1, "***");
+    }
+  }
+  // password=... as a URI parameter or a keyword/value pair.
+  for (std::size_t at = out.find("password="); at != std::string::npos;
+       at = out.find("password=", at + 1)) {
+    std::size_t start = at + 9;
+    std::size_t end = start;
+    if (end < out.size() && out[end] == '\'') {
+      end = out.find('\'', end + 1);
+      end = end == std::string::npos ? out.size() : end + 1;
+    } else {
+      end = out.find_first_of("& ", start);
+      if (end == std::string::npos) end = out.size();
+    }
+    out.replace(start, end - start, "***");
+  }
+  return out;
+}
+
+PgConnection::PgConnection(std::string url, const ConnectOptions& options)
+    : display_name_(redact(url)), options_(options) {
+  const char* keys[] = {"dbname", "application_name", "connect_timeout", nullptr};
+  const char* values[] = {url.c_str(), options_.application_name.c_str(), "10", nullptr};
+  conn_ = PQconnectdbParams(keys, values, 1);
+  if (conn_ == nullptr) throw Error(ExitCode::k_failed, "out of memory connecting to PostgreSQL");
+  if (PQstatus(conn_) != CONNECTION_OK) {
+    std::string message = trimmed(PQerrorMessage(conn_));
+    PQfinish(conn_);
+    conn_ = nullptr;
+    if (contains_any(message, {"password authentication failed", "no password supplied",
+                               "authentication failed", "role \"", "permission denied"})) {
+      throw Error(ExitCode::k_access_denied,
+                  fmt::format("PostgreSQL at {} refused the credentials: {}", display_name_,
+                              message),
+                  "check the user and password in the URL, PGPASSWORD or ~/.pgpass");
+    }
+    if (message.find("database \"") != std::string::npos &&
+        message.find("does not exist") != std::string::npos) {
+      throw Error(ExitCode::k_database_missing,
+                  fmt::format("PostgreSQL at {}: {}", display_name_, message),
+                  "check the database name in the URL; backfill never creates databases");
+    }
+    throw Error(ExitCode::k_unavailable,
+                fmt::format("cannot reach PostgreSQL at {}: {}", display_name_, message),
+                "check that the server runs and the host, port or socket directory are right");
+  }
+  if (auto r = configure_session(); !r)
+    throw Error(ExitCode::k_failed, fmt::format("{}: {}", display_name_, r.error().message));
+  if (options_.writable) {
+    bool standby = false;
+    auto r = query("SELECT pg_is_in_recovery()", {},
+                   [&](std::span<const Value> row) { standby = std::get<bool>(row[0]); });
+    if (!r) throw Error(ExitCode::k_failed, r.error().message);
+    if (standby) {
+      throw Error(ExitCode::k_read_only,
+                  fmt::format("PostgreSQL at {} is a read-only standby", display_name_),
+                  "point the target at the primary server");
+    }
+  }
+}
+
+PgConnection::~PgConnection() {
+  if (conn_ != nullptr) PQfinish(conn_);
+}
+
+Result<void> PgConnection::configure_session() {
+  // UTC and ISO dates, so timestamps read back in a form the engine parses;
+  // the timeouts keep a batch from queueing behind, or holding, locks for long.
+  std::string sql = fmt::format(
+      "SET lock_timeout = {}; SET statement_timeout = {}; SET TimeZone = 'UTC'; "
+      "SET DateStyle = 'ISO, YMD'; SET extra_float_digits = 3; "
+      "SET default_transaction_read_only = {}",
+      options_.lock_timeout_ms, options_.statement_timeout_ms, options_.writable ? "off" : "on");
+  PgResult r(PQexec(conn_, sql.c_str()));
+  if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) return std::unexpected(failure_of(r.get(), "setting up the session"));
+  return {};
+}
+
+Result<void> PgConnection::ensure_connected() {
+  if (PQstatus(conn_) == CONNECTION_OK) return {};
+  PQreset(conn_);
+  if (PQstatus(conn_) != CONNECTION_OK) {
+    return fail(Failure::Kind::k_transient,
+                fmt::format("lost the connection to {} and cannot reconnect: {}", display_name_,
+                            trimmed(PQerrorMessage(conn_))));
+  }
+  return configure_session();
+}
+
+bool PgConnection::in_transaction() const {
+  return PQtransactionStatus(conn_) != PQTRANS_IDLE;
+}
+
+Failure PgConnection::failure_of(const PGresult* result, std::string_view during) const {
+  if (PQstatus(conn_) != CONNECTION_OK) {
+    return {Failure::Kind::k_transient,
+            fmt::format("{}: lost the connection to {}: {}", during, display_name_,
+                        trimmed(PQerrorMessage(conn_)))};
+  }
+  const char* state = result != nullptr ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
+  const char* primary =
+      result != nullptr ? PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
+  std::string message = fmt::format("{}: {}", during,
+                                    primary != nullptr ? primary : trimmed(PQerrorMessage(conn_)));
+  std::string_view code = state != nullptr ? state : "";
+  if (code == "55P03") return {Failure::Kind::k_busy, message};  // lock_timeout
+  if (code == "40001" || code == "40P01" || code == "57014" || code.starts_with("08") ||
+      code.starts_with("53") || code.starts_with("57P")) {
+    return {Failure::Kind::k_transient, message};
+  }
+  if (code.starts_with("22") || code.starts_with("23")) return {Failure::Kind::k_row, message};
+  return {Failure::Kind::k_permanent, message};
+}
+
+Result<PgResult> PgConnection::run(const std::string& sql, std::span<const Value> params,
+                                   std::string_view during) {
+  if (PQstatus(conn_) != CONNECTION_OK) {
+    // Inside a transaction the work so far is gone with the connection: fail,
+    // and let the caller start the batch again.
+    if (in_write_) return std::unexpected(failure_of(nullptr, during));
+    if (auto r = ensure_connected(); !r) return std::unexpected(r.error());
+  }
+  std::vector<std::string> text(params.size());
+  std::vector<const char*> values(params.size(), nullptr);
+  std::vector<Oid> types(params.size(), 0);  // 0: the server infers the type
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    const Value& v = params[i];
+    if (std::holds_alternative<std::monostate>(v)) continue;
+    if (const bool* b = std::get_if<bool>(&v)) {
+      text[i] = *b ? "true" : "false";
+      types[i] = k_bool_oid;
+    } else if (const std::int64_t* n = std::get_if<std::int64_t>(&v)) {
+      text[i] = std::to_string(*n);
+      types[i] = k_int8_oid;
+    } else if (const double* d = std::get_if<double>(&v)) {
+      text[i] = fmt::format("{}", *d);
+      types[i] = k_float8_oid;
+    } else {
+      text[i] = std::get<std::string>(v);
+    }
+    values[i] = text[i].c_str();
+  }
+  PgResult r(PQexecParams(conn_, sql.c_str(), static_cast<int>(params.size()), types.data(),
+                          values.data(), nullptr, nullptr, 0));
+  auto status = PQresultStatus(r.get());
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)
+    return std::unexpected(failure_of(r.get(), during));
+  return r;
+}
+
+void PgConnection::read_cell(const PGresult* result, int row, int col, Value& cell) {
+  if (PQgetisnull(result, row, col)) {
+    cell = std::monostate{};
+    return;
+  }
+  const char* text = PQgetvalue(result, row, col);
+  const std::size_t length = static_cast<std::size_t>(PQgetlength(result, row, col));
+  switch (PQftype(result, col)) {
+    case k_bool_oid:
+      cell = text[0] == 't';
+      return;
+    case k_int2_oid:
+    case k_int4_oid:
+    case k_int8_oid:
+    case k_oid_oid: {
+      std::int64_t n = 0;
+      std::from_chars(text, text + length, n);
+      cell = n;
+      return;
+    }
+    case k_float4_oid:
+    case k_float8_oid:
+    case k_numeric_oid: {
+      double d = 0;
+      std::from_chars(text, text + length, d);
+      cell = d;
+      return;
+    }
+    default:
+      if (std::string* s = std::get_if<std::string>(&cell)) {
+        s->assign(text, length);
+      } else {
+        cell = std::string(text, length);
+      }
+  }
+}
+
+void PgConnection::for_each_row(const PGresult* result, const RowCallback& on_row) {
+  const int rows = PQntuples(result);
+  const int width = PQnfields(result);
+  std::vector<Value> row(static_cast<std::size_t>(width));
+  for (int r = 0; r < rows; ++r) {
+    for (int c = 0; c < width; ++c) read_cell(result, r, c, row[static_cast<std::size_t>(c)]);
+    on_row(row);
+  }
+}
+
+Result<void> PgConnection::begin_write() {
+  if (auto r = ensure_connected(); !r) return r;
+  auto r = run("BEGIN", {}, "starting a transaction");
+  if (!r) return std::unexpected(r.error());
+  in_write_ = true;
+  return {};
+}
+
+Result<void> PgConnection::commit() {
+  auto r = run("COMMIT", {}, "committing");
+  in_write_ = false;
+  if (!r) return std::unexpected(r.error());
+  return {};
+}
+
+void PgConnection::rollback() noexcept {
+  in_write_ = false;
+  if (conn_ == nullptr || PQstatus(conn_) != CONNECTION_OK || !in_transaction()) return;
+  PgResult r(PQexec(conn_, "ROLLBACK"));
+}
+
+Result<std::int64_t> PgConnection::execute(std::string_view sql, std::span<const Value> params) {
+  auto r = run(numbered_placeholders(sql), params, "running a statement");
+  if (!r) return std::unexpected(r.error());
+  const char* n = PQcmdTuples(r->get());
+  return n[0] == '\0' ? 0 : std::stoll(n);
+}
+
+Result<void> PgConnection::query(std::string_view sql, std::span<const Value> params,
+                                 const RowCallback& on_row) {
+  auto r = run(numbered_placeholders(sql), params, "running a query");
+  if (!r) return std::unexpected(r.error());
+  for_each_row(r->get(), on_row);
+  return {};
+}
+
+std::string PgConnection::quote(std::string_view identifier) const {
+  // A dotted name is schema.table: quote each part.
+  std::string out;
+  std::size_t start = 0;
+  while (true) {
+    std::size_t dot = identifier.find('.', start);
+    std::string_view part = identifier.substr(start, dot == std::string_view::npos ? dot : dot - start);
+    if (!out.empty()) out += '.';
+    out += '"';
+    for (char c : part) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+    out += '"';
+    if (dot == std::string_view::npos) return out;
+    start = dot + 1;
+  }
+}
+
+Result<std::optional<TableSchema>> PgConnection::describe(std::string_view table) {
+  Value name{quote(table)};
+  auto exists = run("SELECT to_regclass($1)::oid", {&name, 1}, "looking up the table");
+  if (!exists) return std::unexpected(exists.error());
+  if (PQgetisnull(exists->get(), 0, 0)) return std::nullopt;
+  Value oid{std::string(PQgetvalue(exists->get(), 0, 0))};
+
+  TableSchema schema;
+  schema.name = std::string(table);
+  auto columns = run(
+      "SELECT attname, format_type(atttypid, atttypmod), attnotnull FROM pg_attribute "
+      "WHERE attrelid = $1::oid AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+      {&oid, 1}, "reading the table's columns");
+  if (!columns) return std::unexpected(columns.error());
+  for_each_row(columns->get(), [&](std::span<const Value> row) {
+    schema.columns.push_back(ColumnInfo{std::get<std::string>(row[0]),
+                                        std::get<std::string>(row[1]), std::get<bool>(row[2])});
+  });
+  // Unique indexes on plain columns, without a predicate: the keys a job may page by.
+  auto keys = run(
+      "SELECT i.indisprimary, (SELECT string_agg(a.attname, chr(31) ORDER BY k.n) "
+      "FROM unnest(i.indkey) WITH ORDINALITY AS k(attnum, n) "
+      "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum) "
+      "FROM pg_index i WHERE i.indrelid = $1::oid AND i.indisunique AND i.indpred IS NULL "
+      "AND i.indexprs IS NULL ORDER BY i.indisprimary DESC, i.indexrelid",
+      {&oid, 1}, "reading the table's keys");
+  if (!keys) return std::unexpected(keys.error());
+  for_each_row(keys->get(), [&](std::span<const Value> row) {
+    std::vector<std::string> columns;
+    const std::string& joined = std::get<std::string>(row[1]);
+    std::size_t start = 0;
+    for (std::size_t sep; (sep = joined.find('\x1f', start)) != std::string::npos; start = sep + 1)
+      columns.push_back(joined.substr(start, sep - start));
+    columns.push_back(joined.substr(start));
+    if (std::get<bool>(row[0])) schema.primary_key = columns;
+    schema.unique_keys.push_back(std::move(columns));
+  });
+  return schema;
+}
+
+Result<std::optional<std::int64_t>> PgConnection::replica_lag_ms() {
+  std::optional<std::int64_t> lag;
+  auto r = query(
+      "SELECT (extract(epoch FROM max(replay_lag)) * 1000)::bigint FROM pg_stat_replication", {},
+      [&](std::span<const Value> row) {
+        if (const auto* n = std::get_if<std::int64_t>(&row[0])) lag = *n;
+      });
+  if (!r) return std::unexpected(r.error());
+  return lag;
+}
+
+}  // namespace backfill::postgres

@@ -1,0 +1,68 @@
+// A Connection to one PostgreSQL database through libpq.
+#pragma once
+
+#include <libpq-fe.h>
+
+#include <memory>
+#include <string>
+
+#include "backfill/connector.h"
+
+namespace backfill::postgres {
+
+// Owns a PGresult.
+struct ResultDeleter {
+  void operator()(PGresult* r) const { PQclear(r); }
+};
+using PgResult = std::unique_ptr<PGresult, ResultDeleter>;
+
+// Rewrites `?` placeholders as `$1`, `$2`, ... outside quotes, so the
+// engine's portable SQL (KeysetSql, the ledger's) runs here. A `?` followed
+// by a string literal, `|`, `&` or ARRAY is jsonb's operator and stays.
+std::string numbered_placeholders(std::string_view sql);
+
+class PgConnection final : public Connection {
+ public:
+  // Connects with a libpq URI or keyword/value string (PG* variables and
+  // .pgpass apply) and sets the session up. Throws Error.
+  PgConnection(std::string url, const ConnectOptions& options);
+  ~PgConnection() override;
+
+  std::string display_name() const override { return display_name_; }
+  Result<std::optional<TableSchema>> describe(std::string_view table) override;
+  Result<void> begin_write() override;
+  Result<void> commit() override;
+  void rollback() noexcept override;
+  Result<std::int64_t> execute(std::string_view sql, std::span<const Value> params) override;
+  Result<void> query(std::string_view sql, std::span<const Value> params,
+                     const RowCallback& on_row) override;
+  std::string quote(std::string_view identifier) const override;
+  Result<std::optional<std::int64_t>> replica_lag_ms() override;
+
+  // Runs `sql`, written with `$n` placeholders, binding `params` as text;
+  // `during` names the work in messages.
+  Result<PgResult> run(const std::string& sql, std::span<const Value> params,
+                       std::string_view during);
+  // Reads column `col` of `row`, reusing `cell`'s memory for text.
+  static void read_cell(const PGresult* result, int row, int col, Value& cell);
+  // Calls on_row for each row of `result`.
+  static void for_each_row(const PGresult* result, const RowCallback& on_row);
+
+  bool in_transaction() const;
+
+  // `url` with any password replaced by `***`, fit for messages.
+  static std::string redact(std::string_view url);
+
+ private:
+  Result<void> configure_session();
+  // Reconnects when the server went away; transient failure when it stays away.
+  Result<void> ensure_connected();
+  Failure failure_of(const PGresult* result, std::string_view during) const;
+
+  PGconn* conn_ = nullptr;
+  bool in_write_ = false;  // between begin_write and commit or rollback
+  std::string display_name_;
+  ConnectOptions options_;
+};
+
+}  // namespace backfill::postgres

@@ -1,0 +1,28 @@
+#include "connectors/postgres/pg_connector.h"
+
+#include "connectors/postgres/pg_connection.h"
+#include "connectors/postgres/pg_sink.h"
+#include "connectors/postgres/pg_source.h"
+
+namespace backfill::postgres {
+
+bool PgConnector::claims(std::string_view url) const {
+  return url.starts_with("postgres://") || url.starts_with("postgresql://");
+}
+
+std::unique_ptr<Connection> PgConnector::connect(std::string_view url,
+                                                 const ConnectOptions& options) const {
+  return std::make_unique<PgConnection>(std::string(url), options);
+}
+
+std::unique_ptr<Source> PgConnector::make_source(Connection& connection,
+                                                 const SourceQuery& query) const {
+  return std::make_unique<PgSource>(static_cast<PgConnection&>(connection), query);
+}
+
+std::unique_ptr<Sink> PgConnector::make_sink(Connection& connection, const Endpoint& target,
+                                             const std::vector<FieldSpec>& fields) const {
+  return std::make_unique<PgSink>(static_cast<PgConnection&>(connection), target, fields);
+}
+
+}  // namespace backfill::postgres

@@ -1,0 +1,20 @@
+// The PostgreSQL connector: `postgres://` and `postgresql://` URLs (libpq
+// URIs; PG* environment variables and ~/.pgpass apply).
+#pragma once
+
+#include "backfill/connector.h"
+
+namespace backfill::postgres {
+
+class PgConnector final : public Connector {
+ public:
+  bool claims(std::string_view url) const override;
+  std::unique_ptr<Connection> connect(std::string_view url,
+                                      const ConnectOptions& options) const override;
+  std::unique_ptr<Source> make_source(Connection& connection,
+                                      const SourceQuery& query) const override;
+  std::unique_ptr<Sink> make_sink(Connection& connection, const Endpoint& target,
+                                  const std::vector<FieldSpec>& fields) const override;
+};
+
+}  // namespace backfill::postgres

@@ -1,0 +1,326 @@
+#include "connectors/postgres/pg_sink.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace backfill::postgres {
+
+namespace {
+
+bool starts_with_any(std::string_view type, std::initializer_list<std::string_view> prefixes) {
+  return std::ranges::any_of(prefixes, [&](std::string_view p) { return type.starts_with(p); });
+}
+
+// Whether values of `field` can go into a column of `declared` type. Unknown
+// types are left to the server.
+bool compatible(FieldType field, std::string_view declared) {
+  if (starts_with_any(declared, {"text", "character", "citext", "name"})) return true;
+  const bool json = starts_with_any(declared, {"json"});
+  const bool time = starts_with_any(declared, {"timestamp", "date"});
+  const bool number = starts_with_any(declared, {"smallint", "integer", "bigint", "numeric",
+                                                 "real", "double precision"});
+  const bool boolean = declared == "boolean";
+  switch (field) {
+    case FieldType::k_text:
+      return !(json || time || number || boolean) || json;
+    case FieldType::k_integer:
+    case FieldType::k_real:
+      return number || json;
+    case FieldType::k_boolean:
+      return boolean || json;
+    case FieldType::k_timestamp:
+      return time || json;
+    case FieldType::k_json:
+      return json;
+  }
+  return true;
+}
+
+std::string literal(std::string_view text) {
+  std::string out = "'";
+  for (char c : text) out += c == '\'' ? std::string("''") : std::string(1, c);
+  return out + "'";
+}
+
+void append_array_element(std::string& out, const Value& v) {
+  if (is_null(v)) {
+    out += "NULL";
+    return;
+  }
+  std::string text;
+  if (const bool* b = std::get_if<bool>(&v)) {
+    text = *b ? "true" : "false";
+  } else if (const std::string* s = std::get_if<std::string>(&v)) {
+    text = *s;
+  } else {
+    text = to_display(v);
+  }
+  out += '"';
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  out += '"';
+}
+
+}  // namespace
+
+PgSink::PgSink(PgConnection& db, const Endpoint& target, const std::vector<FieldSpec>& fields)
+    : db_(db), target_(target), fields_(fields) {
+  auto schema = db_.describe(target_.table);
+  if (!schema || !*schema) {
+    throw Error(ExitCode::k_schema_mismatch,
+                fmt::format("cannot read target table '{}' in {}", target_.table,
+                            db_.display_name()));
+  }
+  const TableSchema& table = **schema;
+  for (const std::string& k : target_.key) key_types_.push_back(table.find_column(k)->declared_type);
+  if (target_.mode == WriteMode::k_merge_json) {
+    const ColumnInfo* json = table.find_column(target_.json_column);
+    if (json == nullptr) {
+      throw Error(ExitCode::k_schema_mismatch,
+                  fmt::format("target.json_column: table '{}' has no column '{}'", target_.table,
+                              target_.json_column),
+                  "name the json or jsonb column to merge the fields into");
+    }
+    if (!starts_with_any(json->declared_type, {"json", "text"})) {
+      throw Error(ExitCode::k_schema_mismatch,
+                  fmt::format("target.json_column: column '{}' of table '{}' is {}, not json, "
+                              "jsonb or text",
+                              target_.json_column, target_.table, json->declared_type),
+                  "merge_json merges keys into a JSON object column");
+    }
+    json_column_type_ = json->declared_type;
+  } else {
+    for (const FieldSpec& f : fields_) {
+      const std::string& declared = table.find_column(f.column)->declared_type;
+      if (!compatible(f.type, declared)) {
+        throw Error(ExitCode::k_schema_mismatch,
+                    fmt::format("fields.{}: type {} cannot be written into column '{}' of table "
+                                "'{}', which is {}",
+                                f.column, to_string(f.type), f.column, target_.table, declared),
+                    "change the field's type, or point it at a column of a matching type");
+      }
+      field_types_.push_back(declared);
+    }
+  }
+  sql_ = write_sql();
+}
+
+std::string PgSink::typed_value(std::size_t f) const {
+  std::string v = fmt::format("input.v{}", f);
+  if (target_.mode != WriteMode::k_merge_json) return fmt::format("{}::{}", v, field_types_[f]);
+  switch (fields_[f].type) {
+    case FieldType::k_integer:
+      return fmt::format("to_jsonb({}::bigint)", v);
+    case FieldType::k_real:
+      return fmt::format("to_jsonb({}::double precision)", v);
+    case FieldType::k_boolean:
+      return fmt::format("to_jsonb({}::boolean)", v);
+    case FieldType::k_json:
+      return v + "::jsonb";
+    case FieldType::k_text:
+    case FieldType::k_timestamp:
+      return fmt::format("to_jsonb({})", v);
+  }
+  return v;
+}
+
+std::string PgSink::write_sql() const {
+  // The batch: $1..$K the key columns, then one array per field.
+  std::vector<std::string> arrays, names;
+  const std::size_t k = target_.key.size();
+  for (std::size_t i = 0; i < k + fields_.size(); ++i) {
+    arrays.push_back(fmt::format("${}::text[]", i + 1));
+    names.push_back(i < k ? fmt::format("k{}", i) : fmt::format("v{}", i - k));
+  }
+  std::string input = fmt::format(
+      "WITH input AS (SELECT * FROM unnest({}) WITH ORDINALITY AS i({}, ord))",
+      fmt::join(arrays, ", "), fmt::join(names, ", "));
+  if (target_.mode == WriteMode::k_upsert || target_.mode == WriteMode::k_insert_if_absent)
+    return input + ", " + insert_sql();
+  UpdateParts update = target_.mode == WriteMode::k_merge_json ? merge_json_sql() : update_sql();
+  std::vector<std::string> match;
+  for (std::size_t i = 0; i < k; ++i)
+    match.push_back(fmt::format("t.{} = input.k{}::{}", db_.quote(target_.key[i]), i, key_types_[i]));
+  // Rows the UPDATE left alone: kept by the guard when their key exists.
+  return fmt::format(
+      "{}, written AS ({} FROM input WHERE {} AND ({}) RETURNING input.ord) "
+      "SELECT input.ord, EXISTS (SELECT 1 FROM {} AS t WHERE {}) FROM input "
+      "WHERE input.ord NOT IN (SELECT ord FROM written)",
+      input, update.head, fmt::join(match, " AND "), update.guard, db_.quote(target_.table),
+      fmt::join(match, " AND "));
+}
+
+PgSink::UpdateParts PgSink::update_sql() const {
+  std::vector<std::string> sets, changes;
+  for (std::size_t f = 0; f < fields_.size(); ++f) {
+    std::string col = db_.quote(fields_[f].column);
+    std::string value = typed_value(f);
+    if (fields_[f].policy == WritePolicy::k_fill_null) {
+      sets.push_back(fmt::format("{0} = coalesce(t.{0}, {1})", col, value));
+      changes.push_back(fmt::format("(t.{} IS NULL AND input.v{} IS NOT NULL)", col, f));
+    } else {
+      sets.push_back(fmt::format("{0} = coalesce({1}, t.{0})", col, value));
+      changes.push_back(
+          fmt::format("(input.v{} IS NOT NULL AND t.{} IS DISTINCT FROM {})", f, col, value));
+    }
+  }
+  return {fmt::format("UPDATE {} AS t SET {}", db_.quote(target_.table), fmt::join(sets, ", ")),
+          fmt::format("{}", fmt::join(changes, " OR "))};
+}
+
+PgSink::UpdateParts PgSink::merge_json_sql() const {
+  std::string current = fmt::format("coalesce(t.{}::jsonb, '{{}}'::jsonb)",
+                                    db_.quote(target_.json_column));
+  std::vector<std::string> entries, changes;
+  for (std::size_t f = 0; f < fields_.size(); ++f) {
+    std::string at = fmt::format("({} -> {})", current, literal(fields_[f].column));
+    std::string value = typed_value(f);
+    std::string writes =
+        fields_[f].policy == WritePolicy::k_fill_null
+            ? fmt::format("(input.v{} IS NOT NULL AND ({} IS NULL OR {} = 'null'::jsonb))", f, at, at)
+            : fmt::format("(input.v{} IS NOT NULL AND {} IS DISTINCT FROM {})", f, at, value);
+    entries.push_back(
+        fmt::format("({}, CASE WHEN {} THEN {} END)", literal(fields_[f].column), writes, value));
+    changes.push_back(writes);
+  }
+  return {fmt::format("UPDATE {} AS t SET {} = ({} || (SELECT coalesce(jsonb_object_agg(p.k, "
+                      "p.v), '{{}}'::jsonb) FROM (VALUES {}) AS p(k, v) WHERE p.v IS NOT "
+                      "NULL))::{}",
+                      db_.quote(target_.table), db_.quote(target_.json_column), current,
+                      fmt::join(entries, ", "), json_column_type_),
+          fmt::format("{}", fmt::join(changes, " OR "))};
+}
+
+std::string PgSink::insert_sql() const {
+  const std::size_t k = target_.key.size();
+  std::vector<std::string> columns, values, keys, sets, changes, returned;
+  for (std::size_t i = 0; i < k; ++i) {
+    columns.push_back(db_.quote(target_.key[i]));
+    keys.push_back(db_.quote(target_.key[i]));
+    values.push_back(fmt::format("input.k{}::{}", i, key_types_[i]));
+    returned.push_back(fmt::format("w.{} = input.k{}::{}", db_.quote(target_.key[i]), i, key_types_[i]));
+  }
+  for (std::size_t f = 0; f < fields_.size(); ++f) {
+    std::string col = db_.quote(fields_[f].column);
+    columns.push_back(col);
+    values.push_back(typed_value(f));
+    if (fields_[f].policy == WritePolicy::k_fill_null) {
+      sets.push_back(fmt::format("{0} = coalesce(t.{0}, excluded.{0})", col));
+      changes.push_back(fmt::format("(t.{0} IS NULL AND excluded.{0} IS NOT NULL)", col));
+    } else {
+      sets.push_back(fmt::format("{0} = coalesce(excluded.{0}, t.{0})", col));
+      changes.push_back(
+          fmt::format("(excluded.{0} IS NOT NULL AND t.{0} IS DISTINCT FROM excluded.{0})", col));
+    }
+  }
+  std::string on_conflict =
+      target_.mode == WriteMode::k_insert_if_absent
+          ? "DO NOTHING"
+          : fmt::format("DO UPDATE SET {} WHERE {}", fmt::join(sets, ", "),
+                        fmt::join(changes, " OR "));
+  // Rows neither inserted nor updated: their key exists and the guard kept them.
+  return fmt::format(
+      "written AS (INSERT INTO {} AS t ({}) SELECT {} FROM input ORDER BY input.ord "
+      "ON CONFLICT ({}) {} RETURNING {}) "
+      "SELECT input.ord, TRUE FROM input WHERE NOT EXISTS (SELECT 1 FROM written AS w WHERE {})",
+      db_.quote(target_.table), fmt::join(columns, ", "), fmt::join(values, ", "),
+      fmt::join(keys, ", "), on_conflict, fmt::join(keys, ", "), fmt::join(returned, " AND "));
+}
+
+void PgSink::validate() {
+  // Planning the statement checks every name, cast and privilege without
+  // writing anything.
+  std::vector<Value> params(target_.key.size() + fields_.size(), Value{std::string("{}")});
+  auto r = db_.run("EXPLAIN " + sql_, params, "checking the write statement");
+  if (!r) {
+    bool denied = r.error().message.find("permission denied") != std::string::npos;
+    throw Error(denied ? ExitCode::k_access_denied : ExitCode::k_schema_mismatch,
+                fmt::format("the write into '{}' does not compile: {}", target_.table,
+                            r.error().message),
+                denied ? "grant the user the privileges to write the target table"
+                       : "check the target's columns and the fields' types");
+  }
+}
+
+void PgSink::encode(const WriteBatch& batch, std::size_t first, std::size_t count) {
+  const std::size_t width = batch.key_width + batch.field_count;
+  arrays_.resize(width);
+  for (std::size_t c = 0; c < width; ++c) {
+    std::string& out = arrays_[c].emplace<std::string>();
+    out = "{";
+    for (std::size_t r = first; r < first + count; ++r) {
+      if (r > first) out += ',';
+      append_array_element(out, batch.row(r)[c]);
+    }
+    out += '}';
+  }
+}
+
+Result<void> PgSink::write_rows(const WriteBatch& batch, std::size_t first, std::size_t count,
+                                std::vector<WriteOutcome>& outcomes) {
+  encode(batch, first, count);
+  auto r = db_.run(sql_, arrays_, "writing into " + target_.table);
+  if (!r) return std::unexpected(r.error());
+  for (std::size_t i = first; i < first + count; ++i) outcomes[i] = WriteOutcome::k_written;
+  PgConnection::for_each_row(r->get(), [&](std::span<const Value> row) {
+    auto ordinal = static_cast<std::size_t>(std::get<std::int64_t>(row[0]));
+    outcomes[first + ordinal - 1] =
+        std::get<bool>(row[1]) ? WriteOutcome::k_guarded : WriteOutcome::k_no_target;
+  });
+  return {};
+}
+
+Result<void> PgSink::write(const WriteBatch& batch, std::vector<WriteOutcome>& outcomes,
+                           std::vector<std::string>& row_errors) {
+  outcomes.assign(batch.size(), WriteOutcome::k_guarded);
+  row_errors.assign(batch.size(), std::string());
+  if (batch.size() == 0) return {};
+  auto savepoint = [&](std::string_view statement) {
+    return db_.run(std::string(statement), {}, "writing into " + target_.table);
+  };
+  if (auto s = savepoint("SAVEPOINT backfill_batch"); !s) return std::unexpected(s.error());
+  auto whole = write_rows(batch, 0, batch.size(), outcomes);
+  if (whole || whole.error().kind != Failure::Kind::k_row) return whole;
+  // A row was rejected: write row by row to find it, keeping the others.
+  if (auto s = savepoint("ROLLBACK TO SAVEPOINT backfill_batch"); !s)
+    return std::unexpected(s.error());
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (auto s = savepoint("SAVEPOINT backfill_row"); !s) return std::unexpected(s.error());
+    auto one = write_rows(batch, i, 1, outcomes);
+    if (one) continue;
+    if (one.error().kind != Failure::Kind::k_row) return one;
+    if (auto s = savepoint("ROLLBACK TO SAVEPOINT backfill_row"); !s)
+      return std::unexpected(s.error());
+    outcomes[i] = WriteOutcome::k_failed;
+    row_errors[i] = one.error().message;
+  }
+  return {};
+}
+
+Result<std::vector<std::int64_t>> PgSink::coverage(std::int64_t& rows_in_scope) {
+  std::string counts = "count(*)";
+  for (const auto& f : fields_) {
+    if (target_.mode == WriteMode::k_merge_json) {
+      std::string at = fmt::format("({}::jsonb -> {})", db_.quote(target_.json_column),
+                                   literal(f.column));
+      counts += fmt::format(", count(*) FILTER (WHERE {} IS NOT NULL AND {} <> 'null'::jsonb)",
+                            at, at);
+    } else {
+      counts += fmt::format(", count({})", db_.quote(f.column));
+    }
+  }
+  std::string sql = fmt::format("SELECT {} FROM {}{}", counts, db_.quote(target_.table),
+                                target_.filter.empty() ? "" : " WHERE (" + target_.filter + ")");
+  std::vector<std::int64_t> filled;
+  auto r = db_.query(sql, {}, [&](std::span<const Value> row) {
+    rows_in_scope = std::get<std::int64_t>(row[0]);
+    for (std::size_t i = 1; i < row.size(); ++i) filled.push_back(std::get<std::int64_t>(row[i]));
+  });
+  if (!r) return std::unexpected(r.error());
+  return filled;
+}
+
+}  // namespace backfill::postgres

@@ -1,0 +1,51 @@
+#pragma once
+
+#include "connectors/postgres/pg_connection.h"
+
+namespace backfill::postgres {
+
+// Writes a whole batch in one statement: the batch travels as one text array
+// per column, unnested on the server and cast to the target's column types,
+// so a batch costs one round trip whatever its size. The write policy sits
+// in the statement: a fill_null column keeps a value that appeared since the
+// row was read. When the store rejects a row, the batch is written again row
+// by row under savepoints, so only that row fails.
+class PgSink final : public Sink {
+ public:
+  // Throws Error when a field's type cannot go into its column.
+  PgSink(PgConnection& db, const Endpoint& target, const std::vector<FieldSpec>& fields);
+
+  void validate() override;
+  Result<void> write(const WriteBatch& batch, std::vector<WriteOutcome>& outcomes,
+                     std::vector<std::string>& row_errors) override;
+  Result<std::vector<std::int64_t>> coverage(std::int64_t& rows_in_scope) override;
+
+ private:
+  // The statement for the target's write mode; returns the ordinal (1-based)
+  // of each row it did not write, and whether a target row has its key.
+  std::string write_sql() const;
+  // An UPDATE's head (UPDATE ... SET ...) and its guard: true for rows that change.
+  struct UpdateParts {
+    std::string head, guard;
+  };
+  UpdateParts update_sql() const;
+  UpdateParts merge_json_sql() const;
+  std::string insert_sql() const;
+  // `input.vF` cast for column or JSON key F.
+  std::string typed_value(std::size_t field) const;
+  // Rows [first, first + count) of `batch` as one text array literal per column.
+  void encode(const WriteBatch& batch, std::size_t first, std::size_t count);
+  Result<void> write_rows(const WriteBatch& batch, std::size_t first, std::size_t count,
+                          std::vector<WriteOutcome>& outcomes);
+
+  PgConnection& db_;
+  Endpoint target_;
+  std::vector<FieldSpec> fields_;
+  std::vector<std::string> key_types_;    // declared types of the target's key columns
+  std::vector<std::string> field_types_;  // declared types of the field columns
+  std::string json_column_type_;          // merge_json: the JSON column's declared type
+  std::string sql_;
+  std::vector<Value> arrays_;  // one text array literal per key column and field
+};
+
+}  // namespace backfill::postgres
