@@ -18,6 +18,13 @@ enum class WritePolicy {
   k_overwrite,  // write the computed value whenever there is one
 };
 
+// How a `timestamp` field writes its instant.
+enum class TimestampFormat {
+  k_iso,          // `2026-01-28T10:00:00.123Z` (RFC 3339, UTC, milliseconds)
+  k_unix,         // epoch seconds as text: `1769594400`
+  k_unix_millis,  // epoch milliseconds as text: `1769594400123`
+};
+
 // How a target receives a row's values.
 enum class WriteMode {
   k_update,            // UPDATE the row with the source's key; none: "no target row"
@@ -29,6 +36,7 @@ enum class WriteMode {
 std::string_view to_string(FieldType type);
 std::string_view to_string(WritePolicy policy);
 std::string_view to_string(WriteMode mode);
+std::string_view to_string(TimestampFormat format);
 
 // One link of a field's fallback chain.
 struct Extractor {
@@ -52,6 +60,7 @@ struct FieldSpec {
   std::string column;  // target column, or JSON key
   FieldType type = FieldType::k_text;
   WritePolicy policy = WritePolicy::k_fill_null;
+  TimestampFormat format = TimestampFormat::k_iso;  // timestamp fields
   std::vector<Extractor> from;  // tried in order; the first that yields a value wins
   int line = 0;                 // in the job file, for messages
 };

@@ -76,7 +76,8 @@ class Ledger {
                             const RowCounters& delta, std::int64_t duration_ms);
   // Records row failures, at most k_max_failures_per_kind of each kind per run.
   Result<void> record_failures(std::int64_t run_id, const std::vector<RowFailure>& failures);
-  Result<std::vector<RowFailure>> failures(std::int64_t run_id, int limit);
+  // The first `per_kind` failures of each kind of a run, in the order recorded.
+  Result<std::vector<RowFailure>> failures(std::int64_t run_id, int per_kind);
 
  private:
   Result<std::optional<RunRecord>> load_run(const std::string& where, const std::string& job);

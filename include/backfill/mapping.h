@@ -54,9 +54,10 @@ class Mapping {
 };
 
 // Converts a value to a field type; nullopt when it cannot (a timestamp that
-// does not parse, text where an integer is needed). Timestamps become
-// ISO-8601 UTC text with milliseconds.
-std::optional<Value> convert_value(const Value& v, FieldType type);
+// does not parse, text where an integer is needed). Timestamps become text
+// in `format`: ISO-8601 UTC with milliseconds unless said otherwise.
+std::optional<Value> convert_value(const Value& v, FieldType type,
+                                   TimestampFormat format = TimestampFormat::k_iso);
 
 // True when `stored` (as read back from the target) and `computed` denote the
 // same value of `type`: timestamps compare as instants, numbers by value.

@@ -80,8 +80,11 @@ StatusReport job_status(JobSession& session) {
     auto unfilled = session.fill_null_columns();
     BatchMapper mapper(session);
     MappedBatch mapped;
+    // Across stores the target's values are out of sight: after a completed
+    // run, only rows past its watermark are known to be pending.
+    bool past_watermark_only = session.source().keys_only_grow() || !session.spec().in_place;
     scan(
-        session, resume_point(report.last_run, session.source().keys_only_grow()), *upto,
+        session, resume_point(report.last_run, past_watermark_only), *upto,
         [&](const RowBatch& rows) {
           mapper.map(rows, mapped);
           report.pending += static_cast<std::int64_t>(mapped.writes.size());

@@ -142,6 +142,13 @@ void JobSession::validate_and_resolve() {
           "a source row's key finds its target row, so the keys must match column for column");
     }
   }
+  target_value_index_.assign(spec_.fields.size(), -1);
+  if (spec_.target.mode == WriteMode::k_merge_json) {
+    // Fields are keys inside the JSON column; the sink checks that column.
+    checks_.push_back(fmt::format("target table '{}' in {}: fields merge into its column '{}'",
+                                  target.name, target_->display_name(), spec_.target.json_column));
+    return;
+  }
   for (const FieldSpec& field : spec_.fields) {
     if (std::ranges::find(spec_.target.key, field.column) != spec_.target.key.end()) {
       throw Error(
@@ -167,7 +174,6 @@ void JobSession::validate_and_resolve() {
       fmt::format("target table '{}' has columns {}", target.name,
                   fmt::join(spec_.fields | std::views::transform(&FieldSpec::column), ", ")));
 
-  target_value_index_.assign(spec_.fields.size(), -1);
   if (spec_.in_place) {
     for (std::size_t f = 0; f < spec_.fields.size(); ++f) {
       auto it = std::ranges::find(source_columns_, spec_.fields[f].column);

@@ -165,8 +165,15 @@ class Runner {
       BatchResult batch;
       if (!same_connection)
         with_retries("reading a batch", [&] { return read_batch(cursor, *run.watermark); });
+      int attempts = 0;
+      bool adopted = false;
       with_retries("writing a batch", [&]() -> Result<void> {
         batch = BatchResult{};
+        if (attempts++ > 0) {
+          auto r = adopt_committed_batch(run, progress);
+          if (!r) return std::unexpected(r.error());
+          if ((adopted = *r)) return {};
+        }
         if (auto r = db_.begin_write(); !r) return r;
         if (pushdown) {
           auto r = pushed_down_batch(cursor, *run.watermark, batch);
@@ -181,10 +188,15 @@ class Runner {
         }
         return row_by_row_batch(batch);
       });
+      if (adopted) {
+        cursor = run.cursor;
+        continue;
+      }
       if (batch.done) break;
       cursor = batch.last_key;
       run.cursor = batch.last_key;
       run.counters += batch.delta;
+      ++run.batches;
       this_invocation_ += batch.delta;
       progress.processed += batch.delta.read;
       progress.updated += batch.delta.updated;
@@ -199,6 +211,28 @@ class Runner {
       if (session_.spec().options.pause_ms > 0) sleep_ms(session_.spec().options.pause_ms);
     }
     seconds_ = seconds_since(started);
+  }
+
+  // After a failed attempt: whether the attempt's batch committed before the
+  // failure reached us (a connection lost during COMMIT). The ledger, written
+  // in the same transaction, knows; its progress is then adopted, so the
+  // batch is neither redone nor counted twice.
+  Result<bool> adopt_committed_batch(RunRecord& run, Progress& progress) {
+    auto latest = ledger_.latest_run(job_);
+    if (!latest) return std::unexpected(latest.error());
+    if (!*latest || (*latest)->run_id != run.run_id || (*latest)->batches == run.batches)
+      return false;
+    RowCounters delta;
+    for (const auto& f : RowCounters::k_fields)
+      delta.*f.member = (*latest)->counters.*f.member - run.counters.*f.member;
+    this_invocation_ += delta;
+    progress.processed += delta.read;
+    progress.updated += delta.updated;
+    run.cursor = (*latest)->cursor;
+    run.counters = (*latest)->counters;
+    run.batches = (*latest)->batches;
+    observer_.on_notice("the batch had committed before the connection was lost; continuing");
+    return true;
   }
 
   Result<void> read_batch(const std::optional<Key>& cursor, const Key& watermark) {
@@ -249,7 +283,13 @@ class Runner {
           ++batch.delta.updated;
           break;
         case WriteOutcome::k_guarded:
-          ++batch.delta.guarded;
+          // In place the row was read under this transaction: a refusal means
+          // a value appeared meanwhile. Across stores the target was never
+          // read: its values were there before, from an earlier run or not.
+          if (session_.spec().in_place)
+            ++batch.delta.guarded;
+          else
+            ++batch.delta.skipped;
           break;
         case WriteOutcome::k_no_target:
           ++batch.delta.no_target;
@@ -314,7 +354,7 @@ class Runner {
     summary.seconds = seconds_;
     summary.filled =
         value_or_throw(session_.sink().coverage(summary.rows_in_scope), "measuring coverage");
-    summary.first_failures = value_or_throw(ledger_.failures(run.run_id, 10), "reading failures");
+    summary.first_failures = value_or_throw(ledger_.failures(run.run_id, 5), "reading failures");
     return summary;
   }
 

@@ -58,8 +58,8 @@ std::vector<std::string> schema_statements() {
       " rows_read BIGINT NOT NULL, rows_updated BIGINT NOT NULL, duration_ms BIGINT NOT NULL,"
       " committed_at TEXT NOT NULL, PRIMARY KEY (run_id, batch_no))",
       "CREATE TABLE IF NOT EXISTS _backfill_failures ("
-      " run_id BIGINT NOT NULL, row_key TEXT, field TEXT, kind TEXT NOT NULL, detail TEXT,"
-      " recorded_at TEXT NOT NULL)",
+      " run_id BIGINT NOT NULL, seq BIGINT NOT NULL, row_key TEXT, field TEXT,"
+      " kind TEXT NOT NULL, detail TEXT, recorded_at TEXT NOT NULL, PRIMARY KEY (run_id, seq))",
       "CREATE INDEX IF NOT EXISTS _backfill_failures_by_run ON _backfill_failures (run_id, kind)",
   };
 }
@@ -296,22 +296,25 @@ Result<void> Ledger::record_failures(std::int64_t run_id, const std::vector<RowF
     if (it->second <= 0) continue;
     --it->second;
     Value params[] = {Value(run_id), Value(f.key),    f.field.empty() ? Value() : Value(f.field),
-                      Value(f.kind), Value(f.detail), Value(now)};
+                      Value(f.kind), Value(f.detail), Value(now),
+                      Value(run_id)};
     auto r = db_.execute(
-        "INSERT INTO _backfill_failures (run_id, row_key, field, kind, detail, recorded_at) VALUES "
-        "(?, ?, ?, ?, ?, ?)",
+        "INSERT INTO _backfill_failures (run_id, seq, row_key, field, kind, detail, recorded_at) "
+        "SELECT ?, coalesce(max(seq), 0) + 1, ?, ?, ?, ?, ? FROM _backfill_failures WHERE run_id = "
+        "?",
         params);
     if (!r) return std::unexpected(r.error());
   }
   return {};
 }
 
-Result<std::vector<RowFailure>> Ledger::failures(std::int64_t run_id, int limit) {
+Result<std::vector<RowFailure>> Ledger::failures(std::int64_t run_id, int per_kind) {
   std::vector<RowFailure> out;
-  Value params[] = {Value(run_id), Value(std::int64_t{limit})};
+  Value params[] = {Value(run_id), Value(std::int64_t{per_kind})};
   auto r = db_.query(
-      "SELECT row_key, field, kind, detail FROM _backfill_failures WHERE run_id = ? ORDER BY "
-      "recorded_at LIMIT ?",
+      "SELECT row_key, field, kind, detail FROM _backfill_failures AS f WHERE run_id = ? AND "
+      "(SELECT count(*) FROM _backfill_failures AS g WHERE g.run_id = f.run_id AND "
+      "g.kind = f.kind AND g.seq < f.seq) < ? ORDER BY seq",
       params, [&](std::span<const Value> row) {
         out.push_back(
             {text_column(row[0]), text_column(row[1]), text_column(row[2]), text_column(row[3])});

@@ -175,7 +175,7 @@ void Mapping::apply(std::span<const Value> row, MappedRow& out) {
         }
       }
       if (is_null(candidate)) continue;
-      if (auto converted = convert_value(candidate, type)) {
+      if (auto converted = convert_value(candidate, type, fields_[f].format)) {
         result.value = std::move(*converted);
         result.chosen = static_cast<int>(k);
         break;

@@ -67,7 +67,7 @@ std::optional<std::int64_t> to_epoch_ms(const Value& v) {
 
 }  // namespace
 
-std::optional<Value> convert_value(const Value& v, FieldType type) {
+std::optional<Value> convert_value(const Value& v, FieldType type, TimestampFormat format) {
   if (is_null(v)) return std::nullopt;
   switch (type) {
     case FieldType::k_text:
@@ -82,7 +82,17 @@ std::optional<Value> convert_value(const Value& v, FieldType type) {
     case FieldType::k_boolean:
       return to_boolean(v);
     case FieldType::k_timestamp:
-      if (auto ms = to_epoch_ms(v)) return format_timestamp_ms(*ms);
+      if (auto ms = to_epoch_ms(v)) {
+        switch (format) {
+          case TimestampFormat::k_iso:
+            return format_timestamp_ms(*ms);
+          case TimestampFormat::k_unix:
+            // Whole seconds, rounded down as the Unix clock counts them.
+            return std::to_string(*ms >= 0 ? *ms / 1000 : -((-*ms + 999) / 1000));
+          case TimestampFormat::k_unix_millis:
+            return std::to_string(*ms);
+        }
+      }
       return std::nullopt;
   }
   return std::nullopt;

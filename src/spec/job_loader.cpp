@@ -31,6 +31,18 @@ std::string_view to_string(WritePolicy policy) {
   return policy == WritePolicy::k_fill_null ? "fill_null" : "overwrite";
 }
 
+std::string_view to_string(TimestampFormat format) {
+  switch (format) {
+    case TimestampFormat::k_iso:
+      return "iso";
+    case TimestampFormat::k_unix:
+      return "unix";
+    case TimestampFormat::k_unix_millis:
+      return "unix_ms";
+  }
+  return "?";
+}
+
 std::string_view to_string(WriteMode mode) {
   switch (mode) {
     case WriteMode::k_update:
@@ -264,6 +276,16 @@ class JobReader {
     return ex;
   }
 
+  TimestampFormat timestamp_format(const toml::node& node, const std::string& key) const {
+    if (node.is_string()) {
+      for (TimestampFormat f :
+           {TimestampFormat::k_iso, TimestampFormat::k_unix, TimestampFormat::k_unix_millis}) {
+        if (node.as_string()->get() == to_string(f)) return f;
+      }
+    }
+    fail(&node, key, "must be one of iso, unix, unix_ms");
+  }
+
   FieldType field_type(const toml::node* node, const std::string& key) const {
     if (node == nullptr) return FieldType::k_text;
     if (node->is_string()) {
@@ -282,13 +304,18 @@ class JobReader {
       std::string key = fmt::format("fields.{}", name.str());
       if (!node.is_table()) fail(&node, key, "must be a table, as in [" + key + "]");
       const toml::table& f = *node.as_table();
-      reject_unknown(f, key + ".", {"type", "policy", "from"});
+      reject_unknown(f, key + ".", {"type", "policy", "format", "from"});
       FieldSpec spec;
       spec.column = std::string(name.str());
       spec.line = static_cast<int>(node.source().begin.line);
       spec.type = field_type(f.get("type"), key + ".type");
       spec.policy = default_policy;
       if (const toml::node* p = f.get("policy")) spec.policy = policy(*p, key + ".policy");
+      if (const toml::node* fmt_node = f.get("format")) {
+        if (spec.type != FieldType::k_timestamp)
+          fail(fmt_node, key + ".format", "only timestamp fields take a format");
+        spec.format = timestamp_format(*fmt_node, key + ".format");
+      }
       const toml::node* from = f.get("from");
       if (from == nullptr) {
         throw Error(ExitCode::k_job_invalid,

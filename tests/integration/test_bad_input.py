@@ -113,7 +113,7 @@ class BadInputTest(TempDirTest):
         self.assert_rejected(run("run", job, "--db", self.db), 65, "one SQL statement expected")
 
     def test_connector_not_in_this_build(self):
-        self.assert_rejected(run("run", AGENTOS_JOB, "--db", "postgres://localhost/x"), 65, "no connector for postgres")
+        self.assert_rejected(run("run", AGENTOS_JOB, "--db", "duckdb:/tmp/x.duckdb"), 65, "no connector for duckdb")
 
     def test_bad_usage(self):
         result = run("run")

@@ -54,13 +54,28 @@ std::string numbered_placeholders(std::string_view sql) {
     } else if (c == '\'' || c == '"') {
       quote = c;
       out += c;
-    } else if (c == '?' && !is_json_operator(sql.substr(static_cast<std::size_t>(&c - sql.data()) + 1))) {
+    } else if (c == '?' &&
+               !is_json_operator(sql.substr(static_cast<std::size_t>(&c - sql.data()) + 1))) {
       out += fmt::format("${}", ++n);
     } else {
       out += c;
     }
   }
   return out;
+}
+
+Error validation_error(const Failure& failure, const std::string& what, std::string hint) {
+  if (failure.retryable()) {
+    return Error(ExitCode::k_database_busy, fmt::format("{}: {}", what, failure.message),
+                 "another session holds a lock on the table, or the server is busy; run again "
+                 "later, or raise options.lock_timeout_ms");
+  }
+  if (failure.message.find("permission denied") != std::string::npos) {
+    return Error(ExitCode::k_access_denied, fmt::format("{}: {}", what, failure.message),
+                 "grant the user the privileges the job needs on the table");
+  }
+  return Error(ExitCode::k_schema_mismatch, fmt::format("{}: {}", what, failure.message),
+               std::move(hint));
 }
 
 std::string PgConnection::redact(std::string_view url) {
@@ -105,10 +120,10 @@ PgConnection::PgConnection(std::string url, const ConnectOptions& options)
     conn_ = nullptr;
     if (contains_any(message, {"password authentication failed", "no password supplied",
                                "authentication failed", "role \"", "permission denied"})) {
-      throw Error(ExitCode::k_access_denied,
-                  fmt::format("PostgreSQL at {} refused the credentials: {}", display_name_,
-                              message),
-                  "check the user and password in the URL, PGPASSWORD or ~/.pgpass");
+      throw Error(
+          ExitCode::k_access_denied,
+          fmt::format("PostgreSQL at {} refused the credentials: {}", display_name_, message),
+          "check the user and password in the URL, PGPASSWORD or ~/.pgpass");
     }
     if (message.find("database \"") != std::string::npos &&
         message.find("does not exist") != std::string::npos) {
@@ -145,10 +160,12 @@ Result<void> PgConnection::configure_session() {
   std::string sql = fmt::format(
       "SET lock_timeout = {}; SET statement_timeout = {}; SET TimeZone = 'UTC'; "
       "SET DateStyle = 'ISO, YMD'; SET extra_float_digits = 3; "
+      "SET client_min_messages = warning; "
       "SET default_transaction_read_only = {}",
       options_.lock_timeout_ms, options_.statement_timeout_ms, options_.writable ? "off" : "on");
   PgResult r(PQexec(conn_, sql.c_str()));
-  if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) return std::unexpected(failure_of(r.get(), "setting up the session"));
+  if (PQresultStatus(r.get()) != PGRES_COMMAND_OK)
+    return std::unexpected(failure_of(r.get(), "setting up the session"));
   return {};
 }
 
@@ -169,16 +186,17 @@ bool PgConnection::in_transaction() const {
 
 Failure PgConnection::failure_of(const PGresult* result, std::string_view during) const {
   if (PQstatus(conn_) != CONNECTION_OK) {
-    return {Failure::Kind::k_transient,
-            fmt::format("{}: lost the connection to {}: {}", during, display_name_,
-                        trimmed(PQerrorMessage(conn_)))};
+    return {Failure::Kind::k_transient, fmt::format("{}: lost the connection to {}: {}", during,
+                                                    display_name_, trimmed(PQerrorMessage(conn_)))};
   }
   const char* state = result != nullptr ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
   const char* primary =
       result != nullptr ? PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
-  std::string message = fmt::format("{}: {}", during,
-                                    primary != nullptr ? primary : trimmed(PQerrorMessage(conn_)));
-  std::string_view code = state != nullptr ? state : "";
+  std::string message =
+      fmt::format("{}: {}", during, primary != nullptr ? primary : trimmed(PQerrorMessage(conn_)));
+  // No SQLSTATE: libpq itself failed, the connection broke mid-statement.
+  if (state == nullptr) return {Failure::Kind::k_transient, message};
+  std::string_view code = state;
   if (code == "55P03") return {Failure::Kind::k_busy, message};  // lock_timeout
   if (code == "40001" || code == "40P01" || code == "57014" || code.starts_with("08") ||
       code.starts_with("53") || code.starts_with("57P")) {
@@ -313,7 +331,8 @@ std::string PgConnection::quote(std::string_view identifier) const {
   std::size_t start = 0;
   while (true) {
     std::size_t dot = identifier.find('.', start);
-    std::string_view part = identifier.substr(start, dot == std::string_view::npos ? dot : dot - start);
+    std::string_view part =
+        identifier.substr(start, dot == std::string_view::npos ? dot : dot - start);
     if (!out.empty()) out += '.';
     out += '"';
     for (char c : part) out += c == '"' ? std::string("\"\"") : std::string(1, c);
@@ -332,23 +351,23 @@ Result<std::optional<TableSchema>> PgConnection::describe(std::string_view table
 
   TableSchema schema;
   schema.name = std::string(table);
-  auto columns = run(
-      "SELECT attname, format_type(atttypid, atttypmod), attnotnull FROM pg_attribute "
-      "WHERE attrelid = $1::oid AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
-      {&oid, 1}, "reading the table's columns");
+  auto columns =
+      run("SELECT attname, format_type(atttypid, atttypmod), attnotnull FROM pg_attribute "
+          "WHERE attrelid = $1::oid AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+          {&oid, 1}, "reading the table's columns");
   if (!columns) return std::unexpected(columns.error());
   for_each_row(columns->get(), [&](std::span<const Value> row) {
     schema.columns.push_back(ColumnInfo{std::get<std::string>(row[0]),
                                         std::get<std::string>(row[1]), std::get<bool>(row[2])});
   });
   // Unique indexes on plain columns, without a predicate: the keys a job may page by.
-  auto keys = run(
-      "SELECT i.indisprimary, (SELECT string_agg(a.attname, chr(31) ORDER BY k.n) "
-      "FROM unnest(i.indkey) WITH ORDINALITY AS k(attnum, n) "
-      "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum) "
-      "FROM pg_index i WHERE i.indrelid = $1::oid AND i.indisunique AND i.indpred IS NULL "
-      "AND i.indexprs IS NULL ORDER BY i.indisprimary DESC, i.indexrelid",
-      {&oid, 1}, "reading the table's keys");
+  auto keys =
+      run("SELECT i.indisprimary, (SELECT string_agg(a.attname, chr(31) ORDER BY k.n) "
+          "FROM unnest(i.indkey) WITH ORDINALITY AS k(attnum, n) "
+          "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum) "
+          "FROM pg_index i WHERE i.indrelid = $1::oid AND i.indisunique AND i.indpred IS NULL "
+          "AND i.indexprs IS NULL ORDER BY i.indisprimary DESC, i.indexrelid",
+          {&oid, 1}, "reading the table's keys");
   if (!keys) return std::unexpected(keys.error());
   for_each_row(keys->get(), [&](std::span<const Value> row) {
     std::vector<std::string> columns;
@@ -365,11 +384,11 @@ Result<std::optional<TableSchema>> PgConnection::describe(std::string_view table
 
 Result<std::optional<std::int64_t>> PgConnection::replica_lag_ms() {
   std::optional<std::int64_t> lag;
-  auto r = query(
-      "SELECT (extract(epoch FROM max(replay_lag)) * 1000)::bigint FROM pg_stat_replication", {},
-      [&](std::span<const Value> row) {
-        if (const auto* n = std::get_if<std::int64_t>(&row[0])) lag = *n;
-      });
+  auto r =
+      query("SELECT (extract(epoch FROM max(replay_lag)) * 1000)::bigint FROM pg_stat_replication",
+            {}, [&](std::span<const Value> row) {
+              if (const auto* n = std::get_if<std::int64_t>(&row[0])) lag = *n;
+            });
   if (!r) return std::unexpected(r.error());
   return lag;
 }

@@ -21,6 +21,10 @@ using PgResult = std::unique_ptr<PGresult, ResultDeleter>;
 // by a string literal, `|`, `&` or ARRAY is jsonb's operator and stays.
 std::string numbered_placeholders(std::string_view sql);
 
+// The Error for a statement that failed while a job was being checked:
+// locked (exit 5), not permitted (77), or not compiling (67, with `hint`).
+Error validation_error(const Failure& failure, const std::string& what, std::string hint);
+
 class PgConnection final : public Connection {
  public:
   // Connects with a libpq URI or keyword/value string (PG* variables and

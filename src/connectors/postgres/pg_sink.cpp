@@ -14,14 +14,14 @@ bool starts_with_any(std::string_view type, std::initializer_list<std::string_vi
 
 // Whether values of `field` can go into a column of `declared` type. Unknown
 // types are left to the server.
-bool compatible(FieldType field, std::string_view declared) {
+bool compatible(const FieldSpec& field, std::string_view declared) {
   if (starts_with_any(declared, {"text", "character", "citext", "name"})) return true;
   const bool json = starts_with_any(declared, {"json"});
   const bool time = starts_with_any(declared, {"timestamp", "date"});
-  const bool number = starts_with_any(declared, {"smallint", "integer", "bigint", "numeric",
-                                                 "real", "double precision"});
+  const bool number = starts_with_any(
+      declared, {"smallint", "integer", "bigint", "numeric", "real", "double precision"});
   const bool boolean = declared == "boolean";
-  switch (field) {
+  switch (field.type) {
     case FieldType::k_text:
       return !(json || time || number || boolean) || json;
     case FieldType::k_integer:
@@ -30,7 +30,7 @@ bool compatible(FieldType field, std::string_view declared) {
     case FieldType::k_boolean:
       return boolean || json;
     case FieldType::k_timestamp:
-      return time || json;
+      return (field.format == TimestampFormat::k_iso ? time : number) || json;
     case FieldType::k_json:
       return json;
   }
@@ -70,12 +70,12 @@ PgSink::PgSink(PgConnection& db, const Endpoint& target, const std::vector<Field
     : db_(db), target_(target), fields_(fields) {
   auto schema = db_.describe(target_.table);
   if (!schema || !*schema) {
-    throw Error(ExitCode::k_schema_mismatch,
-                fmt::format("cannot read target table '{}' in {}", target_.table,
-                            db_.display_name()));
+    throw Error(ExitCode::k_schema_mismatch, fmt::format("cannot read target table '{}' in {}",
+                                                         target_.table, db_.display_name()));
   }
   const TableSchema& table = **schema;
-  for (const std::string& k : target_.key) key_types_.push_back(table.find_column(k)->declared_type);
+  for (const std::string& k : target_.key)
+    key_types_.push_back(table.find_column(k)->declared_type);
   if (target_.mode == WriteMode::k_merge_json) {
     const ColumnInfo* json = table.find_column(target_.json_column);
     if (json == nullptr) {
@@ -95,7 +95,7 @@ PgSink::PgSink(PgConnection& db, const Endpoint& target, const std::vector<Field
   } else {
     for (const FieldSpec& f : fields_) {
       const std::string& declared = table.find_column(f.column)->declared_type;
-      if (!compatible(f.type, declared)) {
+      if (!compatible(f, declared)) {
         throw Error(ExitCode::k_schema_mismatch,
                     fmt::format("fields.{}: type {} cannot be written into column '{}' of table "
                                 "'{}', which is {}",
@@ -135,15 +135,16 @@ std::string PgSink::write_sql() const {
     arrays.push_back(fmt::format("${}::text[]", i + 1));
     names.push_back(i < k ? fmt::format("k{}", i) : fmt::format("v{}", i - k));
   }
-  std::string input = fmt::format(
-      "WITH input AS (SELECT * FROM unnest({}) WITH ORDINALITY AS i({}, ord))",
-      fmt::join(arrays, ", "), fmt::join(names, ", "));
+  std::string input =
+      fmt::format("WITH input AS (SELECT * FROM unnest({}) WITH ORDINALITY AS i({}, ord))",
+                  fmt::join(arrays, ", "), fmt::join(names, ", "));
   if (target_.mode == WriteMode::k_upsert || target_.mode == WriteMode::k_insert_if_absent)
     return input + ", " + insert_sql();
   UpdateParts update = target_.mode == WriteMode::k_merge_json ? merge_json_sql() : update_sql();
   std::vector<std::string> match;
   for (std::size_t i = 0; i < k; ++i)
-    match.push_back(fmt::format("t.{} = input.k{}::{}", db_.quote(target_.key[i]), i, key_types_[i]));
+    match.push_back(
+        fmt::format("t.{} = input.k{}::{}", db_.quote(target_.key[i]), i, key_types_[i]));
   // Rows the UPDATE left alone: kept by the guard when their key exists.
   return fmt::format(
       "{}, written AS ({} FROM input WHERE {} AND ({}) RETURNING input.ord) "
@@ -172,15 +173,16 @@ PgSink::UpdateParts PgSink::update_sql() const {
 }
 
 PgSink::UpdateParts PgSink::merge_json_sql() const {
-  std::string current = fmt::format("coalesce(t.{}::jsonb, '{{}}'::jsonb)",
-                                    db_.quote(target_.json_column));
+  std::string current =
+      fmt::format("coalesce(t.{}::jsonb, '{{}}'::jsonb)", db_.quote(target_.json_column));
   std::vector<std::string> entries, changes;
   for (std::size_t f = 0; f < fields_.size(); ++f) {
     std::string at = fmt::format("({} -> {})", current, literal(fields_[f].column));
     std::string value = typed_value(f);
     std::string writes =
         fields_[f].policy == WritePolicy::k_fill_null
-            ? fmt::format("(input.v{} IS NOT NULL AND ({} IS NULL OR {} = 'null'::jsonb))", f, at, at)
+            ? fmt::format("(input.v{} IS NOT NULL AND ({} IS NULL OR {} = 'null'::jsonb))", f, at,
+                          at)
             : fmt::format("(input.v{} IS NOT NULL AND {} IS DISTINCT FROM {})", f, at, value);
     entries.push_back(
         fmt::format("({}, CASE WHEN {} THEN {} END)", literal(fields_[f].column), writes, value));
@@ -201,7 +203,8 @@ std::string PgSink::insert_sql() const {
     columns.push_back(db_.quote(target_.key[i]));
     keys.push_back(db_.quote(target_.key[i]));
     values.push_back(fmt::format("input.k{}::{}", i, key_types_[i]));
-    returned.push_back(fmt::format("w.{} = input.k{}::{}", db_.quote(target_.key[i]), i, key_types_[i]));
+    returned.push_back(
+        fmt::format("w.{} = input.k{}::{}", db_.quote(target_.key[i]), i, key_types_[i]));
   }
   for (std::size_t f = 0; f < fields_.size(); ++f) {
     std::string col = db_.quote(fields_[f].column);
@@ -216,11 +219,10 @@ std::string PgSink::insert_sql() const {
           fmt::format("(excluded.{0} IS NOT NULL AND t.{0} IS DISTINCT FROM excluded.{0})", col));
     }
   }
-  std::string on_conflict =
-      target_.mode == WriteMode::k_insert_if_absent
-          ? "DO NOTHING"
-          : fmt::format("DO UPDATE SET {} WHERE {}", fmt::join(sets, ", "),
-                        fmt::join(changes, " OR "));
+  std::string on_conflict = target_.mode == WriteMode::k_insert_if_absent
+                                ? "DO NOTHING"
+                                : fmt::format("DO UPDATE SET {} WHERE {}", fmt::join(sets, ", "),
+                                              fmt::join(changes, " OR "));
   // Rows neither inserted nor updated: their key exists and the guard kept them.
   return fmt::format(
       "written AS (INSERT INTO {} AS t ({}) SELECT {} FROM input ORDER BY input.ord "
@@ -236,12 +238,8 @@ void PgSink::validate() {
   std::vector<Value> params(target_.key.size() + fields_.size(), Value{std::string("{}")});
   auto r = db_.run("EXPLAIN " + sql_, params, "checking the write statement");
   if (!r) {
-    bool denied = r.error().message.find("permission denied") != std::string::npos;
-    throw Error(denied ? ExitCode::k_access_denied : ExitCode::k_schema_mismatch,
-                fmt::format("the write into '{}' does not compile: {}", target_.table,
-                            r.error().message),
-                denied ? "grant the user the privileges to write the target table"
-                       : "check the target's columns and the fields' types");
+    throw validation_error(r.error(), fmt::format("the write into '{}' cannot run", target_.table),
+                           "check the target's columns and the fields' types");
   }
 }
 
@@ -304,10 +302,10 @@ Result<std::vector<std::int64_t>> PgSink::coverage(std::int64_t& rows_in_scope) 
   std::string counts = "count(*)";
   for (const auto& f : fields_) {
     if (target_.mode == WriteMode::k_merge_json) {
-      std::string at = fmt::format("({}::jsonb -> {})", db_.quote(target_.json_column),
-                                   literal(f.column));
-      counts += fmt::format(", count(*) FILTER (WHERE {} IS NOT NULL AND {} <> 'null'::jsonb)",
-                            at, at);
+      std::string at =
+          fmt::format("({}::jsonb -> {})", db_.quote(target_.json_column), literal(f.column));
+      counts +=
+          fmt::format(", count(*) FILTER (WHERE {} IS NOT NULL AND {} <> 'null'::jsonb)", at, at);
     } else {
       counts += fmt::format(", count({})", db_.quote(f.column));
     }

@@ -30,10 +30,9 @@ void PgSource::validate() {
     std::vector<Value> params(query_.key.size() * (from_start ? 1 : 2) + 1);
     auto r = db_.run(sql, params, "checking the source query");
     if (!r) {
-      throw Error(ExitCode::k_schema_mismatch,
-                  fmt::format("the source query on '{}' does not compile: {}", query_.table,
-                              r.error().message),
-                  "check source.filter and the column names against the table");
+      throw validation_error(r.error(),
+                             fmt::format("the source query on '{}' cannot run", query_.table),
+                             "check source.filter and the column names against the table");
     }
   }
 }

@@ -1,0 +1,301 @@
+"""In-place backfills on a real PostgreSQL server: JSON in jsonb and text
+columns into typed columns (timestamptz, integer), compared with an
+expectation computed here; resume after kill -9; a server restart and a
+lock held by another session in the middle of a run; a concurrent writer."""
+import json
+import random
+import subprocess
+import threading
+import time
+import unittest
+
+from pg_server import PgServer
+from support import (BACKFILL, TempDirTest, assert_counters_add_up, run, timestamp_or_none)
+
+SERVER = None
+
+
+def setUpModule():
+    global SERVER
+    SERVER = PgServer()
+
+
+def tearDownModule():
+    SERVER.close()
+
+
+def copy_text(value):
+    """A value in COPY's text format."""
+    if value is None:
+        return "\\N"
+    return str(value).replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+
+
+def make_orders(db, rows, seed):
+    """orders: payload jsonb, raw text (sometimes invalid JSON), and the
+    columns to fill; some rows already filled, some of another kind."""
+    rng = random.Random(seed)
+    SERVER.create_database(db)
+    SERVER.psql("""CREATE TABLE orders (
+        id bigint PRIMARY KEY, kind text NOT NULL, payload jsonb, raw text,
+        created_at timestamptz NOT NULL, placed_at timestamptz, amount integer)""", db)
+    lines = []
+    for i in range(1, rows + 1):
+        created = 1_760_000_000 + i * 60
+        payload = {}
+        shape = rng.random()
+        if shape < 0.3:
+            payload["placed_at"] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(created - 30)) + "+02:00"
+        elif shape < 0.45:
+            payload["placed_at"] = created - 45  # epoch seconds
+        elif shape < 0.55:
+            payload["placed_at"] = (created - 50) * 1000 + 123  # epoch milliseconds
+        elif shape < 0.65:
+            payload["meta"] = {"ts": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(created - 10))}
+        elif shape < 0.7:
+            payload["placed_at"] = "soon"  # does not parse: next fallback
+        if rng.random() < 0.5:
+            payload["amount"] = rng.choice([rng.randrange(1, 500), f"{rng.randrange(1, 500)}", 7.0, 7.5])
+        raw = json.dumps({"amount": rng.randrange(1000, 2000)}) if rng.random() < 0.6 else "{broken"
+        filled = rng.random() < 0.1
+        lines.append("\t".join(copy_text(v) for v in [
+            i, "web" if rng.random() < 0.8 else "pos",
+            None if rng.random() < 0.05 else json.dumps(payload), raw,
+            time.strftime("%Y-%m-%d %H:%M:%S+00", time.gmtime(created)),
+            "2020-01-01 00:00:00+00" if filled else None, 1 if filled else None]))
+    subprocess.run(["psql", "-X", "-q", "-h", SERVER.dir, "-p", str(SERVER.port), "-U", SERVER.superuser,
+                    "-d", db, "-c", "COPY orders FROM STDIN"], input="\n".join(lines) + "\n", text=True,
+                   check=True)
+
+
+def integer_or_none(value):
+    """The job's `integer` conversion, written independently."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else None
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            return None
+    return None
+
+
+def read_orders(db):
+    return {r["id"]: r for r in SERVER.json_rows(
+        "SELECT id, kind, payload, raw, "
+        "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS created_at, "
+        "to_char(placed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS placed_at, "
+        "amount FROM orders", db)}
+
+
+def expected_orders(rows, recompute=False):
+    """id -> (placed_at, amount) after the job below; with `recompute`, the
+    values the job computes whatever the row holds."""
+    out = {}
+    for i, r in rows.items():
+        placed, amount = (None, None) if recompute else (r["placed_at"], r["amount"])
+        if r["kind"] != "web":
+            out[i] = (placed, amount)
+            continue
+        payload = r["payload"] or {}
+        if placed is None:
+            for candidate in (payload.get("placed_at"), (payload.get("meta") or {}).get("ts"), r["created_at"]):
+                placed = timestamp_or_none(candidate)
+                if placed is not None:
+                    break
+        if amount is None:
+            try:
+                raw = json.loads(r["raw"])
+            except ValueError:
+                raw = {}
+            for candidate in (payload.get("amount"), raw.get("amount")):
+                amount = integer_or_none(candidate)
+                if amount is not None:
+                    break
+        out[i] = (placed, amount)
+    return out
+
+
+def stored(db):
+    return {i: (r["placed_at"], r["amount"]) for i, r in read_orders(db).items()}
+
+
+JOB = """
+[source]
+url = "{url}"
+table = "orders"
+filter = "kind = 'web'"
+
+[options]
+batch_size = {batch_size}
+pause_ms = {pause_ms}
+max_retries = 12
+lock_timeout_ms = 300
+
+[fields.placed_at]
+type = "timestamp"
+from = [{{ column = "payload", path = "$.placed_at" }}, {{ column = "payload", path = "$.meta.ts" }},
+        {{ column = "created_at" }}]
+
+[fields.amount]
+type = "integer"
+from = [{{ column = "payload", path = "$.amount" }}, {{ column = "raw", path = "$.amount" }}]
+"""
+
+
+class PostgresInPlaceTest(TempDirTest):
+    db = None
+
+    def setUp(self):
+        super().setUp()
+        self.db = f"inplace_{self._testMethodName[5:40]}"
+
+    def job(self, rows, seed=3, batch_size=500, pause_ms=0):
+        make_orders(self.db, rows, seed)
+        self.expected = expected_orders(read_orders(self.db))
+        return self.write_job("job.toml", JOB.format(url=SERVER.url(self.db), batch_size=batch_size,
+                                                     pause_ms=pause_ms))
+
+    def start(self, job):
+        return subprocess.Popen([BACKFILL, "run", job, "--progress", "log"], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+
+    def batches(self):
+        try:
+            return int(SERVER.psql("SELECT count(*) FROM _backfill_batches", self.db)[0][0])
+        except RuntimeError:
+            return 0
+
+    def wait_for_batches(self, n, proc, timeout=60):
+        deadline = time.time() + timeout
+        while self.batches() < n:
+            self.assertIsNone(proc.poll(), "the run ended before the moment the test needed")
+            self.assertLess(time.time(), deadline, "no batches committed in time")
+            time.sleep(0.05)
+
+    def test_full_run_then_status_and_verify(self):
+        job = self.job(6000)
+        plan = run("plan", job, "--json")
+        self.assertEqual(plan.returncode, 0, plan.stderr)
+        before = stored(self.db)
+        changes = sum(1 for i, e in self.expected.items() if e != before[i])
+        self.assertEqual(json.loads(plan.stdout)["counters"]["updated"], changes)
+        result = run("run", job, "--json")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        summary = json.loads(result.stdout)
+        assert_counters_add_up(self, summary["counters"])
+        self.assertEqual(summary["counters"]["updated"], changes)
+        self.assertEqual(stored(self.db), self.expected)
+        self.assertEqual(run("status", job).returncode, 0)
+        # Rows filled before the run hold other values than the job computes:
+        # verify finds exactly those.
+        fresh = expected_orders(read_orders(self.db), recompute=True)
+        after = stored(self.db)
+        verify = run("verify", job, "--json")
+        self.assertEqual(verify.returncode, 3, verify.stdout + verify.stderr)
+        checks = json.loads(verify.stdout)["fields"]
+        for n, column in enumerate(["placed_at", "amount"]):
+            differ = sum(1 for i, v in fresh.items()
+                         if v[n] is not None and after[i][n] is not None and v[n] != after[i][n])
+            self.assertEqual(checks[column]["mismatched"], differ, column)
+        again = json.loads(run("run", job, "--json").stdout)
+        self.assertEqual(again["counters"]["updated"], 0)
+
+    def test_kill_9_then_resume_equals_an_uninterrupted_run(self):
+        job = self.job(20000, batch_size=200, pause_ms=5)
+        rng = random.Random()
+        for _ in range(3):
+            proc = self.start(job)
+            time.sleep(rng.uniform(0.1, 0.6))
+            proc.kill()
+            proc.communicate()
+        final = run("run", job, "--json")
+        self.assertEqual(final.returncode, 0, final.stderr)
+        assert_counters_add_up(self, json.loads(final.stdout)["counters"])
+        self.assertEqual(stored(self.db), self.expected)
+
+    def test_server_restart_mid_run_recovers(self):
+        job = self.job(20000, batch_size=200, pause_ms=10)
+        proc = self.start(job)
+        self.wait_for_batches(5, proc)
+        SERVER.restart()
+        out, err = proc.communicate(timeout=300)
+        self.assertEqual(proc.returncode, 0, err)
+        self.assertIn("retry", err)
+        self.assertEqual(stored(self.db), self.expected)
+        runs = SERVER.json_rows("SELECT * FROM _backfill_runs", self.db)
+        self.assertEqual([r["state"] for r in runs], ["completed"])
+        assert_counters_add_up(self, runs[0])
+        self.assertEqual(runs[0]["rows_read"], sum(1 for r in read_orders(self.db).values() if r["kind"] == "web"))
+
+    def test_lock_held_by_another_session_waits_retries_and_loses_nothing(self):
+        job = self.job(8000, batch_size=200, pause_ms=5)
+        proc = self.start(job)
+        self.wait_for_batches(3, proc)
+        SERVER.psql("BEGIN; LOCK TABLE orders IN EXCLUSIVE MODE; SELECT pg_sleep(1.5); COMMIT;", self.db)
+        out, err = proc.communicate(timeout=300)
+        self.assertEqual(proc.returncode, 0, err)
+        self.assertIn("lock timeout", err)
+        self.assertEqual(stored(self.db), self.expected)
+
+    def test_lock_held_too_long_gives_up_with_a_clear_message(self):
+        job = self.job(2000, batch_size=200)
+        holder = subprocess.Popen(
+            ["psql", "-X", "-q", "-h", SERVER.dir, "-p", str(SERVER.port), "-U", SERVER.superuser, "-d", self.db,
+             "-c", "BEGIN; LOCK TABLE orders IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(20); COMMIT;"])
+        try:
+            time.sleep(0.5)
+            result = run("run", job, "--set", "options.max_retries=2")
+        finally:
+            holder.kill()
+            holder.wait()
+        self.assertEqual(result.returncode, 5, result.stderr)
+        self.assertIn("lock timeout", result.stderr)
+        self.assertIn("lock_timeout_ms", result.stderr)
+        self.assertEqual(SERVER.psql("SELECT to_regclass('_backfill_runs')", self.db), [[None]])
+
+    def test_concurrent_writer_sees_no_errors_and_loses_no_writes(self):
+        job = self.job(20000, batch_size=200, pause_ms=5)
+        stop = threading.Event()
+        written = {}
+        errors = []
+
+        def writer():
+            rng = random.Random(5)
+            n = 0
+            while not stop.is_set():
+                n += 1
+                i = rng.randrange(1, 20001)
+                try:
+                    # Another application fills rows itself, and adds new ones.
+                    hit = SERVER.psql(f"UPDATE orders SET amount = -{n} WHERE id = {i} AND amount IS NULL "
+                                      "RETURNING id", self.db)
+                    if hit:
+                        written[i] = -n
+                    SERVER.psql(f"INSERT INTO orders VALUES ({100000 + n}, 'web', NULL, NULL, now(), NULL, NULL)",
+                                self.db)
+                except RuntimeError as e:
+                    errors.append(str(e))
+
+        t = threading.Thread(target=writer)
+        proc = self.start(job)
+        t.start()
+        out, err = proc.communicate(timeout=300)
+        stop.set()
+        t.join()
+        self.assertEqual(proc.returncode, 0, err)
+        self.assertEqual(errors, [])
+        self.assertGreater(len(written), 0)
+        rows = read_orders(self.db)
+        for i, value in written.items():
+            self.assertEqual(rows[i]["amount"], value, f"row {i}: the writer's value was overwritten")
+        for i, want in self.expected.items():
+            if i not in written:
+                self.assertEqual((rows[i]["placed_at"], rows[i]["amount"]), want, f"row {i}")
+
+if __name__ == "__main__":
+    unittest.main()
