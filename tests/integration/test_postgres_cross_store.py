@@ -1,0 +1,280 @@
+"""Backfills from SQLite into PostgreSQL (the PCAS case and the write modes),
+and the bad inputs of PostgreSQL targets, on a real server. Expectations are
+computed here from the SQLite events, independently of the engine."""
+import json
+import os
+import sqlite3
+import sys
+import unittest
+from datetime import datetime, timezone
+
+from pg_server import PASSWORD, PASSWORD_USER, PgServer
+from support import SOURCE_DIR, TempDirTest, assert_counters_add_up, run, timestamp_or_none
+
+sys.path.insert(0, os.path.join(SOURCE_DIR, "examples", "pcas"))
+import generate  # noqa: E402
+
+PCAS_JOB = os.path.join(SOURCE_DIR, "examples", "pcas", "job.toml")
+SERVER = None
+
+
+def setUpModule():
+    global SERVER
+    SERVER = PgServer()
+
+
+def tearDownModule():
+    SERVER.close()
+
+
+def unix_seconds(text):
+    iso = timestamp_or_none(text)
+    t = datetime.strptime(iso, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+    return str(int(t.timestamp() // 1))
+
+
+def pcas_metadata_from_event(event):
+    """The keys the PCAS job adds for one event (fields absent stay absent)."""
+    data = json.loads(event["data"]) if event["data"] else {}
+    user = event["user_id"] or (data.get("user") or {}).get("id")
+    out = {"event_type": event["type"], "event_source": event["source"],
+           "timestamp_unix": unix_seconds(event["time"]), "timestamp": timestamp_or_none(event["time"]),
+           "user_id": user, "session_id": event["session_id"], "trace_id": event["trace_id"],
+           "correlation_id": event["correlation_id"]}
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def sqlite_rows(path, sql):
+    db = sqlite3.connect(path)
+    db.row_factory = sqlite3.Row
+    rows = [dict(r) for r in db.execute(sql)]
+    db.close()
+    return rows
+
+
+class PcasTest(TempDirTest):
+    def setUp(self):
+        super().setUp()
+        self.db = "pcas_" + self._testMethodName[5:30]
+        SERVER.create_database(self.db)
+        self.events = self.path("events.db")
+        generate.generate(self.events, SERVER.url(self.db), 6000, seed=5)
+        self.env = {"PCAS_EVENTS_DB": self.events, "PCAS_POSTGRES_URL": SERVER.url(self.db)}
+
+    def metadata(self):
+        return {r["event_id"]: r["metadata"] for r in
+                SERVER.json_rows("SELECT event_id, metadata FROM event_embeddings", self.db)}
+
+    def test_merges_metadata_keeps_other_keys_and_lists_events_without_a_row(self):
+        before = self.metadata()
+        events = sqlite_rows(self.events, "SELECT * FROM events ORDER BY id")
+        expected = {}
+        for e in events:
+            if e["id"] in before:
+                added = pcas_metadata_from_event(e)
+                expected[e["id"]] = {**added, **before[e["id"]]}  # keys present are kept
+        missing = [e["id"] for e in events if e["id"] not in before]
+        self.assertGreater(len(missing), 0)
+
+        result = run("run", PCAS_JOB, "--json", "--report", self.path("report.md"), env=self.env)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        counters = json.loads(result.stdout)["counters"]
+        assert_counters_add_up(self, counters)
+        self.assertEqual(counters["read"], len(events))
+        self.assertEqual(counters["no_target"], len(missing))
+        self.assertEqual(counters["updated"], len(before))
+        self.assertEqual(self.metadata(), expected)
+        with open(self.path("report.md")) as f:
+            report = f.read()
+        self.assertIn("no_target_row", report)
+        self.assertIn(json.dumps(missing[0]), report)
+
+        # A second run changes nothing and says why.
+        again = run("run", PCAS_JOB, "--json", env=self.env)
+        c = json.loads(again.stdout)["counters"]
+        self.assertEqual((c["updated"], c["skipped"], c["no_target"]), (0, len(before), len(missing)))
+        self.assertEqual(self.metadata(), expected)
+        self.assertEqual(run("status", PCAS_JOB, env=self.env).returncode, 0)
+
+    def test_rows_added_later_are_filled_by_the_next_run(self):
+        self.assertEqual(run("run", PCAS_JOB, env=self.env).returncode, 0)
+        events = {e["id"]: e for e in sqlite_rows(self.events, "SELECT * FROM events")}
+        later = sorted(set(events) - set(self.metadata()))[:3]
+        SERVER.psql("INSERT INTO event_embeddings (event_id, content, embedding) VALUES " +
+                    ", ".join(f"('{i}', 'late', '{{0}}')" for i in later), self.db)
+        result = run("run", PCAS_JOB, "--json", env=self.env)
+        self.assertEqual(json.loads(result.stdout)["counters"]["updated"], 3)
+        for i in later:
+            self.assertEqual(self.metadata()[i], pcas_metadata_from_event(events[i]))
+
+    def test_plan_writes_nothing(self):
+        before = self.metadata()
+        result = run("plan", PCAS_JOB, env=self.env)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(self.metadata(), before)
+        self.assertEqual(SERVER.psql("SELECT to_regclass('_backfill_runs')", self.db), [[None]])
+
+
+MODE_JOB = """
+[source]
+url = "{source}"
+table = "people"
+
+[target]
+url = "{target}"
+table = "{table}"
+mode = "{mode}"
+
+[fields.name]
+from = {{ column = "name" }}
+
+[fields.seen_at]
+type = "timestamp"
+from = {{ column = "seen" }}
+"""
+
+
+class WriteModeTest(TempDirTest):
+    """upsert and insert_if_absent against rows computed here."""
+
+    def setUp(self):
+        super().setUp()
+        self.db = "modes_" + self._testMethodName[5:30]
+        SERVER.create_database(self.db)
+        self.source = self.path("people.db")
+        db = sqlite3.connect(self.source)
+        db.execute("CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT, seen TEXT)")
+        db.executemany("INSERT INTO people VALUES (?, ?, ?)",
+                       [(i, f"name {i}" if i % 7 else None, f"2026-01-{1 + i % 28:02d} 10:00:00") for i in range(1, 301)])
+        db.commit()
+        db.close()
+        SERVER.psql("CREATE TABLE people (id bigint PRIMARY KEY, name text, seen_at timestamptz);"
+                    "INSERT INTO people SELECT g, CASE WHEN g % 2 = 0 THEN 'kept ' || g END, NULL "
+                    "FROM generate_series(1, 300, 3) g", self.db)
+
+    def rows(self):
+        return {r["id"]: (r["name"], r["seen_at"]) for r in SERVER.json_rows(
+            "SELECT id, name, to_char(seen_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS seen_at "
+            "FROM people", self.db)}
+
+    def run_mode(self, mode):
+        job = self.write_job("job.toml", MODE_JOB.format(source=self.source, target=SERVER.url(self.db),
+                                                         table="people", mode=mode))
+        result = run("run", job, "--json")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        counters = json.loads(result.stdout)["counters"]
+        assert_counters_add_up(self, counters)
+        return counters
+
+    def source_rows(self):
+        return {r["id"]: (r["name"], timestamp_or_none(r["seen"]))
+                for r in sqlite_rows(self.source, "SELECT * FROM people")}
+
+    def test_upsert_inserts_missing_rows_and_fills_present_ones(self):
+        before = self.rows()
+        counters = self.run_mode("upsert")
+        expected = {}
+        for i, (name, seen) in self.source_rows().items():
+            old_name, old_seen = before.get(i, (None, None))
+            expected[i] = (old_name if old_name is not None else name, old_seen if old_seen is not None else seen)
+        self.assertEqual(self.rows(), expected)
+        self.assertEqual(counters["updated"], 300)
+
+    def test_insert_if_absent_leaves_present_rows_alone(self):
+        before = self.rows()
+        counters = self.run_mode("insert_if_absent")
+        expected = dict(before)
+        for i, row in self.source_rows().items():
+            expected.setdefault(i, row)
+        self.assertEqual(self.rows(), expected)
+        self.assertEqual(counters["updated"], 300 - len(before))
+        self.assertEqual(counters["skipped"], len(before))
+
+
+BAD_JOB = """
+[source]
+url = "{source}"
+table = "people"
+
+[target]
+url = "{target}"
+table = "{table}"
+
+[fields.{column}]
+type = "{type}"
+from = {{ column = "seen" }}
+"""
+
+
+class PostgresBadInputTest(TempDirTest):
+    """Each bad input: a clear message, a distinct exit code, nothing written."""
+
+    def setUp(self):
+        super().setUp()
+        self.db = "bad_" + self._testMethodName[5:30]
+        SERVER.create_database(self.db)
+        self.source = self.path("people.db")
+        db = sqlite3.connect(self.source)
+        db.execute("CREATE TABLE people (id INTEGER PRIMARY KEY, seen TEXT)")
+        db.execute("INSERT INTO people VALUES (1, '2026-01-01 10:00:00')")
+        db.commit()
+        db.close()
+        SERVER.psql("CREATE TABLE people (id bigint PRIMARY KEY, seen_at timestamptz, visits integer);"
+                    "INSERT INTO people VALUES (1, NULL, NULL)", self.db)
+
+    def attempt(self, target=None, table="people", column="seen_at", type="timestamp"):
+        job = self.write_job("job.toml", BAD_JOB.format(source=self.source, target=target or SERVER.url(self.db),
+                                                        table=table, column=column, type=type))
+        return run("run", job)
+
+    def assert_rejected(self, result, code, *phrases):
+        self.assertEqual(result.returncode, code, result.stdout + result.stderr)
+        for phrase in phrases:
+            self.assertIn(phrase, result.stderr)
+        self.assertIn("hint:", result.stderr)
+        self.assertEqual(SERVER.psql("SELECT seen_at, visits FROM people", self.db), [[None, None]])
+        self.assertEqual(SERVER.psql("SELECT to_regclass('_backfill_runs')", self.db), [[None]])
+
+    def test_unreachable_server(self):
+        closed = f"postgresql://nobody@127.0.0.1:{SERVER.port + 1 if SERVER.port < 65535 else 1}/x"
+        self.assert_rejected(self.attempt(target=closed), 69, "cannot reach PostgreSQL")
+
+    def test_wrong_password_never_shows_a_password(self):
+        result = self.attempt(target=SERVER.tcp_url(self.db, PASSWORD_USER, "wrong-pw-123"))
+        self.assert_rejected(result, 77, "refused the credentials", "password authentication failed")
+        self.assertNotIn("wrong-pw-123", result.stdout + result.stderr)
+
+    def test_right_password_never_shows_in_output_or_ledger(self):
+        report = self.path("report.json")
+        job = self.write_job("job.toml", BAD_JOB.format(
+            source=self.source, target=SERVER.tcp_url(self.db, PASSWORD_USER, PASSWORD), table="people",
+            column="seen_at", type="timestamp"))
+        outputs = [run(cmd, job) for cmd in ("check", "plan")]
+        outputs.append(run("run", job, "--report", report, "--progress", "log"))
+        outputs.append(run("status", job, "--json"))
+        for result in outputs:
+            self.assertNotIn(PASSWORD, result.stdout + result.stderr)
+        self.assertEqual(outputs[2].returncode, 0, outputs[2].stderr)
+        self.assertIn("***", outputs[0].stdout)
+        with open(report) as f:
+            self.assertNotIn(PASSWORD, f.read())
+        dump = SERVER.psql("SELECT concat_ws(' ', j::text, r::text) FROM _backfill_jobs j, _backfill_runs r", self.db)
+        self.assertNotIn(PASSWORD, json.dumps(dump))
+
+    def test_missing_table(self):
+        self.assert_rejected(self.attempt(table="persons"), 67, "table 'persons' does not exist")
+
+    def test_missing_column(self):
+        self.assert_rejected(self.attempt(column="last_seen"), 67, "has no column last_seen",
+                             "migration")
+
+    def test_type_mismatch(self):
+        self.assert_rejected(self.attempt(column="visits"), 67, "type timestamp cannot be written into "
+                             "column 'visits'", "integer")
+
+    def test_missing_database(self):
+        self.assert_rejected(self.attempt(target=SERVER.url("no_such_db")), 66, "does not exist")
+
+
+if __name__ == "__main__":
+    unittest.main()
