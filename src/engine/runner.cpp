@@ -162,6 +162,7 @@ class Runner {
     const auto started = Clock::now();
 
     while (!stopping()) {
+      wait_for_replicas();
       BatchResult batch;
       if (!same_connection)
         with_retries("reading a batch", [&] { return read_batch(cursor, *run.watermark); });
@@ -211,6 +212,28 @@ class Runner {
       if (session_.spec().options.pause_ms > 0) sleep_ms(session_.spec().options.pause_ms);
     }
     seconds_ = seconds_since(started);
+  }
+
+  // The health throttle: pauses while the slowest replica replays more than
+  // options.max_replica_lag_ms behind, so the backfill never outruns them.
+  void wait_for_replicas() {
+    const int limit = session_.spec().options.max_replica_lag_ms;
+    if (limit <= 0) return;
+    bool told = false;
+    while (!stopping()) {
+      auto lag = db_.replica_lag_ms();
+      if (!lag) {
+        observer_.on_notice(fmt::format("cannot read replica lag ({}); going on without the check",
+                                        lag.error().message));
+        return;
+      }
+      if (!*lag || **lag <= limit) return;
+      if (!told) {
+        observer_.on_notice(fmt::format("replica lag {} ms exceeds {} ms; pausing", **lag, limit));
+        told = true;
+      }
+      sleep_ms(1000);
+    }
   }
 
   // After a failed attempt: whether the attempt's batch committed before the

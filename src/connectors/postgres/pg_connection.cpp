@@ -242,6 +242,15 @@ Result<PgResult> PgConnection::run(const std::string& sql, std::span<const Value
   return r;
 }
 
+Result<void> PgConnection::run_commands(const std::string& sql, std::string_view during) {
+  if (PQstatus(conn_) != CONNECTION_OK) return std::unexpected(failure_of(nullptr, during));
+  PgResult r(PQexec(conn_, sql.c_str()));
+  auto status = PQresultStatus(r.get());
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)
+    return std::unexpected(failure_of(r.get(), during));
+  return {};
+}
+
 void PgConnection::read_cell(const PGresult* result, int row, int col, Value& cell) {
   if (PQgetisnull(result, row, col)) {
     cell = std::monostate{};

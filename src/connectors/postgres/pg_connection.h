@@ -47,6 +47,8 @@ class PgConnection final : public Connection {
   // `during` names the work in messages.
   Result<PgResult> run(const std::string& sql, std::span<const Value> params,
                        std::string_view during);
+  // Runs `sql`, one or more statements without parameters, in one round trip.
+  Result<void> run_commands(const std::string& sql, std::string_view during);
   // Reads column `col` of `row`, reusing `cell`'s memory for text.
   static void read_cell(const PGresult* result, int row, int col, Value& cell);
   // Calls on_row for each row of `result`.
