@@ -106,6 +106,33 @@ TEST_F(JobLoaderTest, ErrorsNameFileLineAndKey) {
   EXPECT_NE(message.find(":1:"), std::string::npos) << message;
 }
 
+TEST_F(JobLoaderTest, ReadsTargetModesAndTimestampFormats) {
+  std::string cross = std::string(k_job) +
+                      "\n[target]\nurl = \"postgresql://db/x\"\ntable = \"e\"\nkey = \"id\"\n"
+                      "mode = \"merge_json\"\njson_column = \"metadata\"\n";
+  JobSpec job = load(cross);
+  EXPECT_FALSE(job.in_place);
+  EXPECT_EQ(job.target.mode, WriteMode::k_merge_json);
+  EXPECT_EQ(job.target.json_column, "metadata");
+  job = load(k_job, {"fields.a.format=unix"});
+  EXPECT_EQ(job.fields[1].format, TimestampFormat::k_unix);
+
+  EXPECT_NE(error_of(k_job, {"fields.b.format=unix"}).find("only timestamp fields take a format"),
+            std::string::npos);
+  EXPECT_NE(error_of(k_job, {"fields.a.format=epoch"}).find("must be one of iso, unix, unix_ms"),
+            std::string::npos);
+  EXPECT_NE(error_of(k_job, {"target.url=/data/store.db", "target.table=t", "target.mode=upsert"})
+                .find("needs a target other than the source table"),
+            std::string::npos);
+  auto message = error_of(std::string(k_job) +
+                          "\n[target]\nurl = \"postgresql://db/x\"\ntable = \"e\"\n"
+                          "mode = \"merge_json\"\n");
+  EXPECT_NE(message.find("target.mode: \"merge_json\" needs target.json_column"), std::string::npos)
+      << message;
+  EXPECT_NE(error_of(cross, {"target.mode=replace"}).find("must be one of update, merge_json"),
+            std::string::npos);
+}
+
 TEST_F(JobLoaderTest, ExpandsVariablesAndRejectsUnsetOnes) {
   ::setenv("BACKFILL_TEST_DIR", "/srv/data", 1);
   EXPECT_EQ(expand_path("${BACKFILL_TEST_DIR}/a.db", "url"), "/srv/data/a.db");

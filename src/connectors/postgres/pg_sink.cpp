@@ -283,10 +283,9 @@ Result<void> PgSink::write(const WriteBatch& batch, std::vector<WriteOutcome>& o
   // By key, a batch is a few thousand index probes. Without estimates for
   // the unnested arrays the planner may merge-join from the start of the
   // key index, or hash the whole table: costs that grow with the table.
-  if (auto s = db_.run_commands(
-          "SAVEPOINT backfill_batch; SET LOCAL enable_mergejoin = off; "
-          "SET LOCAL enable_hashjoin = off",
-          "writing into " + target_.table);
+  if (auto s = db_.run_commands("SAVEPOINT backfill_batch; SET LOCAL enable_mergejoin = off; "
+                                "SET LOCAL enable_hashjoin = off",
+                                "writing into " + target_.table);
       !s)
     return s;
   auto whole = write_rows(batch, 0, batch.size(), outcomes);
