@@ -30,6 +30,7 @@ test: build build-sanitize
 
 bench: build
 	@python3 bench/sqlite_in_place.py --backfill $(BUILD_DIR)/backfill
+	@python3 bench/postgres.py --backfill $(BUILD_DIR)/backfill
 
 format:
 	@clang-format -i $$(git ls-files '*.cpp' '*.h')

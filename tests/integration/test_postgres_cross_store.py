@@ -115,6 +115,22 @@ class PcasTest(TempDirTest):
         self.assertEqual(SERVER.psql("SELECT to_regclass('_backfill_runs')", self.db), [[None]])
 
 
+def make_people(test, prefix, rows):
+    """A database of the test's own on the server, and an SQLite source of
+    `rows` people (some without a name) beside it; returns both names."""
+    db = prefix + test._testMethodName[5:30]
+    SERVER.create_database(db)
+    source = test.path("people.db")
+    lite = sqlite3.connect(source)
+    lite.execute("CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT, seen TEXT)")
+    lite.executemany("INSERT INTO people VALUES (?, ?, ?)",
+                     [(i, f"name {i}" if i % 7 else None, f"2026-01-{1 + i % 28:02d} 10:00:00")
+                      for i in range(1, rows + 1)])
+    lite.commit()
+    lite.close()
+    return db, source
+
+
 MODE_JOB = """
 [source]
 url = "{source}"
@@ -139,15 +155,7 @@ class WriteModeTest(TempDirTest):
 
     def setUp(self):
         super().setUp()
-        self.db = "modes_" + self._testMethodName[5:30]
-        SERVER.create_database(self.db)
-        self.source = self.path("people.db")
-        db = sqlite3.connect(self.source)
-        db.execute("CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT, seen TEXT)")
-        db.executemany("INSERT INTO people VALUES (?, ?, ?)",
-                       [(i, f"name {i}" if i % 7 else None, f"2026-01-{1 + i % 28:02d} 10:00:00") for i in range(1, 301)])
-        db.commit()
-        db.close()
+        self.db, self.source = make_people(self, "modes_", 300)
         SERVER.psql("CREATE TABLE people (id bigint PRIMARY KEY, name text, seen_at timestamptz);"
                     "INSERT INTO people SELECT g, CASE WHEN g % 2 = 0 THEN 'kept ' || g END, NULL "
                     "FROM generate_series(1, 300, 3) g", self.db)
@@ -211,14 +219,7 @@ class PostgresBadInputTest(TempDirTest):
 
     def setUp(self):
         super().setUp()
-        self.db = "bad_" + self._testMethodName[5:30]
-        SERVER.create_database(self.db)
-        self.source = self.path("people.db")
-        db = sqlite3.connect(self.source)
-        db.execute("CREATE TABLE people (id INTEGER PRIMARY KEY, seen TEXT)")
-        db.execute("INSERT INTO people VALUES (1, '2026-01-01 10:00:00')")
-        db.commit()
-        db.close()
+        self.db, self.source = make_people(self, "bad_", 1)
         SERVER.psql("CREATE TABLE people (id bigint PRIMARY KEY, seen_at timestamptz, visits integer);"
                     "INSERT INTO people VALUES (1, NULL, NULL)", self.db)
 

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "connectors/table_sql.h"
+
 namespace backfill::postgres {
 
 namespace {
@@ -307,26 +309,18 @@ Result<void> PgSink::write(const WriteBatch& batch, std::vector<WriteOutcome>& o
 }
 
 Result<std::vector<std::int64_t>> PgSink::coverage(std::int64_t& rows_in_scope) {
-  std::string counts = "count(*)";
+  std::vector<std::string> counts;
   for (const auto& f : fields_) {
     if (target_.mode == WriteMode::k_merge_json) {
       std::string at =
           fmt::format("({}::jsonb -> {})", db_.quote(target_.json_column), literal(f.column));
-      counts +=
-          fmt::format(", count(*) FILTER (WHERE {} IS NOT NULL AND {} <> 'null'::jsonb)", at, at);
+      counts.push_back(
+          fmt::format("count(*) FILTER (WHERE {} IS NOT NULL AND {} <> 'null'::jsonb)", at, at));
     } else {
-      counts += fmt::format(", count({})", db_.quote(f.column));
+      counts.push_back(fmt::format("count({})", db_.quote(f.column)));
     }
   }
-  std::string sql = fmt::format("SELECT {} FROM {}{}", counts, db_.quote(target_.table),
-                                target_.filter.empty() ? "" : " WHERE (" + target_.filter + ")");
-  std::vector<std::int64_t> filled;
-  auto r = db_.query(sql, {}, [&](std::span<const Value> row) {
-    rows_in_scope = std::get<std::int64_t>(row[0]);
-    for (std::size_t i = 1; i < row.size(); ++i) filled.push_back(std::get<std::int64_t>(row[i]));
-  });
-  if (!r) return std::unexpected(r.error());
-  return filled;
+  return count_in_scope(db_, target_, counts, rows_in_scope);
 }
 
 }  // namespace backfill::postgres

@@ -6,6 +6,8 @@
 #include <limits>
 #include <unordered_map>
 
+#include "connectors/table_sql.h"
+
 namespace backfill::sqlite {
 
 SqliteSink::SqliteSink(SqliteConnection& db, const Endpoint& target,
@@ -80,17 +82,9 @@ Result<void> SqliteSink::write(const WriteBatch& batch, std::vector<WriteOutcome
 }
 
 Result<std::vector<std::int64_t>> SqliteSink::coverage(std::int64_t& rows_in_scope) {
-  std::string counts = "count(*)";
-  for (const auto& f : fields_) counts += fmt::format(", count({})", db_.quote(f.column));
-  std::string sql = fmt::format("SELECT {} FROM {}{}", counts, db_.quote(target_.table),
-                                target_.filter.empty() ? "" : " WHERE (" + target_.filter + ")");
-  std::vector<std::int64_t> filled;
-  auto r = db_.query(sql, {}, [&](std::span<const Value> row) {
-    rows_in_scope = std::get<std::int64_t>(row[0]);
-    for (std::size_t i = 1; i < row.size(); ++i) filled.push_back(std::get<std::int64_t>(row[i]));
-  });
-  if (!r) return std::unexpected(r.error());
-  return filled;
+  std::vector<std::string> counts;
+  for (const auto& f : fields_) counts.push_back(fmt::format("count({})", db_.quote(f.column)));
+  return count_in_scope(db_, target_, counts, rows_in_scope);
 }
 
 }  // namespace backfill::sqlite

@@ -1,4 +1,4 @@
-#include "connectors/keyset_sql.h"
+#include "connectors/table_sql.h"
 
 #include <fmt/format.h>
 
@@ -72,6 +72,51 @@ std::string KeysetSql::max_key() const {
 std::string KeysetSql::sample() const {
   return fmt::format("SELECT {} FROM {} WHERE {} ORDER BY random() LIMIT ?", select_list_, table_,
                      scope_);
+}
+
+Result<std::vector<std::int64_t>> count_in_scope(Connection& db, const Endpoint& target,
+                                                 std::span<const std::string> count_expressions,
+                                                 std::int64_t& rows_in_scope) {
+  std::string sql =
+      fmt::format("SELECT count(*){}{} FROM {}{}", count_expressions.empty() ? "" : ", ",
+                  fmt::join(count_expressions, ", "), db.quote(target.table),
+                  target.filter.empty() ? "" : " WHERE (" + target.filter + ")");
+  std::vector<std::int64_t> counts;
+  auto r = db.query(sql, {}, [&](std::span<const Value> row) {
+    rows_in_scope = std::get<std::int64_t>(row[0]);
+    for (std::size_t i = 1; i < row.size(); ++i) counts.push_back(std::get<std::int64_t>(row[i]));
+  });
+  if (!r) return std::unexpected(r.error());
+  return counts;
+}
+
+Result<std::optional<Key>> KeysetSource::max_key() {
+  std::optional<Key> key;
+  auto r = db_.query(sql_.max_key(), {},
+                     [&](std::span<const Value> row) { key = Key(row.begin(), row.end()); });
+  if (!r) return std::unexpected(r.error());
+  return key;
+}
+
+Result<void> KeysetSource::read(const std::optional<Key>& after, const Key& upto, std::size_t limit,
+                                RowBatch& out, std::span<const std::string> unfilled) {
+  return read_into(sql_.read(!after, unfilled), KeysetSql::read_params(after, upto, limit), out);
+}
+
+Result<std::int64_t> KeysetSource::count(const std::optional<Key>& after,
+                                         const std::optional<Key>& upto,
+                                         std::span<const std::string> unfilled) {
+  std::int64_t n = 0;
+  auto r = db_.query(sql_.count(after.has_value(), upto.has_value(), unfilled),
+                     KeysetSql::bound_params(after, upto),
+                     [&](std::span<const Value> row) { n = std::get<std::int64_t>(row[0]); });
+  if (!r) return std::unexpected(r.error());
+  return n;
+}
+
+Result<void> KeysetSource::read_sample(std::size_t n, RowBatch& out) {
+  Value limit{static_cast<std::int64_t>(n)};
+  return read_into(sql_.sample(), {&limit, 1}, out);
 }
 
 }  // namespace backfill

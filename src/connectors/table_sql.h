@@ -1,4 +1,7 @@
-// The SQL of keyset paging over one table, shared by the SQL connectors.
+// SQL over one table shared by the SQL connectors: keyset paging, a Source
+// built on it, and coverage counts.
+//
+// Keyset paging:
 // Written with `?` placeholders and the connection's quoting; every read
 // seeks to the cursor through the key's index, so a batch costs the same at
 // row 10 as at row 10 million.
@@ -43,6 +46,40 @@ class KeysetSql {
   std::string order_by_;     // "a", "b"
   std::string descending_;   // "a" DESC, "b" DESC
   std::string scope_;        // the filter in parentheses, or TRUE
+};
+
+// Rows in scope of `target` (its filter) and, per expression of
+// `count_expressions` (`count(col)`, say), its value over them.
+Result<std::vector<std::int64_t>> count_in_scope(Connection& db, const Endpoint& target,
+                                                 std::span<const std::string> count_expressions,
+                                                 std::int64_t& rows_in_scope);
+
+// A Source over one table by KeysetSql, through the Connection interface;
+// each connector reads rows its own fastest way (read_into).
+class KeysetSource : public Source {
+ public:
+  KeysetSource(Connection& db, SourceQuery query)
+      : db_(db), query_(std::move(query)), sql_(db, query_) {}
+
+  Result<std::optional<Key>> max_key() override;
+  Result<void> read(const std::optional<Key>& after, const Key& upto, std::size_t limit,
+                    RowBatch& out, std::span<const std::string> unfilled) override;
+  Result<std::int64_t> count(const std::optional<Key>& after, const std::optional<Key>& upto,
+                             std::span<const std::string> unfilled) override;
+  Result<void> read_sample(std::size_t n, RowBatch& out) override;
+
+ protected:
+  // Runs `sql` (with `?` placeholders) and appends its rows to `out`.
+  virtual Result<void> read_into(const std::string& sql, std::span<const Value> params,
+                                 RowBatch& out) = 0;
+
+  const SourceQuery& query() const { return query_; }
+  const KeysetSql& sql() const { return sql_; }
+
+ private:
+  Connection& db_;
+  SourceQuery query_;
+  KeysetSql sql_;
 };
 
 }  // namespace backfill
