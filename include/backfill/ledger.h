@@ -14,7 +14,8 @@
 
 namespace backfill {
 
-enum class RunState { k_running, k_completed, k_interrupted, k_failed };
+// k_superseded: left unfinished, then replaced by a `run --restart`.
+enum class RunState { k_running, k_completed, k_interrupted, k_failed, k_superseded };
 std::string_view to_string(RunState state);
 
 struct RunRecord {
@@ -41,9 +42,16 @@ struct RowFailure {
 
 // Who holds a job: `host:pid:start-ticks` of the process running it.
 struct Owner {
-  std::string id;
+  // A run on another machine whose heartbeat is older than this is taken to
+  // be dead: its process cannot be checked from here.
+  static constexpr std::int64_t k_stale_heartbeat_ms = 10 * 60 * 1000;
+
+  std::string id;            // host:pid:start-ticks
+  std::string heartbeat_at;  // ISO-8601 UTC, refreshed by every committed batch
   static Owner current();
-  bool alive() const;  // false when the process is gone (crash, kill -9)
+  // False when the process is gone (crash, kill -9), or, on another
+  // machine, when its heartbeat is stale.
+  bool alive() const;
 };
 
 class Ledger {

@@ -127,6 +127,11 @@ class Runner {
     RunRecord run;
     with_retries("starting a run", [&]() -> Result<void> {
       if (auto r = db_.begin_write(); !r) return r;
+      if (latest && latest->state != RunState::k_completed) {
+        auto r = ledger_.finish_run(latest->run_id, RunState::k_superseded,
+                                    "left unfinished; a later run started over (--restart)");
+        if (!r) return r;
+      }
       auto id = ledger_.start_run(job_, start_after, watermark, total);
       if (!id) return std::unexpected(id.error());
       run.run_id = *id;

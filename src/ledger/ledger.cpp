@@ -7,6 +7,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "backfill/timestamp.h"
+
 namespace backfill {
 
 std::string_view to_string(RunState state) {
@@ -19,6 +21,8 @@ std::string_view to_string(RunState state) {
       return "interrupted";
     case RunState::k_failed:
       return "failed";
+    case RunState::k_superseded:
+      return "superseded";
   }
   return "?";
 }
@@ -29,6 +33,7 @@ RunState parse_state(const std::string& s) {
   if (s == "completed") return RunState::k_completed;
   if (s == "interrupted") return RunState::k_interrupted;
   if (s == "failed") return RunState::k_failed;
+  if (s == "superseded") return RunState::k_superseded;
   return RunState::k_running;
 }
 
@@ -114,14 +119,18 @@ std::string host_name() {
 
 Owner Owner::current() {
   long pid = static_cast<long>(getpid());
-  return Owner{fmt::format("{}:{}:{}", host_name(), pid, proc_start_ticks(pid))};
+  return Owner{fmt::format("{}:{}:{}", host_name(), pid, proc_start_ticks(pid)), ""};
 }
 
 bool Owner::alive() const {
   auto last = id.rfind(':');
   auto mid = last == std::string::npos ? std::string::npos : id.rfind(':', last - 1);
-  if (mid == std::string::npos) return true;          // not ours to judge
-  if (id.substr(0, mid) != host_name()) return true;  // another machine's process: assume it lives
+  if (mid == std::string::npos) return true;  // not ours to judge
+  if (id.substr(0, mid) != host_name()) {
+    auto beat = parse_timestamp_text(heartbeat_at);
+    auto now = parse_timestamp_text(Connection::now_utc());
+    return !beat || !now || *now - *beat < k_stale_heartbeat_ms;
+  }
   long pid = std::strtol(id.c_str() + mid + 1, nullptr, 10);
   std::string ticks = proc_start_ticks(pid);
   return !ticks.empty() && ticks == id.substr(last + 1);
@@ -143,9 +152,11 @@ Result<void> Ledger::create_tables() {
 Result<std::optional<Owner>> Ledger::holder(const std::string& job) {
   std::optional<Owner> owner;
   Value j{job};
-  auto r =
-      db_.query("SELECT owner FROM _backfill_jobs WHERE job = ? AND owner IS NOT NULL", {&j, 1},
-                [&](std::span<const Value> row) { owner = Owner{text_column(row[0])}; });
+  auto r = db_.query(
+      "SELECT owner, heartbeat_at FROM _backfill_jobs WHERE job = ? AND owner IS NOT NULL", {&j, 1},
+      [&](std::span<const Value> row) {
+        owner = Owner{text_column(row[0]), text_column(row[1])};
+      });
   if (!r) return std::unexpected(r.error());
   return owner;
 }

@@ -73,6 +73,19 @@ class InterruptionTest(TempDirTest):
         batches_read = db.execute("SELECT sum(rows_read) FROM _backfill_batches WHERE run_id = 1").fetchone()[0]
         self.assertEqual(batches_read, runs[0]["rows_read"])
 
+    def test_restart_after_a_crash_supersedes_the_unfinished_run(self):
+        proc = start(self.db)
+        wait_for_batches(self.db, 2)
+        proc.kill()
+        proc.communicate()
+        result = run("run", AGENTOS_JOB, "--db", self.db, "--restart", "--progress", "none")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        runs = ledger_runs(self.db)
+        self.assertEqual([r["state"] for r in runs], ["superseded", "completed"])
+        self.assertIn("--restart", runs[0]["message"])
+        self.assertIsNotNone(runs[0]["finished_at"])
+        self.assertEqual(stored_agentos(self.db), self.expected)
+
     def test_ctrl_c_finishes_the_batch_records_it_and_exits_130(self):
         self.stop_with(signal.SIGINT, 130)
 

@@ -6,6 +6,7 @@
 
 #include "backfill/connector.h"
 #include "backfill/ledger.h"
+#include "backfill/timestamp.h"
 
 namespace backfill {
 namespace {
@@ -228,8 +229,16 @@ TEST_F(SqliteConnectorTest, LedgerCapsFailuresPerKind) {
 TEST_F(SqliteConnectorTest, OwnerOfThisProcessIsAliveAndADeadOneIsNot) {
   Owner me = Owner::current();
   EXPECT_TRUE(me.alive());
-  Owner gone{me.id.substr(0, me.id.rfind(':')) + ":1"};  // same pid, other start time
+  Owner gone{me.id.substr(0, me.id.rfind(':')) + ":1", ""};  // same pid, other start time
   EXPECT_FALSE(gone.alive());
+}
+
+TEST_F(SqliteConnectorTest, OwnerOnAnotherMachineLivesWhileItsHeartbeatIsFresh) {
+  const std::int64_t now = *parse_timestamp_text(Connection::now_utc());
+  Owner fresh{"other-host:42:7", format_timestamp_ms(now - 60 * 1000)};
+  EXPECT_TRUE(fresh.alive());
+  Owner stale{"other-host:42:7", format_timestamp_ms(now - Owner::k_stale_heartbeat_ms - 1000)};
+  EXPECT_FALSE(stale.alive());
 }
 
 }  // namespace
