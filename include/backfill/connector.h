@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "backfill/counters.h"
 #include "backfill/error.h"
 #include "backfill/job.h"
 #include "backfill/value.h"
@@ -175,6 +176,10 @@ struct RangeWrite {
   std::int64_t rows_written = 0;
   std::optional<Key> first_key;  // first row in scope, if any
   std::optional<Key> last_key;   // every key up to here is done; nullopt: nothing was left
+  // Set by sinks that map rows in the store itself rather than through the
+  // RowMapper: the batch's outcomes and the problems to record.
+  std::optional<RowCounters> counters;
+  std::vector<RowFailure> problems;
 };
 
 // Writes mapped rows into the target, inside the connection's open transaction.

@@ -1,8 +1,10 @@
-// Row outcome counters shared by plan, run, the ledger and reports.
+// Row outcome counters, and row problems, shared by plan, run, the ledger
+// and reports.
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace backfill {
@@ -44,6 +46,14 @@ struct RowCounters {
     for (const Field& f : k_fields) this->*f.member += o.*f.member;
     return *this;
   }
+};
+
+// One row's problem, kept in the ledger (the first ones of each kind).
+struct RowFailure {
+  std::string key;    // key_to_json
+  std::string field;  // target column, or empty for the whole row
+  std::string kind;   // invalid_json, missing, no_target_row, write_error
+  std::string detail;
 };
 
 }  // namespace backfill

@@ -46,6 +46,10 @@ class JobSession {
   // another store (the source cannot see its columns).
   std::vector<std::string> fill_null_columns() const;
 
+  // Whether each batch is mapped and written by the target itself
+  // (Sink::write_range): in place, allowed by options.pushdown, supported.
+  bool pushdown() const;
+
   // What was checked, one line each, for `check`.
   const std::vector<std::string>& checks() const { return checks_; }
 

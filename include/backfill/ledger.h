@@ -33,13 +33,6 @@ struct RunRecord {
   std::string message;  // why a run failed or stopped
 };
 
-struct RowFailure {
-  std::string key;    // key_to_json
-  std::string field;  // target column, or empty for the whole row
-  std::string kind;   // invalid_json, missing, write_error
-  std::string detail;
-};
-
 // Who holds a job: `host:pid:start-ticks` of the process running it.
 struct Owner {
   // A run on another machine whose heartbeat is older than this is taken to

@@ -95,6 +95,8 @@ JobSession::JobSession(JobSpec spec, bool writable) : spec_(std::move(spec)) {
   source_->validate();
   sink_->validate();
   checks_.push_back("source query and write statement compile");
+  if (pushdown())
+    checks_.push_back("each batch is mapped and written by one statement in the database");
   mapping_ = std::make_unique<Mapping>(spec_.fields, source_columns_);
   ledger_ = std::make_unique<Ledger>(*target_);
   if (writable) checks_.push_back("target is writable");
@@ -184,6 +186,10 @@ void JobSession::validate_and_resolve() {
       target_value_index_[f] = static_cast<int>(it - source_columns_.begin());
     }
   }
+}
+
+bool JobSession::pushdown() const {
+  return spec_.in_place && spec_.options.pushdown && sink_->can_write_range(source_query_);
 }
 
 std::vector<std::string> JobSession::fill_null_columns() const {

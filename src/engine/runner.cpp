@@ -156,8 +156,11 @@ class Runner {
   void loop(RunRecord& run) {
     if (!run.watermark) return;
     const bool same_connection = &session_.source_connection() == &db_;
-    const bool pushdown =
-        same_connection && session_.sink().can_write_range(session_.source_query());
+    bool pushdown = session_.pushdown();
+    // Batches the fast path handed back in a row; past the limit the data
+    // evidently needs the engine's row-by-row path, and gets it from then on.
+    int pushdown_misses = 0;
+    constexpr int k_max_pushdown_misses = 3;
     const double max_rate = session_.spec().options.max_rows_per_second;
     std::optional<Key> cursor = run.cursor ? run.cursor : run.start_after;
     Progress progress;
@@ -183,7 +186,14 @@ class Runner {
         if (auto r = db_.begin_write(); !r) return r;
         if (pushdown) {
           auto r = pushed_down_batch(cursor, *run.watermark, batch);
+          if (r) pushdown_misses = 0;
           if (r || r.error().kind != Failure::Kind::k_row) return r;
+          if (++pushdown_misses >= k_max_pushdown_misses) {
+            pushdown = false;
+            observer_.on_notice(fmt::format(
+                "{} batches in a row needed the row-by-row path ({}); using it from here on",
+                pushdown_misses, r.error().message));
+          }
           db_.rollback();  // a row was rejected: this batch goes row by row, counting it
           batch = BatchResult{};
           if (auto b = db_.begin_write(); !b) return b;
@@ -284,14 +294,19 @@ class Runner {
       batch.done = true;
       return db_.commit();
     }
-    batch.delta = counting.counters;
-    batch.delta.read = written->rows_in_scope;
-    batch.delta.skipped += written->rows_in_scope - counting.rows_mapped;
-    batch.delta.updated = written->rows_written;
-    batch.delta.guarded = counting.writes - written->rows_written;
+    if (written->counters) {
+      batch.delta = *written->counters;  // the store mapped the rows itself
+    } else {
+      batch.delta = counting.counters;
+      batch.delta.read = written->rows_in_scope;
+      batch.delta.skipped += written->rows_in_scope - counting.rows_mapped;
+      batch.delta.updated = written->rows_written;
+      batch.delta.guarded = counting.writes - written->rows_written;
+    }
     batch.first_key = written->first_key.value_or(*written->last_key);
     batch.last_key = *written->last_key;
-    return record_and_commit(batch, counting.problems, started);
+    return record_and_commit(batch, written->counters ? written->problems : counting.problems,
+                             started);
   }
 
   // Maps the rows read into rows_, writes them one by one; then the ledger.

@@ -81,7 +81,8 @@ void ProgressReporter::on_batch(const Progress& p) {
 }
 
 void ProgressReporter::on_notice(const std::string& text) {
-  if (mode_ == Mode::k_none) return;
+  // Notices (retries, throttling, a change of path) go out whatever the
+  // progress mode: an operator needs them even when progress is off.
   if (bar_drawn_) fmt::print(out_, "\n");
   bar_drawn_ = false;
   fmt::print(out_, "{}\n", text);

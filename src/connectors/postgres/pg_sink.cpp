@@ -108,6 +108,18 @@ PgSink::PgSink(PgConnection& db, const Endpoint& target, const std::vector<Field
     }
   }
   sql_ = write_sql();
+  pushdown_ = PgPushdown::plan(db_, target_, fields_, table);
+}
+
+bool PgSink::can_write_range(const SourceQuery& query) const {
+  return pushdown_ && query.table == target_.table && query.key == target_.key &&
+         query.filter == target_.filter;
+}
+
+Result<RangeWrite> PgSink::write_range(const SourceQuery& query, const std::optional<Key>& after,
+                                       const Key& upto, std::size_t limit, RowMapper& mapper) {
+  (void)query, (void)mapper;  // the statement maps the rows itself
+  return pushdown_->write_range(after, upto, limit);
 }
 
 std::string PgSink::typed_value(std::size_t f) const {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "connectors/postgres/pg_connection.h"
+#include "connectors/postgres/pg_pushdown.h"
 
 namespace backfill::postgres {
 
@@ -19,6 +20,11 @@ class PgSink final : public Sink {
   Result<void> write(const WriteBatch& batch, std::vector<WriteOutcome>& outcomes,
                      std::vector<std::string>& row_errors) override;
   Result<std::vector<std::int64_t>> coverage(std::int64_t& rows_in_scope) override;
+
+  // In place, when the mapping can be computed in SQL (PgPushdown).
+  bool can_write_range(const SourceQuery& query) const override;
+  Result<RangeWrite> write_range(const SourceQuery& query, const std::optional<Key>& after,
+                                 const Key& upto, std::size_t limit, RowMapper& mapper) override;
 
  private:
   // The statement for the target's write mode; returns the ordinal (1-based)
@@ -46,6 +52,7 @@ class PgSink final : public Sink {
   std::string json_column_type_;          // merge_json: the JSON column's declared type
   std::string sql_;
   std::vector<Value> arrays_;  // one text array literal per key column and field
+  std::optional<PgPushdown> pushdown_;
 };
 
 }  // namespace backfill::postgres

@@ -1,0 +1,404 @@
+#include "connectors/postgres/pg_pushdown.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "backfill/mapping.h"
+
+namespace backfill::postgres {
+
+namespace {
+
+// How a source's value is held in SQL before it is written.
+enum class SqlType { k_timestamptz, k_bigint, k_text };
+
+std::string_view sql_name(SqlType t) {
+  switch (t) {
+    case SqlType::k_timestamptz:
+      return "timestamptz";
+    case SqlType::k_bigint:
+      return "bigint";
+    case SqlType::k_text:
+      return "text";
+  }
+  return "text";
+}
+
+SqlType sql_type_of(FieldType type) {
+  return type == FieldType::k_timestamp ? SqlType::k_timestamptz
+         : type == FieldType::k_integer ? SqlType::k_bigint
+                                        : SqlType::k_text;
+}
+
+std::string literal(std::string_view text) {
+  std::string out = "'";
+  for (char c : text) out += c == '\'' ? std::string("''") : std::string(1, c);
+  return out + "'";
+}
+
+bool starts_with_any(std::string_view s, std::initializer_list<std::string_view> prefixes) {
+  return std::ranges::any_of(prefixes, [&](std::string_view p) { return s.starts_with(p); });
+}
+
+bool is_text_type(std::string_view declared) {
+  return starts_with_any(declared, {"text", "character", "citext"});
+}
+
+bool is_integer_type(std::string_view declared) {
+  return declared == "smallint" || declared == "integer" || declared == "bigint";
+}
+
+// A division by zero that the planner cannot fold: raised when reached, for
+// values whose engine result this SQL does not reproduce. `text` is a
+// non-NULL text expression of the row.
+std::string escape_to_engine(const std::string& text, SqlType as) {
+  return fmt::format("((1 / (length({0}) - length({0})))::text::{1})", text, sql_name(as));
+}
+
+// The engine's `timestamp` conversion of text `s`, for the shapes where
+// PostgreSQL's own input reads the same instant (no zone means UTC: the
+// session's TimeZone is UTC), truncated to milliseconds as the engine does.
+// PostgreSQL accepts 24:00:00, which the engine does not. Text without a
+// digit is no timestamp for either. Anything else goes to the engine.
+std::string timestamp_from_text(const std::string& s) {
+  static constexpr const char* k_shapes[] = {
+      "____-__-__T__:__:__.___Z",  "____-__-__T__:__:__Z",     "____-__-__ __:__:__",
+      "____-__-__T__:__:__.___+__:__", "____-__-__T__:__:__+__:__", "____-__-__T__:__:__.______Z",
+  };
+  std::vector<std::string> like;
+  for (const char* shape : k_shapes) like.push_back(fmt::format("{} LIKE '{}'", s, shape));
+  return fmt::format(
+      "CASE WHEN ({1}) AND substr({0}, 12, 2) <> '24' THEN date_trunc('milliseconds', "
+      "{0}::timestamptz) WHEN {0} !~ '[0-9]' THEN NULL ELSE {2} END",
+      s, fmt::join(like, " OR "), escape_to_engine(s, SqlType::k_timestamptz));
+}
+
+// The engine's epoch conversion of a number: milliseconds from 1e11 up,
+// otherwise seconds; rounded half away from zero as llround does; nothing
+// beyond year 9999; before year 1 the engine's text differs: engine.
+std::string timestamp_from_number(const std::string& x) {
+  std::string ms = fmt::format("(CASE WHEN abs({0}) >= 1e11 THEN {0} ELSE {0} * 1000 END)", x);
+  return fmt::format(
+      "CASE WHEN abs({0}) > 253402300799999 THEN NULL WHEN {0} < -62135596800000 THEN {1} "
+      "ELSE timestamptz 'epoch' + (trunc({0}) + CASE WHEN abs({0} - trunc({0})) >= 0.5 THEN "
+      "sign({0}) ELSE 0 END)::bigint * interval '1 millisecond' END",
+      ms, escape_to_engine(x + "::text", SqlType::k_timestamptz));
+}
+
+// The engine's `integer` conversion of text: plain decimal integers; text
+// without a digit, or with a colon (a time, say), is no number; anything
+// else (decimals, exponents, spaces) goes to the engine.
+std::string integer_from_text(const std::string& s) {
+  return fmt::format(
+      "CASE WHEN {0} ~ '^-?[0-9]{{1,18}}$' THEN {0}::bigint WHEN strpos({0}, ':') > 0 OR {0} !~ "
+      "'[0-9]' THEN NULL ELSE {1} END",
+      s, escape_to_engine(s, SqlType::k_bigint));
+}
+
+// A jsonb value `j` (NULL when the path is absent) converted as the engine
+// converts the same JSON value to `type`. jsonb's text form of a number is
+// what the engine parses too: it reads jsonb columns through that text.
+// `text` is j's text form (#>> '{}'), read once by the caller.
+std::string from_json(const std::string& j, const std::string& text, FieldType type) {
+  // jsonb numbers are exact decimals: scale 0 is an integer literal, which
+  // the engine reads exactly when it fits 64 bits (::bigint raises beyond:
+  // the engine decides). Others it reads as a double, as float8 does.
+  std::string n = fmt::format("({}::numeric)", j);
+  switch (type) {
+    case FieldType::k_text:
+      return fmt::format(
+          "CASE jsonb_typeof({0}) WHEN 'string' THEN {1} WHEN 'boolean' THEN {0}::text "
+          "WHEN 'number' THEN CASE WHEN scale({2}) = 0 AND abs({2}) < 1e15 THEN {0}::text ELSE {3} "
+          "END WHEN 'null' THEN NULL ELSE {3} END",
+          j, text, n, escape_to_engine(j + "::text", SqlType::k_text));
+    case FieldType::k_integer:
+      return fmt::format(
+          "CASE jsonb_typeof({0}) WHEN 'number' THEN CASE WHEN scale({1}) = 0 THEN {1}::bigint "
+          "WHEN {1}::float8 = trunc({1}::float8) AND abs({1}::float8) <= 9007199254740992 THEN "
+          "{1}::float8::bigint ELSE NULL END "
+          "WHEN 'string' THEN {2} WHEN 'boolean' THEN CASE WHEN {0} = 'true'::jsonb THEN 1 ELSE 0 "
+          "END ELSE NULL END",
+          j, n, integer_from_text(text));
+    case FieldType::k_timestamp:
+      return fmt::format(
+          "CASE jsonb_typeof({0}) WHEN 'string' THEN {1} WHEN 'number' THEN {2} ELSE NULL END", j,
+          timestamp_from_text(text), timestamp_from_number(n + "::float8"));
+    default:
+      return "";
+  }
+}
+
+// A column `c` of `declared` type converted to `type`; empty when not exact.
+std::string from_column(const std::string& c, std::string_view declared, FieldType type) {
+  const bool text = is_text_type(declared), integer = is_integer_type(declared);
+  const bool instant = declared == "timestamp with time zone";
+  switch (type) {
+    case FieldType::k_text:
+      // The engine reads every type but numbers as its text output.
+      if (text) return c;
+      if (integer || instant || declared == "uuid" || declared == "boolean") return c + "::text";
+      return "";
+    case FieldType::k_integer:
+      if (integer) return c + "::bigint";
+      if (text) return integer_from_text(c);
+      return "";
+    case FieldType::k_timestamp:
+      if (text) return timestamp_from_text(c);
+      if (integer) return timestamp_from_number(c + "::float8");
+      if (instant) {
+        // Outside years 1..9999 the engine cannot read the text form back.
+        return fmt::format(
+            "CASE WHEN {0} >= '0001-01-01Z' AND {0} < '10000-01-01Z' THEN date_trunc("
+            "'milliseconds', {0}) ELSE {1} END",
+            c, escape_to_engine(c + "::text", SqlType::k_timestamptz));
+      }
+      return "";
+    default:
+      return "";
+  }
+}
+
+std::string json_path_sql(const std::string& column, const JsonPath& path) {
+  // -> step by step: a name on an array, or an index on an object, is
+  // absent, as in the engine (#> would read "0" as either).
+  std::string out = column;
+  for (const auto& step : path.steps) {
+    if (const auto* name = std::get_if<std::string>(&step))
+      out = fmt::format("({} -> {})", out, literal(*name));
+    else
+      out = fmt::format("({} -> {})", out, std::get<std::size_t>(step));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<PgPushdown> PgPushdown::plan(PgConnection& db, const Endpoint& target,
+                                           const std::vector<FieldSpec>& fields,
+                                           const TableSchema& table) {
+  if (target.mode != WriteMode::k_update) return std::nullopt;
+  PgPushdown p;
+  p.db_ = &db;
+  p.target_ = target;
+  for (const FieldSpec& f : fields) {
+    if (f.policy != WritePolicy::k_fill_null) return std::nullopt;
+    if (f.type != FieldType::k_text && f.type != FieldType::k_integer &&
+        !(f.type == FieldType::k_timestamp && f.format == TimestampFormat::k_iso)) {
+      return std::nullopt;
+    }
+    const std::string& declared = table.find_column(f.column)->declared_type;
+    const std::string col = db.quote(f.column);
+    std::string v = "computed.v" + std::to_string(p.writes_.size());
+    std::string write;
+    if (f.type == FieldType::k_timestamp) {
+      if (declared == "timestamp with time zone")
+        write = v;
+      else if (is_text_type(declared))
+        write = fmt::format("to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')", v);
+    } else if (f.type == FieldType::k_integer) {
+      if (is_integer_type(declared) || declared == "numeric")
+        write = fmt::format("{}::{}", v, declared);
+      else if (is_text_type(declared))
+        write = v + "::text";
+    } else if (is_text_type(declared)) {
+      write = v;
+    }
+    if (write.empty()) return std::nullopt;
+
+    std::vector<std::string> sources;
+    for (const Extractor& ex : f.from) {
+      // The raw inputs are read in the batch's scan, once each; the
+      // conversions refer to them by name.
+      const std::string input = fmt::format("i{}_{}", p.writes_.size(), sources.size());
+      std::string sql;
+      if (ex.kind == Extractor::Kind::k_constant) {
+        // A constant that does not convert never yields, but keeps its place.
+        auto value = convert_value(ex.constant, f.type, f.format);
+        sql = fmt::format("{}::{}", value ? literal(to_display(*value)) : "NULL",
+                          sql_name(sql_type_of(f.type)));
+      } else {
+        const ColumnInfo* source = table.find_column(ex.column);
+        if (source == nullptr) return std::nullopt;
+        std::string c = "t." + db.quote(ex.column);
+        if (ex.kind == Extractor::Kind::k_json_path) {
+          if (source->declared_type != "jsonb") return std::nullopt;
+          std::string j = json_path_sql(c, ex.path);
+          p.inputs_.push_back(fmt::format("CASE WHEN t.{} IS NULL THEN {} END AS {}", col, j, input));
+          p.inputs_.push_back(
+              fmt::format("CASE WHEN t.{} IS NULL THEN {} #>> '{{}}' END AS {}_text", col, j, input));
+          sql = from_json(input, input + "_text", f.type);
+        } else {
+          p.inputs_.push_back(fmt::format("CASE WHEN t.{} IS NULL THEN {} END AS {}", col, c, input));
+          sql = from_column(input, source->declared_type, f.type);
+        }
+      }
+      if (sql.empty()) return std::nullopt;
+      sources.push_back(std::move(sql));
+    }
+    p.field_names_.push_back(f.column);
+    p.field_columns_.push_back(col);
+    p.field_sources_.push_back(std::move(sources));
+    p.writes_.push_back(std::move(write));
+  }
+  p.sql_from_start_ = p.statement(true);
+  p.sql_after_ = p.statement(false);
+  return p;
+}
+
+std::string PgPushdown::statement(bool from_start) const {
+  const PgConnection& db = *db_;
+  const std::size_t k = target_.key.size();
+  std::vector<std::string> keys, scope_columns = {"t.ctid AS backfill_tid"}, order, after, upto;
+  for (std::size_t i = 0; i < k; ++i) {
+    std::string key = "t." + db.quote(target_.key[i]);
+    keys.push_back(key);
+    scope_columns.push_back(fmt::format("{} AS backfill_k{}", key, i));
+    order.push_back(fmt::format("backfill_k{}", i));
+    after.push_back(fmt::format("${}", i + 1));
+    upto.push_back(fmt::format("${}", (from_start ? 0 : k) + i + 1));
+  }
+  const std::size_t limit_param = (from_start ? 1 : 2) * k + 1;
+  auto row = [](const std::vector<std::string>& parts) {
+    return parts.size() == 1 ? parts[0] : fmt::format("({})", fmt::join(parts, ", "));
+  };
+  auto any = [](const std::vector<std::string>& parts) {
+    return parts.empty() ? std::string("FALSE") : fmt::format("{}", fmt::join(parts, " OR "));
+  };
+
+  // scope: the batch's rows and raw inputs, read once, where the field is NULL.
+  // converted: each source's value. computed: each field's value.
+  std::vector<std::string> converted, values, needed, useful, fallback, missing, guard, sets,
+      missing_keys;
+  for (std::size_t f = 0; f < field_columns_.size(); ++f) {
+    const std::string& col = field_columns_[f];
+    scope_columns.push_back(fmt::format("(t.{} IS NULL) AS n{}", col, f));
+    std::vector<std::string> xs;
+    for (std::size_t src = 0; src < field_sources_[f].size(); ++src) {
+      converted.push_back(fmt::format("{} AS x{}_{}", field_sources_[f][src], f, src));
+      xs.push_back(fmt::format("x{}_{}", f, src));
+    }
+    values.push_back(fmt::format("n{}", f));
+    values.push_back(xs.empty() ? fmt::format("NULL AS v{}", f)
+                                : fmt::format("coalesce({}) AS v{}", fmt::join(xs, ", "), f));
+    if (!xs.empty()) values.push_back(fmt::format("(x{0}_0 IS NULL) AS first_missing{0}", f));
+    needed.push_back(fmt::format("n{}", f));
+    useful.push_back(fmt::format("v{} IS NOT NULL", f));
+    if (!xs.empty()) fallback.push_back(fmt::format("(first_missing{0} AND v{0} IS NOT NULL)", f));
+    missing.push_back(fmt::format("(n{0} AND v{0} IS NULL)", f));
+    guard.push_back(fmt::format("(t.{} IS NULL AND computed.v{} IS NOT NULL)", col, f));
+    sets.push_back(fmt::format("{0} = coalesce(t.{0}, {1})", col, writes_[f]));
+    // The first keys of rows this field found no value for, as JSON arrays.
+    missing_keys.push_back(fmt::format(
+        "(SELECT string_agg(json_build_array({0})::text, chr(30)) FROM (SELECT {0} FROM computed "
+        "WHERE n{1} AND v{1} IS NULL ORDER BY {0} LIMIT 100) AS m)",
+        fmt::join(order, ", "), f));
+  }
+  scope_columns.insert(scope_columns.end(), inputs_.begin(), inputs_.end());
+  if (converted.empty()) converted.push_back("NULL AS backfill_none");
+
+  // The batch's first and last keys: min and max for one column, else sorted.
+  std::vector<std::string> first, last;
+  std::vector<std::string> descending;
+  for (const auto& o : order) descending.push_back(o + " DESC");
+  for (std::size_t i = 0; i < k; ++i) {
+    if (k == 1) {
+      first.push_back("min(backfill_k0)");
+      last.push_back("max(backfill_k0)");
+      continue;
+    }
+    first.push_back(fmt::format("(SELECT backfill_k{} FROM computed ORDER BY {} LIMIT 1)", i,
+                                fmt::join(order, ", ")));
+    last.push_back(fmt::format("(SELECT backfill_k{} FROM computed ORDER BY {} LIMIT 1)", i,
+                               fmt::join(descending, ", ")));
+  }
+  std::string lower = from_start ? "" : fmt::format("{} > {} AND ", row(keys), row(after));
+  std::string scope = target_.filter.empty() ? "TRUE" : "(" + target_.filter + ")";
+  // OFFSET 0 keeps each conversion evaluated once per row, not once per use;
+  // computed keeps only what the write and the counts need.
+  return fmt::format(
+      "WITH scope AS (SELECT {scope_columns} FROM {table} AS t WHERE {lower}{keys} <= {upto} AND "
+      "{scope} ORDER BY {key_order} LIMIT ${limit}), "
+      "computed AS (SELECT backfill_tid, {key_columns}, {values} FROM (SELECT *, {converted} "
+      "FROM scope OFFSET 0) AS converted), "
+      "written AS (UPDATE {table} AS t SET {sets} FROM computed WHERE t.ctid = "
+      "computed.backfill_tid AND ({guard}) RETURNING 1) "
+      "SELECT count(*), count(*) FILTER (WHERE {needed}), count(*) FILTER (WHERE {useful}), "
+      "count(*) FILTER (WHERE {fallback}), count(*) FILTER (WHERE {missing}), "
+      "(SELECT count(*) FROM written), {first}, {last}, {missing_keys} FROM computed",
+      fmt::arg("scope_columns", fmt::join(scope_columns, ", ")),
+      fmt::arg("table", db.quote(target_.table)), fmt::arg("lower", lower),
+      fmt::arg("keys", row(keys)), fmt::arg("upto", row(upto)), fmt::arg("scope", scope),
+      fmt::arg("key_order", fmt::join(keys, ", ")), fmt::arg("limit", limit_param),
+      fmt::arg("values", fmt::join(values, ", ")), fmt::arg("key_columns", fmt::join(order, ", ")),
+      fmt::arg("converted", fmt::join(converted, ", ")), fmt::arg("sets", fmt::join(sets, ", ")),
+      fmt::arg("guard", any(guard)), fmt::arg("needed", any(needed)),
+      fmt::arg("useful", any(useful)), fmt::arg("fallback", any(fallback)),
+      fmt::arg("missing", any(missing)), fmt::arg("first", fmt::join(first, ", ")),
+      fmt::arg("last", fmt::join(last, ", ")),
+      fmt::arg("missing_keys", fmt::join(missing_keys, ", ")));
+}
+
+Result<RangeWrite> PgPushdown::write_range(const std::optional<Key>& after, const Key& upto,
+                                           std::size_t limit) {
+  std::vector<Value> params;
+  if (after) params.insert(params.end(), after->begin(), after->end());
+  params.insert(params.end(), upto.begin(), upto.end());
+  params.emplace_back(static_cast<std::int64_t>(limit));
+  // The batch's rows are found by the key's index and updated by address;
+  // nested loops keep the planner from scanning the table for a join.
+  if (auto r = db_->run_commands("SET LOCAL enable_mergejoin = off; SET LOCAL enable_hashjoin = off",
+                                 "writing into " + target_.table);
+      !r)
+    return std::unexpected(r.error());
+  auto r = db_->run(after ? sql_after_ : sql_from_start_, params, "writing into " + target_.table);
+  if (!r) return std::unexpected(r.error());
+
+  RangeWrite out;
+  std::vector<Value> row;
+  PgConnection::for_each_row(r->get(), [&](std::span<const Value> cells) {
+    row.assign(cells.begin(), cells.end());
+  });
+  auto number = [&](std::size_t i) { return std::get<std::int64_t>(row[i]); };
+  const std::int64_t in_scope = number(0);
+  if (in_scope == 0) return out;  // nothing left: last_key stays empty
+  // A row changed by another session after this statement's snapshot is
+  // found at a new address and skipped: the engine redoes the batch by key.
+  if (number(2) != number(5))
+    return fail(Failure::Kind::k_row, "rows changed during the batch; writing it by key");
+  const std::size_t k = target_.key.size();
+  RowCounters c;
+  c.read = in_scope;
+  c.skipped = in_scope - number(1);
+  c.no_value = number(1) - number(2);
+  c.updated = number(5);
+  c.guarded = number(2) - number(5);
+  c.fallback = number(3);
+  c.missing = number(4);
+  out.rows_in_scope = in_scope;
+  out.rows_written = c.updated;
+  out.first_key = Key(row.begin() + 6, row.begin() + 6 + static_cast<long>(k));
+  out.last_key = Key(row.begin() + 6 + static_cast<long>(k), row.begin() + 6 + 2 * static_cast<long>(k));
+  out.counters = c;
+  // Rows without a value, in the order the engine records them: by key,
+  // then field.
+  std::vector<std::pair<Key, std::size_t>> missing;
+  for (std::size_t f = 0; f < field_columns_.size(); ++f) {
+    const Value& keys = row[6 + 2 * k + f];
+    if (is_null(keys)) continue;
+    std::string_view joined = std::get<std::string>(keys);
+    for (std::size_t start = 0; start <= joined.size();) {
+      std::size_t end = std::min(joined.find('\x1e', start), joined.size());
+      if (auto key = key_from_json(joined.substr(start, end - start))) missing.emplace_back(*key, f);
+      start = end + 1;
+    }
+  }
+  std::ranges::sort(missing);
+  for (const auto& [key, f] : missing) {
+    out.problems.push_back(
+        {key_to_json(key), field_names_[f], "missing", "no source in the chain yielded a value"});
+  }
+  return out;
+}
+
+}  // namespace backfill::postgres
