@@ -4,12 +4,14 @@ computed here from the SQLite events, independently of the engine."""
 import json
 import os
 import sqlite3
+import subprocess
 import sys
+import time
 import unittest
 from datetime import datetime, timezone
 
 from pg_server import PASSWORD, PASSWORD_USER, PgServer
-from support import SOURCE_DIR, TempDirTest, assert_counters_add_up, run, timestamp_or_none
+from support import BACKFILL, SOURCE_DIR, TempDirTest, assert_counters_add_up, run, timestamp_or_none
 
 sys.path.insert(0, os.path.join(SOURCE_DIR, "examples", "pcas"))
 import generate  # noqa: E402
@@ -95,6 +97,26 @@ class PcasTest(TempDirTest):
         self.assertEqual((c["updated"], c["skipped"], c["no_target"]), (0, len(before), len(missing)))
         self.assertEqual(self.metadata(), expected)
         self.assertEqual(run("status", PCAS_JOB, env=self.env).returncode, 0)
+
+    def test_kill_9_then_resume_equals_an_uninterrupted_run(self):
+        before = self.metadata()
+        expected = {e["id"]: {**pcas_metadata_from_event(e), **before[e["id"]]}
+                    for e in sqlite_rows(self.events, "SELECT * FROM events") if e["id"] in before}
+        slow = ["--set", "options.batch_size=100", "--set", "options.pause_ms=5", "--progress", "none"]
+        for delay in (0.3, 0.5):
+            proc = subprocess.Popen([BACKFILL, "run", PCAS_JOB, *slow], stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True, env={**os.environ, **self.env})
+            time.sleep(delay)
+            proc.kill()
+            proc.communicate()
+        final = run("run", PCAS_JOB, "--json", env=self.env)
+        self.assertEqual(final.returncode, 0, final.stderr)
+        self.assertEqual(self.metadata(), expected)
+        runs = SERVER.json_rows("SELECT * FROM _backfill_runs ORDER BY run_id", self.db)
+        self.assertEqual(runs[0]["state"], "completed")
+        self.assertEqual(runs[0]["rows_read"], 6000, "every event read once across the kills")
+        self.assertEqual(runs[0]["rows_updated"], len(before))
+        assert_counters_add_up(self, runs[0])
 
     def test_rows_added_later_are_filled_by_the_next_run(self):
         self.assertEqual(run("run", PCAS_JOB, env=self.env).returncode, 0)
@@ -197,6 +219,61 @@ class WriteModeTest(TempDirTest):
         self.assertEqual(self.rows(), expected)
         self.assertEqual(counters["updated"], 300 - len(before))
         self.assertEqual(counters["skipped"], len(before))
+
+
+class PostgresToSqliteTest(TempDirTest):
+    """The other direction: jsonb in PostgreSQL into typed SQLite columns."""
+
+    def test_fills_sqlite_rows_from_postgres_and_counts_rows_without_a_target(self):
+        db = "to_sqlite"
+        SERVER.create_database(db)
+        SERVER.psql("CREATE TABLE events (id bigint PRIMARY KEY, payload jsonb);"
+                    "INSERT INTO events SELECT g, CASE WHEN g % 5 = 0 THEN '{}'::jsonb ELSE jsonb_build_object("
+                    "'ts', 1700000000 + g, 'n', g * 2) END FROM generate_series(1, 500) g", db)
+        target = self.path("target.db")
+        lite = sqlite3.connect(target)
+        lite.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, ts TEXT, n INTEGER)")
+        lite.executemany("INSERT INTO events (id) VALUES (?)", [(i,) for i in range(1, 501) if i % 7])
+        lite.commit()
+        lite.close()
+        job = self.write_job("job.toml", f"""
+[source]
+url = "{SERVER.url(db)}"
+table = "events"
+
+[target]
+url = "{target}"
+table = "events"
+
+[options]
+batch_size = 64
+
+[fields.ts]
+type = "timestamp"
+from = {{ column = "payload", path = "$.ts" }}
+
+[fields.n]
+type = "integer"
+from = {{ column = "payload", path = "$.n" }}
+""")
+        result = run("run", job, "--json")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        counters = json.loads(result.stdout)["counters"]
+        assert_counters_add_up(self, counters)
+        expected = {}
+        for i in range(1, 501):
+            if i % 7 == 0:
+                continue
+            if i % 5 == 0:
+                expected[i] = (None, None)
+            else:
+                t = datetime.fromtimestamp(1700000000 + i, tz=timezone.utc)
+                expected[i] = (t.strftime("%Y-%m-%dT%H:%M:%S.000Z"), i * 2)
+        stored = {r["id"]: (r["ts"], r["n"]) for r in sqlite_rows(target, "SELECT * FROM events")}
+        self.assertEqual(stored, expected)
+        # A row with nothing to write is "no value" before any target is looked for.
+        self.assertEqual(counters["no_target"], sum(1 for i in range(1, 501) if i % 7 == 0 and i % 5))
+        self.assertEqual(counters["updated"], sum(1 for i in range(1, 501) if i % 7 and i % 5))
 
 
 BAD_JOB = """

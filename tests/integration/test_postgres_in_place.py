@@ -205,6 +205,39 @@ class PostgresInPlaceTest(TempDirTest):
         again = json.loads(run("run", job, "--json").stdout)
         self.assertEqual(again["counters"]["updated"], 0)
 
+    def test_composite_key_pages_by_row_values_on_both_paths(self):
+        expected = {}
+        for pushdown in ("true", "false"):
+            db = f"composite_{pushdown}"
+            SERVER.create_database(db)
+            SERVER.psql("CREATE TABLE readings (tenant text, seq integer, payload jsonb, at timestamptz, "
+                        "PRIMARY KEY (tenant, seq));"
+                        "INSERT INTO readings SELECT 't' || (g % 7), g, CASE WHEN g % 4 = 0 THEN '{}' ELSE "
+                        "jsonb_build_object('at', 1700000000 + g) END, NULL FROM generate_series(1, 3000) g", db)
+            job = self.write_job("composite.toml", f"""
+[source]
+url = "{SERVER.url(db)}"
+table = "readings"
+
+[options]
+batch_size = 128
+pushdown = {pushdown}
+
+[fields.at]
+type = "timestamp"
+from = {{ column = "payload", path = "$.at" }}
+""")
+            result = run("run", job, "--json")
+            self.assertEqual(result.returncode, 0, result.stderr)
+            self.assertEqual(json.loads(result.stdout)["counters"]["read"], 3000)
+            rows = {(r["tenant"], r["seq"]): r["at"] for r in SERVER.json_rows(
+                "SELECT tenant, seq, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') "
+                "AS at FROM readings", db)}
+            if not expected:
+                for (tenant, seq) in rows:
+                    expected[(tenant, seq)] = None if seq % 4 == 0 else timestamp_or_none(1700000000 + seq)
+            self.assertEqual(rows, expected, f"pushdown = {pushdown}")
+
     def test_kill_9_then_resume_equals_an_uninterrupted_run(self):
         job = self.job(20000, batch_size=200, pause_ms=5)
         rng = random.Random()

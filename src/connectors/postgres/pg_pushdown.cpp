@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "backfill/mapping.h"
+#include "connectors/postgres/pg_types.h"
 
 namespace backfill::postgres {
 
@@ -31,24 +32,6 @@ SqlType sql_type_of(FieldType type) {
                                         : SqlType::k_text;
 }
 
-std::string literal(std::string_view text) {
-  std::string out = "'";
-  for (char c : text) out += c == '\'' ? std::string("''") : std::string(1, c);
-  return out + "'";
-}
-
-bool starts_with_any(std::string_view s, std::initializer_list<std::string_view> prefixes) {
-  return std::ranges::any_of(prefixes, [&](std::string_view p) { return s.starts_with(p); });
-}
-
-bool is_text_type(std::string_view declared) {
-  return starts_with_any(declared, {"text", "character", "citext"});
-}
-
-bool is_integer_type(std::string_view declared) {
-  return declared == "smallint" || declared == "integer" || declared == "bigint";
-}
-
 // A division by zero that the planner cannot fold: raised when reached, for
 // values whose engine result this SQL does not reproduce. `text` is a
 // non-NULL text expression of the row.
@@ -63,7 +46,7 @@ std::string escape_to_engine(const std::string& text, SqlType as) {
 // digit is no timestamp for either. Anything else goes to the engine.
 std::string timestamp_from_text(const std::string& s) {
   static constexpr const char* k_shapes[] = {
-      "____-__-__T__:__:__.___Z",  "____-__-__T__:__:__Z",     "____-__-__ __:__:__",
+      "____-__-__T__:__:__.___Z",      "____-__-__T__:__:__Z",      "____-__-__ __:__:__",
       "____-__-__T__:__:__.___+__:__", "____-__-__T__:__:__+__:__", "____-__-__T__:__:__.______Z",
   };
   std::vector<std::string> like;
@@ -165,7 +148,7 @@ std::string json_path_sql(const std::string& column, const JsonPath& path) {
   std::string out = column;
   for (const auto& step : path.steps) {
     if (const auto* name = std::get_if<std::string>(&step))
-      out = fmt::format("({} -> {})", out, literal(*name));
+      out = fmt::format("({} -> {})", out, sql_literal(*name));
     else
       out = fmt::format("({} -> {})", out, std::get<std::size_t>(step));
   }
@@ -195,7 +178,8 @@ std::optional<PgPushdown> PgPushdown::plan(PgConnection& db, const Endpoint& tar
       if (declared == "timestamp with time zone")
         write = v;
       else if (is_text_type(declared))
-        write = fmt::format("to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')", v);
+        write =
+            fmt::format("to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')", v);
     } else if (f.type == FieldType::k_integer) {
       if (is_integer_type(declared) || declared == "numeric")
         write = fmt::format("{}::{}", v, declared);
@@ -215,7 +199,7 @@ std::optional<PgPushdown> PgPushdown::plan(PgConnection& db, const Endpoint& tar
       if (ex.kind == Extractor::Kind::k_constant) {
         // A constant that does not convert never yields, but keeps its place.
         auto value = convert_value(ex.constant, f.type, f.format);
-        sql = fmt::format("{}::{}", value ? literal(to_display(*value)) : "NULL",
+        sql = fmt::format("{}::{}", value ? sql_literal(to_display(*value)) : "NULL",
                           sql_name(sql_type_of(f.type)));
       } else {
         const ColumnInfo* source = table.find_column(ex.column);
@@ -224,12 +208,14 @@ std::optional<PgPushdown> PgPushdown::plan(PgConnection& db, const Endpoint& tar
         if (ex.kind == Extractor::Kind::k_json_path) {
           if (source->declared_type != "jsonb") return std::nullopt;
           std::string j = json_path_sql(c, ex.path);
-          p.inputs_.push_back(fmt::format("CASE WHEN t.{} IS NULL THEN {} END AS {}", col, j, input));
           p.inputs_.push_back(
-              fmt::format("CASE WHEN t.{} IS NULL THEN {} #>> '{{}}' END AS {}_text", col, j, input));
+              fmt::format("CASE WHEN t.{} IS NULL THEN {} END AS {}", col, j, input));
+          p.inputs_.push_back(fmt::format(
+              "CASE WHEN t.{} IS NULL THEN {} #>> '{{}}' END AS {}_text", col, j, input));
           sql = from_json(input, input + "_text", f.type);
         } else {
-          p.inputs_.push_back(fmt::format("CASE WHEN t.{} IS NULL THEN {} END AS {}", col, c, input));
+          p.inputs_.push_back(
+              fmt::format("CASE WHEN t.{} IS NULL THEN {} END AS {}", col, c, input));
           sql = from_column(input, source->declared_type, f.type);
         }
       }
@@ -347,8 +333,9 @@ Result<RangeWrite> PgPushdown::write_range(const std::optional<Key>& after, cons
   params.emplace_back(static_cast<std::int64_t>(limit));
   // The batch's rows are found by the key's index and updated by address;
   // nested loops keep the planner from scanning the table for a join.
-  if (auto r = db_->run_commands("SET LOCAL enable_mergejoin = off; SET LOCAL enable_hashjoin = off",
-                                 "writing into " + target_.table);
+  if (auto r =
+          db_->run_commands("SET LOCAL enable_mergejoin = off; SET LOCAL enable_hashjoin = off",
+                            "writing into " + target_.table);
       !r)
     return std::unexpected(r.error());
   auto r = db_->run(after ? sql_after_ : sql_from_start_, params, "writing into " + target_.table);
@@ -356,9 +343,8 @@ Result<RangeWrite> PgPushdown::write_range(const std::optional<Key>& after, cons
 
   RangeWrite out;
   std::vector<Value> row;
-  PgConnection::for_each_row(r->get(), [&](std::span<const Value> cells) {
-    row.assign(cells.begin(), cells.end());
-  });
+  PgConnection::for_each_row(
+      r->get(), [&](std::span<const Value> cells) { row.assign(cells.begin(), cells.end()); });
   auto number = [&](std::size_t i) { return std::get<std::int64_t>(row[i]); };
   const std::int64_t in_scope = number(0);
   if (in_scope == 0) return out;  // nothing left: last_key stays empty
@@ -378,7 +364,8 @@ Result<RangeWrite> PgPushdown::write_range(const std::optional<Key>& after, cons
   out.rows_in_scope = in_scope;
   out.rows_written = c.updated;
   out.first_key = Key(row.begin() + 6, row.begin() + 6 + static_cast<long>(k));
-  out.last_key = Key(row.begin() + 6 + static_cast<long>(k), row.begin() + 6 + 2 * static_cast<long>(k));
+  out.last_key =
+      Key(row.begin() + 6 + static_cast<long>(k), row.begin() + 6 + 2 * static_cast<long>(k));
   out.counters = c;
   // Rows without a value, in the order the engine records them: by key,
   // then field.
@@ -389,7 +376,8 @@ Result<RangeWrite> PgPushdown::write_range(const std::optional<Key>& after, cons
     std::string_view joined = std::get<std::string>(keys);
     for (std::size_t start = 0; start <= joined.size();) {
       std::size_t end = std::min(joined.find('\x1e', start), joined.size());
-      if (auto key = key_from_json(joined.substr(start, end - start))) missing.emplace_back(*key, f);
+      if (auto key = key_from_json(joined.substr(start, end - start)))
+        missing.emplace_back(*key, f);
       start = end + 1;
     }
   }

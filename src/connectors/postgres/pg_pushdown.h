@@ -40,7 +40,7 @@ class PgPushdown {
   Endpoint target_;
   std::vector<std::string> field_names_;
   std::vector<std::string> field_columns_;  // quoted
-  std::vector<std::string> inputs_;  // raw source values the scan reads: `expr AS i<f>_<s>`
+  std::vector<std::string> inputs_;         // raw source values the scan reads: `expr AS i<f>_<s>`
   std::vector<std::vector<std::string>> field_sources_;  // per field, per source: typed SQL
   std::vector<std::string> writes_;  // per field: the SQL value written, from computed.v<f>
   std::string sql_from_start_, sql_after_;

@@ -4,24 +4,20 @@
 
 #include <algorithm>
 
+#include "connectors/postgres/pg_types.h"
 #include "connectors/table_sql.h"
 
 namespace backfill::postgres {
 
 namespace {
 
-bool starts_with_any(std::string_view type, std::initializer_list<std::string_view> prefixes) {
-  return std::ranges::any_of(prefixes, [&](std::string_view p) { return type.starts_with(p); });
-}
-
 // Whether values of `field` can go into a column of `declared` type. Unknown
 // types are left to the server.
 bool compatible(const FieldSpec& field, std::string_view declared) {
-  if (starts_with_any(declared, {"text", "character", "citext", "name"})) return true;
-  const bool json = starts_with_any(declared, {"json"});
-  const bool time = starts_with_any(declared, {"timestamp", "date"});
-  const bool number = starts_with_any(
-      declared, {"smallint", "integer", "bigint", "numeric", "real", "double precision"});
+  if (is_text_type(declared)) return true;
+  const bool json = is_json_type(declared);
+  const bool time = is_time_type(declared);
+  const bool number = is_number_type(declared);
   const bool boolean = declared == "boolean";
   switch (field.type) {
     case FieldType::k_text:
@@ -37,12 +33,6 @@ bool compatible(const FieldSpec& field, std::string_view declared) {
       return json;
   }
   return true;
-}
-
-std::string literal(std::string_view text) {
-  std::string out = "'";
-  for (char c : text) out += c == '\'' ? std::string("''") : std::string(1, c);
-  return out + "'";
 }
 
 void append_array_element(std::string& out, const Value& v) {
@@ -86,7 +76,7 @@ PgSink::PgSink(PgConnection& db, const Endpoint& target, const std::vector<Field
                               target_.json_column),
                   "name the json or jsonb column to merge the fields into");
     }
-    if (!starts_with_any(json->declared_type, {"json", "text"})) {
+    if (!is_json_type(json->declared_type) && !is_text_type(json->declared_type)) {
       throw Error(ExitCode::k_schema_mismatch,
                   fmt::format("target.json_column: column '{}' of table '{}' is {}, not json, "
                               "jsonb or text",
@@ -192,15 +182,15 @@ PgSink::UpdateParts PgSink::merge_json_sql() const {
       fmt::format("coalesce(t.{}::jsonb, '{{}}'::jsonb)", db_.quote(target_.json_column));
   std::vector<std::string> entries, changes;
   for (std::size_t f = 0; f < fields_.size(); ++f) {
-    std::string at = fmt::format("({} -> {})", current, literal(fields_[f].column));
+    std::string at = fmt::format("({} -> {})", current, sql_literal(fields_[f].column));
     std::string value = typed_value(f);
     std::string writes =
         fields_[f].policy == WritePolicy::k_fill_null
             ? fmt::format("(input.v{} IS NOT NULL AND ({} IS NULL OR {} = 'null'::jsonb))", f, at,
                           at)
             : fmt::format("(input.v{} IS NOT NULL AND {} IS DISTINCT FROM {})", f, at, value);
-    entries.push_back(
-        fmt::format("({}, CASE WHEN {} THEN {} END)", literal(fields_[f].column), writes, value));
+    entries.push_back(fmt::format("({}, CASE WHEN {} THEN {} END)", sql_literal(fields_[f].column),
+                                  writes, value));
     changes.push_back(writes);
   }
   return {fmt::format("UPDATE {} AS t SET {} = ({} || (SELECT coalesce(jsonb_object_agg(p.k, "
@@ -325,7 +315,7 @@ Result<std::vector<std::int64_t>> PgSink::coverage(std::int64_t& rows_in_scope) 
   for (const auto& f : fields_) {
     if (target_.mode == WriteMode::k_merge_json) {
       std::string at =
-          fmt::format("({}::jsonb -> {})", db_.quote(target_.json_column), literal(f.column));
+          fmt::format("({}::jsonb -> {})", db_.quote(target_.json_column), sql_literal(f.column));
       counts.push_back(
           fmt::format("count(*) FILTER (WHERE {} IS NOT NULL AND {} <> 'null'::jsonb)", at, at));
     } else {
