@@ -33,6 +33,26 @@ def _free_port():
         return s.getsockname()[1]
 
 
+def copy_text(value):
+    """A value in COPY's text format."""
+    if value is None:
+        return "\\N"
+    return str(value).replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+
+
+_shared = None
+
+
+def server():
+    """The server of this test process, started on first use; it stops and
+    its directory goes when the process exits."""
+    global _shared
+    if _shared is None:
+        _shared = PgServer()
+        atexit.register(_shared.close)
+    return _shared
+
+
 class PgServer:
     """One server. `url(db)` is a URL the binary can use; `psql(sql)` runs SQL."""
 
@@ -109,6 +129,12 @@ class PgServer:
         subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", self.dir, "-p", str(self.port),
                         "-U", self.superuser, "-d", db, "-f", path],
                        check=True, capture_output=True, text=True, timeout=600)
+
+    def copy(self, db, table, rows):
+        """Loads `rows` (lists of values, None for NULL) into `table` with COPY."""
+        lines = "".join("\t".join(copy_text(v) for v in row) + "\n" for row in rows)
+        subprocess.run(["psql", "-X", "-q", "-h", self.dir, "-p", str(self.port), "-U", self.superuser,
+                        "-d", db, "-c", f"COPY {table} FROM STDIN"], input=lines, text=True, check=True)
 
     def json_rows(self, sql, db):
         """Rows of `sql` as dicts, through row_to_json."""

@@ -10,25 +10,13 @@ import time
 import unittest
 from datetime import datetime, timezone
 
-from pg_server import PASSWORD, PASSWORD_USER, PgServer
+from pg_server import PASSWORD, PASSWORD_USER, server
 from support import BACKFILL, SOURCE_DIR, TempDirTest, assert_counters_add_up, run, timestamp_or_none
 
 sys.path.insert(0, os.path.join(SOURCE_DIR, "examples", "pcas"))
 import generate  # noqa: E402
 
 PCAS_JOB = os.path.join(SOURCE_DIR, "examples", "pcas", "job.toml")
-SERVER = None
-
-
-def setUpModule():
-    global SERVER
-    SERVER = PgServer()
-
-
-def tearDownModule():
-    SERVER.close()
-
-
 def unix_seconds(text):
     iso = timestamp_or_none(text)
     t = datetime.strptime(iso, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
@@ -58,14 +46,14 @@ class PcasTest(TempDirTest):
     def setUp(self):
         super().setUp()
         self.db = "pcas_" + self._testMethodName[5:30]
-        SERVER.create_database(self.db)
+        server().create_database(self.db)
         self.events = self.path("events.db")
-        generate.generate(self.events, SERVER.url(self.db), 6000, seed=5)
-        self.env = {"PCAS_EVENTS_DB": self.events, "PCAS_POSTGRES_URL": SERVER.url(self.db)}
+        generate.generate(self.events, server().url(self.db), 6000, seed=5)
+        self.env = {"PCAS_EVENTS_DB": self.events, "PCAS_POSTGRES_URL": server().url(self.db)}
 
     def metadata(self):
         return {r["event_id"]: r["metadata"] for r in
-                SERVER.json_rows("SELECT event_id, metadata FROM event_embeddings", self.db)}
+                server().json_rows("SELECT event_id, metadata FROM event_embeddings", self.db)}
 
     def test_merges_metadata_keeps_other_keys_and_lists_events_without_a_row(self):
         before = self.metadata()
@@ -112,7 +100,7 @@ class PcasTest(TempDirTest):
         final = run("run", PCAS_JOB, "--json", env=self.env)
         self.assertEqual(final.returncode, 0, final.stderr)
         self.assertEqual(self.metadata(), expected)
-        runs = SERVER.json_rows("SELECT * FROM _backfill_runs ORDER BY run_id", self.db)
+        runs = server().json_rows("SELECT * FROM _backfill_runs ORDER BY run_id", self.db)
         self.assertEqual(runs[0]["state"], "completed")
         self.assertEqual(runs[0]["rows_read"], 6000, "every event read once across the kills")
         self.assertEqual(runs[0]["rows_updated"], len(before))
@@ -122,8 +110,8 @@ class PcasTest(TempDirTest):
         self.assertEqual(run("run", PCAS_JOB, env=self.env).returncode, 0)
         events = {e["id"]: e for e in sqlite_rows(self.events, "SELECT * FROM events")}
         later = sorted(set(events) - set(self.metadata()))[:3]
-        SERVER.psql("INSERT INTO event_embeddings (event_id, content, embedding) VALUES " +
-                    ", ".join(f"('{i}', 'late', '{{0}}')" for i in later), self.db)
+        server().psql("INSERT INTO event_embeddings (event_id, content, embedding) VALUES " +
+                      ", ".join(f"('{i}', 'late', '{{0}}')" for i in later), self.db)
         result = run("run", PCAS_JOB, "--json", env=self.env)
         self.assertEqual(json.loads(result.stdout)["counters"]["updated"], 3)
         for i in later:
@@ -134,14 +122,14 @@ class PcasTest(TempDirTest):
         result = run("plan", PCAS_JOB, env=self.env)
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertEqual(self.metadata(), before)
-        self.assertEqual(SERVER.psql("SELECT to_regclass('_backfill_runs')", self.db), [[None]])
+        self.assertEqual(server().psql("SELECT to_regclass('_backfill_runs')", self.db), [[None]])
 
 
 def make_people(test, prefix, rows):
     """A database of the test's own on the server, and an SQLite source of
     `rows` people (some without a name) beside it; returns both names."""
     db = prefix + test._testMethodName[5:30]
-    SERVER.create_database(db)
+    server().create_database(db)
     source = test.path("people.db")
     lite = sqlite3.connect(source)
     lite.execute("CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT, seen TEXT)")
@@ -178,17 +166,17 @@ class WriteModeTest(TempDirTest):
     def setUp(self):
         super().setUp()
         self.db, self.source = make_people(self, "modes_", 300)
-        SERVER.psql("CREATE TABLE people (id bigint PRIMARY KEY, name text, seen_at timestamptz);"
-                    "INSERT INTO people SELECT g, CASE WHEN g % 2 = 0 THEN 'kept ' || g END, NULL "
-                    "FROM generate_series(1, 300, 3) g", self.db)
+        server().psql("CREATE TABLE people (id bigint PRIMARY KEY, name text, seen_at timestamptz);"
+                      "INSERT INTO people SELECT g, CASE WHEN g % 2 = 0 THEN 'kept ' || g END, NULL "
+                      "FROM generate_series(1, 300, 3) g", self.db)
 
     def rows(self):
-        return {r["id"]: (r["name"], r["seen_at"]) for r in SERVER.json_rows(
+        return {r["id"]: (r["name"], r["seen_at"]) for r in server().json_rows(
             "SELECT id, name, to_char(seen_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS seen_at "
             "FROM people", self.db)}
 
     def run_mode(self, mode):
-        job = self.write_job("job.toml", MODE_JOB.format(source=self.source, target=SERVER.url(self.db),
+        job = self.write_job("job.toml", MODE_JOB.format(source=self.source, target=server().url(self.db),
                                                          table="people", mode=mode))
         result = run("run", job, "--json")
         self.assertEqual(result.returncode, 0, result.stderr)
@@ -226,10 +214,10 @@ class PostgresToSqliteTest(TempDirTest):
 
     def test_fills_sqlite_rows_from_postgres_and_counts_rows_without_a_target(self):
         db = "to_sqlite"
-        SERVER.create_database(db)
-        SERVER.psql("CREATE TABLE events (id bigint PRIMARY KEY, payload jsonb);"
-                    "INSERT INTO events SELECT g, CASE WHEN g % 5 = 0 THEN '{}'::jsonb ELSE jsonb_build_object("
-                    "'ts', 1700000000 + g, 'n', g * 2) END FROM generate_series(1, 500) g", db)
+        server().create_database(db)
+        server().psql("CREATE TABLE events (id bigint PRIMARY KEY, payload jsonb);"
+                      "INSERT INTO events SELECT g, CASE WHEN g % 5 = 0 THEN '{}'::jsonb ELSE jsonb_build_object("
+                      "'ts', 1700000000 + g, 'n', g * 2) END FROM generate_series(1, 500) g", db)
         target = self.path("target.db")
         lite = sqlite3.connect(target)
         lite.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, ts TEXT, n INTEGER)")
@@ -238,7 +226,7 @@ class PostgresToSqliteTest(TempDirTest):
         lite.close()
         job = self.write_job("job.toml", f"""
 [source]
-url = "{SERVER.url(db)}"
+url = "{server().url(db)}"
 table = "events"
 
 [target]
@@ -297,11 +285,11 @@ class PostgresBadInputTest(TempDirTest):
     def setUp(self):
         super().setUp()
         self.db, self.source = make_people(self, "bad_", 1)
-        SERVER.psql("CREATE TABLE people (id bigint PRIMARY KEY, seen_at timestamptz, visits integer);"
-                    "INSERT INTO people VALUES (1, NULL, NULL)", self.db)
+        server().psql("CREATE TABLE people (id bigint PRIMARY KEY, seen_at timestamptz, visits integer);"
+                      "INSERT INTO people VALUES (1, NULL, NULL)", self.db)
 
     def attempt(self, target=None, table="people", column="seen_at", type="timestamp"):
-        job = self.write_job("job.toml", BAD_JOB.format(source=self.source, target=target or SERVER.url(self.db),
+        job = self.write_job("job.toml", BAD_JOB.format(source=self.source, target=target or server().url(self.db),
                                                         table=table, column=column, type=type))
         return run("run", job)
 
@@ -310,22 +298,22 @@ class PostgresBadInputTest(TempDirTest):
         for phrase in phrases:
             self.assertIn(phrase, result.stderr)
         self.assertIn("hint:", result.stderr)
-        self.assertEqual(SERVER.psql("SELECT seen_at, visits FROM people", self.db), [[None, None]])
-        self.assertEqual(SERVER.psql("SELECT to_regclass('_backfill_runs')", self.db), [[None]])
+        self.assertEqual(server().psql("SELECT seen_at, visits FROM people", self.db), [[None, None]])
+        self.assertEqual(server().psql("SELECT to_regclass('_backfill_runs')", self.db), [[None]])
 
     def test_unreachable_server(self):
-        closed = f"postgresql://nobody@127.0.0.1:{SERVER.port + 1 if SERVER.port < 65535 else 1}/x"
+        closed = f"postgresql://nobody@127.0.0.1:{server().port + 1 if server().port < 65535 else 1}/x"
         self.assert_rejected(self.attempt(target=closed), 69, "cannot reach PostgreSQL")
 
     def test_wrong_password_never_shows_a_password(self):
-        result = self.attempt(target=SERVER.tcp_url(self.db, PASSWORD_USER, "wrong-pw-123"))
+        result = self.attempt(target=server().tcp_url(self.db, PASSWORD_USER, "wrong-pw-123"))
         self.assert_rejected(result, 77, "refused the credentials", "password authentication failed")
         self.assertNotIn("wrong-pw-123", result.stdout + result.stderr)
 
     def test_right_password_never_shows_in_output_or_ledger(self):
         report = self.path("report.json")
         job = self.write_job("job.toml", BAD_JOB.format(
-            source=self.source, target=SERVER.tcp_url(self.db, PASSWORD_USER, PASSWORD), table="people",
+            source=self.source, target=server().tcp_url(self.db, PASSWORD_USER, PASSWORD), table="people",
             column="seen_at", type="timestamp"))
         outputs = [run(cmd, job) for cmd in ("check", "plan")]
         outputs.append(run("run", job, "--report", report, "--progress", "log"))
@@ -336,7 +324,7 @@ class PostgresBadInputTest(TempDirTest):
         self.assertIn("***", outputs[0].stdout)
         with open(report) as f:
             self.assertNotIn(PASSWORD, f.read())
-        dump = SERVER.psql("SELECT concat_ws(' ', j::text, r::text) FROM _backfill_jobs j, _backfill_runs r", self.db)
+        dump = server().psql("SELECT concat_ws(' ', j::text, r::text) FROM _backfill_jobs j, _backfill_runs r", self.db)
         self.assertNotIn(PASSWORD, json.dumps(dump))
 
     def test_missing_table(self):
@@ -351,7 +339,7 @@ class PostgresBadInputTest(TempDirTest):
                              "column 'visits'", "integer")
 
     def test_missing_database(self):
-        self.assert_rejected(self.attempt(target=SERVER.url("no_such_db")), 66, "does not exist")
+        self.assert_rejected(self.attempt(target=server().url("no_such_db")), 66, "does not exist")
 
 
 if __name__ == "__main__":

@@ -9,34 +9,15 @@ import threading
 import time
 import unittest
 
-from pg_server import PgServer
+from pg_server import server
 from support import (BACKFILL, TempDirTest, assert_counters_add_up, run, timestamp_or_none)
-
-SERVER = None
-
-
-def setUpModule():
-    global SERVER
-    SERVER = PgServer()
-
-
-def tearDownModule():
-    SERVER.close()
-
-
-def copy_text(value):
-    """A value in COPY's text format."""
-    if value is None:
-        return "\\N"
-    return str(value).replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
-
 
 def make_orders(db, rows, seed):
     """orders: payload jsonb, raw text (sometimes invalid JSON), and the
     columns to fill; some rows already filled, some of another kind."""
     rng = random.Random(seed)
-    SERVER.create_database(db)
-    SERVER.psql("""CREATE TABLE orders (
+    server().create_database(db)
+    server().psql("""CREATE TABLE orders (
         id bigint PRIMARY KEY, kind text NOT NULL, payload jsonb, raw text,
         created_at timestamptz NOT NULL, placed_at timestamptz, amount integer)""", db)
     lines = []
@@ -58,14 +39,11 @@ def make_orders(db, rows, seed):
             payload["amount"] = rng.choice([rng.randrange(1, 500), f"{rng.randrange(1, 500)}", 7.0, 7.5])
         raw = json.dumps({"amount": rng.randrange(1000, 2000)}) if rng.random() < 0.6 else "{broken"
         filled = rng.random() < 0.1
-        lines.append("\t".join(copy_text(v) for v in [
-            i, "web" if rng.random() < 0.8 else "pos",
-            None if rng.random() < 0.05 else json.dumps(payload), raw,
-            time.strftime("%Y-%m-%d %H:%M:%S+00", time.gmtime(created)),
-            "2020-01-01 00:00:00+00" if filled else None, 1 if filled else None]))
-    subprocess.run(["psql", "-X", "-q", "-h", SERVER.dir, "-p", str(SERVER.port), "-U", SERVER.superuser,
-                    "-d", db, "-c", "COPY orders FROM STDIN"], input="\n".join(lines) + "\n", text=True,
-                   check=True)
+        lines.append([i, "web" if rng.random() < 0.8 else "pos",
+                      None if rng.random() < 0.05 else json.dumps(payload), raw,
+                      time.strftime("%Y-%m-%d %H:%M:%S+00", time.gmtime(created)),
+                      "2020-01-01 00:00:00+00" if filled else None, 1 if filled else None])
+    server().copy(db, "orders", lines)
 
 
 def integer_or_none(value):
@@ -85,7 +63,7 @@ def integer_or_none(value):
 
 
 def read_orders(db):
-    return {r["id"]: r for r in SERVER.json_rows(
+    return {r["id"]: r for r in server().json_rows(
         "SELECT id, kind, payload, raw, "
         "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS created_at, "
         "to_char(placed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS placed_at, "
@@ -157,7 +135,7 @@ class PostgresInPlaceTest(TempDirTest):
     def job(self, rows, seed=3, batch_size=500, pause_ms=0):
         make_orders(self.db, rows, seed)
         self.expected = expected_orders(read_orders(self.db))
-        return self.write_job("job.toml", JOB.format(url=SERVER.url(self.db), batch_size=batch_size,
+        return self.write_job("job.toml", JOB.format(url=server().url(self.db), batch_size=batch_size,
                                                      pause_ms=pause_ms))
 
     def start(self, job):
@@ -166,7 +144,7 @@ class PostgresInPlaceTest(TempDirTest):
 
     def batches(self):
         try:
-            return int(SERVER.psql("SELECT count(*) FROM _backfill_batches", self.db)[0][0])
+            return int(server().psql("SELECT count(*) FROM _backfill_batches", self.db)[0][0])
         except RuntimeError:
             return 0
 
@@ -209,14 +187,14 @@ class PostgresInPlaceTest(TempDirTest):
         expected = {}
         for pushdown in ("true", "false"):
             db = f"composite_{pushdown}"
-            SERVER.create_database(db)
-            SERVER.psql("CREATE TABLE readings (tenant text, seq integer, payload jsonb, at timestamptz, "
-                        "PRIMARY KEY (tenant, seq));"
-                        "INSERT INTO readings SELECT 't' || (g % 7), g, CASE WHEN g % 4 = 0 THEN '{}' ELSE "
-                        "jsonb_build_object('at', 1700000000 + g) END, NULL FROM generate_series(1, 3000) g", db)
+            server().create_database(db)
+            server().psql("CREATE TABLE readings (tenant text, seq integer, payload jsonb, at timestamptz, "
+                          "PRIMARY KEY (tenant, seq));"
+                          "INSERT INTO readings SELECT 't' || (g % 7), g, CASE WHEN g % 4 = 0 THEN '{}' ELSE "
+                          "jsonb_build_object('at', 1700000000 + g) END, NULL FROM generate_series(1, 3000) g", db)
             job = self.write_job("composite.toml", f"""
 [source]
-url = "{SERVER.url(db)}"
+url = "{server().url(db)}"
 table = "readings"
 
 [options]
@@ -230,7 +208,7 @@ from = {{ column = "payload", path = "$.at" }}
             result = run("run", job, "--json")
             self.assertEqual(result.returncode, 0, result.stderr)
             self.assertEqual(json.loads(result.stdout)["counters"]["read"], 3000)
-            rows = {(r["tenant"], r["seq"]): r["at"] for r in SERVER.json_rows(
+            rows = {(r["tenant"], r["seq"]): r["at"] for r in server().json_rows(
                 "SELECT tenant, seq, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') "
                 "AS at FROM readings", db)}
             if not expected:
@@ -255,12 +233,12 @@ from = {{ column = "payload", path = "$.at" }}
         job = self.job(20000, batch_size=200, pause_ms=10)
         proc = self.start(job)
         self.wait_for_batches(5, proc)
-        SERVER.restart()
+        server().restart()
         out, err = proc.communicate(timeout=300)
         self.assertEqual(proc.returncode, 0, err)
         self.assertIn("retry", err)
         self.assertEqual(stored(self.db), self.expected)
-        runs = SERVER.json_rows("SELECT * FROM _backfill_runs", self.db)
+        runs = server().json_rows("SELECT * FROM _backfill_runs", self.db)
         self.assertEqual([r["state"] for r in runs], ["completed"])
         assert_counters_add_up(self, runs[0])
         self.assertEqual(runs[0]["rows_read"], sum(1 for r in read_orders(self.db).values() if r["kind"] == "web"))
@@ -269,7 +247,7 @@ from = {{ column = "payload", path = "$.at" }}
         job = self.job(8000, batch_size=200, pause_ms=5)
         proc = self.start(job)
         self.wait_for_batches(3, proc)
-        SERVER.psql("BEGIN; LOCK TABLE orders IN EXCLUSIVE MODE; SELECT pg_sleep(1.5); COMMIT;", self.db)
+        server().psql("BEGIN; LOCK TABLE orders IN EXCLUSIVE MODE; SELECT pg_sleep(1.5); COMMIT;", self.db)
         out, err = proc.communicate(timeout=300)
         self.assertEqual(proc.returncode, 0, err)
         self.assertIn("lock timeout", err)
@@ -278,7 +256,7 @@ from = {{ column = "payload", path = "$.at" }}
     def test_lock_held_too_long_gives_up_with_a_clear_message(self):
         job = self.job(2000, batch_size=200)
         holder = subprocess.Popen(
-            ["psql", "-X", "-q", "-h", SERVER.dir, "-p", str(SERVER.port), "-U", SERVER.superuser, "-d", self.db,
+            ["psql", "-X", "-q", "-h", server().dir, "-p", str(server().port), "-U", server().superuser, "-d", self.db,
              "-c", "BEGIN; LOCK TABLE orders IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(20); COMMIT;"])
         try:
             time.sleep(0.5)
@@ -289,7 +267,7 @@ from = {{ column = "payload", path = "$.at" }}
         self.assertEqual(result.returncode, 5, result.stderr)
         self.assertIn("lock timeout", result.stderr)
         self.assertIn("lock_timeout_ms", result.stderr)
-        self.assertEqual(SERVER.psql("SELECT to_regclass('_backfill_runs')", self.db), [[None]])
+        self.assertEqual(server().psql("SELECT to_regclass('_backfill_runs')", self.db), [[None]])
 
     def test_concurrent_writer_sees_no_errors_and_loses_no_writes(self):
         job = self.job(20000, batch_size=200, pause_ms=5)
@@ -305,12 +283,12 @@ from = {{ column = "payload", path = "$.at" }}
                 i = rng.randrange(1, 20001)
                 try:
                     # Another application fills rows itself, and adds new ones.
-                    hit = SERVER.psql(f"UPDATE orders SET amount = -{n} WHERE id = {i} AND amount IS NULL "
-                                      "RETURNING id", self.db)
+                    hit = server().psql(f"UPDATE orders SET amount = -{n} WHERE id = {i} AND amount IS NULL "
+                                        "RETURNING id", self.db)
                     if hit:
                         written[i] = -n
-                    SERVER.psql(f"INSERT INTO orders VALUES ({100000 + n}, 'web', NULL, NULL, now(), NULL, NULL)",
-                                self.db)
+                    server().psql(f"INSERT INTO orders VALUES ({100000 + n}, 'web', NULL, NULL, now(), NULL, NULL)",
+                                  self.db)
                 except RuntimeError as e:
                     errors.append(str(e))
 

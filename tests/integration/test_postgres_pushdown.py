@@ -6,23 +6,10 @@ JSON of every type). The engine's path is itself checked against
 independent expectations in test_postgres_in_place."""
 import json
 import random
-import subprocess
 import unittest
 
-from pg_server import PgServer
+from pg_server import server
 from support import TempDirTest, assert_counters_add_up, run
-
-SERVER = None
-
-
-def setUpModule():
-    global SERVER
-    SERVER = PgServer()
-
-
-def tearDownModule():
-    SERVER.close()
-
 
 TIMESTAMPS = [
     "2026-01-28T10:00:00.123Z", "2026-01-28T10:00:00Z", "2026-01-28 10:00:00", "2026-01-28T10:00:00+02:00",
@@ -57,16 +44,10 @@ HANDLED = {
 EVERYTHING = {"ts": TIMESTAMPS, "amount": AMOUNTS, "label": LABELS, "note": NOTES, "at": INSTANTS}
 
 
-def copy_text(value):
-    if value is None:
-        return "\\N"
-    return str(value).replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
-
-
 def make_edges(db, rows, seed, pools):
     rng = random.Random(seed)
-    SERVER.create_database(db)
-    SERVER.psql("""CREATE TABLE edges (
+    server().create_database(db)
+    server().psql("""CREATE TABLE edges (
         id bigint PRIMARY KEY, payload jsonb, note text, n bigint, at timestamptz,
         ts timestamptz, ts_text text, amount integer, label text)""", db)
     lines = []
@@ -79,9 +60,8 @@ def make_edges(db, rows, seed, pools):
         row = [i, None if rng.random() < 0.03 else json.dumps(payload), rng.choice(pools["note"]),
                rng.choice(NUMBERS), rng.choice(pools["at"]),
                "2020-01-01 00:00:00+00" if filled else None, None, 1 if filled else None, None]
-        lines.append("\t".join(copy_text(v) for v in row))
-    subprocess.run(["psql", "-X", "-q", "-h", SERVER.dir, "-p", str(SERVER.port), "-U", SERVER.superuser,
-                    "-d", db, "-c", "COPY edges FROM STDIN"], input="\n".join(lines) + "\n", text=True, check=True)
+        lines.append(row)
+    server().copy(db, "edges", lines)
 
 
 JOB = """
@@ -119,7 +99,7 @@ class PushdownTest(TempDirTest):
         for mode in ("fast", "engine"):
             db = f"push_{mode}_{self._testMethodName[5:25]}"
             make_edges(db, rows, seed=13, pools=pools)
-            job = self.write_job(f"{mode}.toml", JOB.format(url=SERVER.url(db), batch_size=batch_size))
+            job = self.write_job(f"{mode}.toml", JOB.format(url=server().url(db), batch_size=batch_size))
             check = run("check", job, *([] if mode == "fast" else ["--set", "options.pushdown=false"]))
             self.assertEqual(check.returncode, 0, check.stderr)
             self.assertEqual("mapped and written by one statement" in check.stdout, mode == "fast", check.stdout)
@@ -128,8 +108,8 @@ class PushdownTest(TempDirTest):
             self.assertEqual(result.returncode, 0, result.stderr)
             counters = json.loads(result.stdout)["counters"]
             assert_counters_add_up(self, counters)
-            table = SERVER.psql("SELECT id, ts, ts_text, amount, label FROM edges ORDER BY id", db)
-            problems = SERVER.psql("SELECT row_key, field, kind FROM _backfill_failures ORDER BY seq", db)
+            table = server().psql("SELECT id, ts, ts_text, amount, label FROM edges ORDER BY id", db)
+            problems = server().psql("SELECT row_key, field, kind FROM _backfill_failures ORDER BY seq", db)
             results[mode] = (counters, table, problems, result.stderr)
         fast, engine = results["fast"], results["engine"]
         self.assertEqual(fast[1], engine[1], "stored values differ between the two paths")
