@@ -216,6 +216,21 @@ from = {{ column = "payload", path = "$.at" }}
                     expected[(tenant, seq)] = None if seq % 4 == 0 else timestamp_or_none(1700000000 + seq)
             self.assertEqual(rows, expected, f"pushdown = {pushdown}")
 
+    def test_session_names_itself_and_checks_replica_lag(self):
+        job = self.job(4000, batch_size=200, pause_ms=20)
+        proc = subprocess.Popen([BACKFILL, "run", job, "--progress", "log", "--set",
+                                 "options.application_name=nightly-backfill", "--set",
+                                 "options.max_replica_lag_ms=1000"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.wait_for_batches(2, proc)
+        sessions = server().psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                                 "'nightly-backfill'")
+        out, err = proc.communicate(timeout=300)
+        self.assertEqual(proc.returncode, 0, err)
+        self.assertEqual(sessions, [["1"]])
+        self.assertNotIn("replica lag", err)  # the check ran; with no replicas it never waits
+        self.assertEqual(stored(self.db), self.expected)
+
     def test_kill_9_then_resume_equals_an_uninterrupted_run(self):
         job = self.job(20000, batch_size=200, pause_ms=5)
         rng = random.Random()
