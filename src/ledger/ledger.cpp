@@ -144,7 +144,13 @@ Result<bool> Ledger::exists() {
 
 Result<void> Ledger::create_tables() {
   for (const std::string& sql : schema_statements()) {
-    if (auto r = db_.execute(sql); !r) return std::unexpected(r.error());
+    auto r = db_.execute(sql);
+    if (r) continue;
+    // Two runs creating the ledger at once: PostgreSQL's IF NOT EXISTS can
+    // still collide on the catalog. The other run's tables will be there.
+    if (r.error().kind == Failure::Kind::k_row)
+      return fail(Failure::Kind::k_transient, "another run was creating the ledger");
+    return std::unexpected(r.error());
   }
   return {};
 }

@@ -107,6 +107,9 @@ class PcasTest(TempDirTest):
         assert_counters_add_up(self, runs[0])
 
     def test_rows_added_later_are_filled_by_the_next_run(self):
+        # The target given as a libpq keyword/value string this time.
+        self.env["PCAS_POSTGRES_URL"] = (f"host={server().dir} port={server().port} dbname={self.db} "
+                                         f"user={server().superuser}")
         self.assertEqual(run("run", PCAS_JOB, env=self.env).returncode, 0)
         events = {e["id"]: e for e in sqlite_rows(self.events, "SELECT * FROM events")}
         later = sorted(set(events) - set(self.metadata()))[:3]

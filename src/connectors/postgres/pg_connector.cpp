@@ -7,7 +7,12 @@
 namespace backfill::postgres {
 
 bool PgConnector::claims(std::string_view url) const {
-  return url.starts_with("postgres://") || url.starts_with("postgresql://");
+  if (url.starts_with("postgres://") || url.starts_with("postgresql://")) return true;
+  // A libpq keyword/value string: `host=/run/postgresql dbname=app user=etl`.
+  for (std::string_view keyword : {"host=", "hostaddr=", "port=", "dbname=", "user=", "service="}) {
+    if (url.starts_with(keyword)) return true;
+  }
+  return false;
 }
 
 std::unique_ptr<Connection> PgConnector::connect(std::string_view url,

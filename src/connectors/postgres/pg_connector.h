@@ -1,5 +1,6 @@
-// The PostgreSQL connector: `postgres://` and `postgresql://` URLs (libpq
-// URIs; PG* environment variables and ~/.pgpass apply).
+// The PostgreSQL connector: `postgres://` and `postgresql://` URIs and libpq
+// keyword/value strings (`host=... dbname=...`); PG* environment variables
+// and ~/.pgpass apply.
 #pragma once
 
 #include "backfill/connector.h"

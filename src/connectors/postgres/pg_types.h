@@ -26,7 +26,9 @@ inline bool is_number_type(std::string_view declared) {
          starts_with_any(declared, {"numeric", "real", "double precision"});
 }
 
-inline bool is_json_type(std::string_view declared) { return declared.starts_with("json"); }
+inline bool is_json_type(std::string_view declared) {
+  return declared.starts_with("json");
+}
 
 inline bool is_time_type(std::string_view declared) {
   return starts_with_any(declared, {"timestamp", "date"});
