@@ -39,24 +39,6 @@ std::string escape_to_engine(const std::string& text, SqlType as) {
   return fmt::format("((1 / (length({0}) - length({0})))::text::{1})", text, sql_name(as));
 }
 
-// The engine's `timestamp` conversion of text `s`, for the shapes where
-// PostgreSQL's own input reads the same instant (no zone means UTC: the
-// session's TimeZone is UTC), truncated to milliseconds as the engine does.
-// PostgreSQL accepts 24:00:00, which the engine does not. Text without a
-// digit is no timestamp for either. Anything else goes to the engine.
-std::string timestamp_from_text(const std::string& s) {
-  static constexpr const char* k_shapes[] = {
-      "____-__-__T__:__:__.___Z",      "____-__-__T__:__:__Z",      "____-__-__ __:__:__",
-      "____-__-__T__:__:__.___+__:__", "____-__-__T__:__:__+__:__", "____-__-__T__:__:__.______Z",
-  };
-  std::vector<std::string> like;
-  for (const char* shape : k_shapes) like.push_back(fmt::format("{} LIKE '{}'", s, shape));
-  return fmt::format(
-      "CASE WHEN ({1}) AND substr({0}, 12, 2) <> '24' THEN date_trunc('milliseconds', "
-      "{0}::timestamptz) WHEN {0} !~ '[0-9]' THEN NULL ELSE {2} END",
-      s, fmt::join(like, " OR "), escape_to_engine(s, SqlType::k_timestamptz));
-}
-
 // The engine's epoch conversion of a number: milliseconds from 1e11 up,
 // otherwise seconds; rounded half away from zero as llround does; nothing
 // beyond year 9999; before year 1 the engine's text differs: engine.
@@ -69,13 +51,39 @@ std::string timestamp_from_number(const std::string& x) {
       ms, escape_to_engine(x + "::text", SqlType::k_timestamptz));
 }
 
-// The engine's `integer` conversion of text: plain decimal integers; text
-// without a digit, or with a colon (a time, say), is no number; anything
-// else (decimals, exponents, spaces) goes to the engine.
+// The engine's `timestamp` conversion of text `s`, for the shapes where
+// PostgreSQL's own input reads the same instant (no zone means UTC: the
+// session's TimeZone is UTC), truncated to milliseconds as the engine does.
+// PostgreSQL accepts 24:00:00, which the engine does not. Plain decimal
+// text is epoch seconds or milliseconds, as a number is. Text without a
+// digit is no timestamp for either. Anything else goes to the engine.
+std::string timestamp_from_text(const std::string& s) {
+  static constexpr const char* k_shapes[] = {
+      "____-__-__T__:__:__.___Z",  "____-__-__T__:__:__Z",
+      "____-__-__ __:__:__",       "____-__-__T__:__:__.___+__:__",
+      "____-__-__T__:__:__+__:__", "____-__-__T__:__:__.______Z",
+      "____-__-__T__:__:__",       "____-__-__T__:__:__.___",
+      "____-__-__ __:__:__.___",   "____-__-__",
+  };
+  std::vector<std::string> like;
+  for (const char* shape : k_shapes) like.push_back(fmt::format("{} LIKE '{}'", s, shape));
+  return fmt::format(
+      "CASE WHEN ({1}) AND substr({0}, 12, 2) <> '24' THEN date_trunc('milliseconds', "
+      "{0}::timestamptz) WHEN {0} ~ '^-?[0-9]{{1,15}}([.][0-9]{{1,6}})?$' THEN {2} "
+      "WHEN {0} !~ '[0-9]' THEN NULL ELSE {3} END",
+      s, fmt::join(like, " OR "), timestamp_from_number(s + "::float8"),
+      escape_to_engine(s, SqlType::k_timestamptz));
+}
+
+// The engine's `integer` conversion of text: plain decimal integers. Text
+// without a digit, with a colon (a time), or with a minus sign inside and no
+// exponent (a date) is no number. Anything else (decimals, exponents,
+// spaces) goes to the engine.
 std::string integer_from_text(const std::string& s) {
   return fmt::format(
-      "CASE WHEN {0} ~ '^-?[0-9]{{1,18}}$' THEN {0}::bigint WHEN strpos({0}, ':') > 0 OR {0} !~ "
-      "'[0-9]' THEN NULL ELSE {1} END",
+      "CASE WHEN {0} ~ '^-?[0-9]{{1,18}}$' THEN {0}::bigint WHEN strpos({0}, ':') > 0 OR "
+      "(strpos(substr({0}, 2), '-') > 0 AND strpos(lower({0}), 'e') = 0) OR {0} !~ '[0-9]' "
+      "THEN NULL ELSE {1} END",
       s, escape_to_engine(s, SqlType::k_bigint));
 }
 
