@@ -330,6 +330,14 @@ class PostgresBadInputTest(TempDirTest):
         dump = server().psql("SELECT concat_ws(' ', j::text, r::text) FROM _backfill_jobs j, _backfill_runs r", self.db)
         self.assertNotIn(PASSWORD, json.dumps(dump))
 
+    def test_missing_privilege(self):
+        server().psql("DO $$ BEGIN CREATE ROLE reader LOGIN PASSWORD 'reader-pw'; "
+                      "EXCEPTION WHEN duplicate_object THEN NULL; END $$")
+        server().psql("GRANT SELECT ON people TO reader", self.db)
+        result = self.attempt(target=server().tcp_url(self.db, "reader", "reader-pw"))
+        self.assert_rejected(result, 77, "permission denied for table people")
+        self.assertNotIn("reader-pw", result.stdout + result.stderr)
+
     def test_missing_table(self):
         self.assert_rejected(self.attempt(table="persons"), 67, "table 'persons' does not exist")
 
