@@ -259,7 +259,7 @@ from = {{ column = "payload", path = "$.at" }}
         self.assertEqual(runs[0]["rows_read"], sum(1 for r in read_orders(self.db).values() if r["kind"] == "web"))
 
     def test_lock_held_by_another_session_waits_retries_and_loses_nothing(self):
-        job = self.job(8000, batch_size=200, pause_ms=5)
+        job = self.job(8000, batch_size=200, pause_ms=20)  # about a second of batches
         proc = self.start(job)
         self.wait_for_batches(3, proc)
         server().psql("BEGIN; LOCK TABLE orders IN EXCLUSIVE MODE; SELECT pg_sleep(1.5); COMMIT;", self.db)
