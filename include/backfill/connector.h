@@ -208,6 +208,16 @@ class Sink {
     return fail(Failure::Kind::k_permanent, "write_range is not supported");
   }
 
+  // For plan and verify across stores: the target's current state of the
+  // rows whose keys lead `rows` (the first `key_width` columns of each). Per
+  // row: nullopt when no target row has the key, else one value per field
+  // (NULL: empty). Returns false when the sink cannot look rows up.
+  virtual Result<bool> current_values(const RowBatch& rows, std::size_t key_width,
+                                      std::vector<std::optional<std::vector<Value>>>& out) {
+    (void)rows, (void)key_width, (void)out;
+    return false;
+  }
+
   // Number of rows in scope and, per field, how many are non-NULL.
   virtual Result<std::vector<std::int64_t>> coverage(std::int64_t& rows_in_scope) = 0;
 };

@@ -3,7 +3,15 @@
 namespace backfill {
 
 BatchMapper::BatchMapper(JobSession& session)
-    : session_(session), key_width_(session.key_width()) {}
+    : session_(session),
+      current_index_(session.target_value_index()),
+      key_width_(session.key_width()) {}
+
+void BatchMapper::read_target_values_appended() {
+  const auto width = static_cast<int>(session_.source_columns().size());
+  for (std::size_t f = 0; f < current_index_.size(); ++f)
+    current_index_[f] = width + static_cast<int>(f);
+}
 
 Key BatchMapper::key_of(std::span<const Value> row) const {
   return Key(row.begin(), row.begin() + static_cast<long>(key_width_));
@@ -12,7 +20,7 @@ Key BatchMapper::key_of(std::span<const Value> row) const {
 std::vector<Value> BatchMapper::before_values(const RowBatch& rows, std::size_t source_row) const {
   std::vector<Value> out;
   auto row = rows.row(source_row);
-  for (int index : session_.target_value_index())
+  for (int index : current_index_)
     out.push_back(index < 0 ? Value() : row[static_cast<std::size_t>(index)]);
   return out;
 }
@@ -33,10 +41,7 @@ bool BatchMapper::map_row(std::span<const Value> row, std::vector<Value>& values
                           RowCounters& counters, std::vector<RowFailure>& problems,
                           std::vector<FieldTally>* tallies) {
   const auto& fields = session_.spec().fields;
-  const auto& current_index = session_.target_value_index();
-  auto current = [&](std::size_t f) -> const Value* {
-    return current_index[f] < 0 ? nullptr : &row[static_cast<std::size_t>(current_index[f])];
-  };
+  auto current = [&](std::size_t f) { return current_value(row, f); };
   needed_.resize(fields.size());
   bool any_needed = false;
   for (std::size_t f = 0; f < fields.size(); ++f) {

@@ -33,6 +33,16 @@ class BatchMapper {
   // Maps every row of `rows`.
   void map(const RowBatch& rows, MappedBatch& out, std::vector<FieldTally>* tallies = nullptr);
 
+  // Across stores, plan and verify append the target's current value of each
+  // field to every source row (see attach_target_values); from then on the
+  // mapper reads them there.
+  void read_target_values_appended();
+  // A field's current target value in `row`; nullptr when the row does not carry it.
+  const Value* current_value(std::span<const Value> row, std::size_t field) const {
+    int index = current_index_[field];
+    return index < 0 ? nullptr : &row[static_cast<std::size_t>(index)];
+  }
+
   Key key_of(std::span<const Value> row) const;
   Key key_of(const RowBatch& rows, std::size_t i) const { return key_of(rows.row(i)); }
   // The target values a write leaves: what the sink's write policy yields.
@@ -42,6 +52,7 @@ class BatchMapper {
 
  private:
   JobSession& session_;
+  std::vector<int> current_index_;  // per field, its current value's column in a row; -1: none
   MappedRow mapped_;
   std::vector<bool> needed_;
   std::vector<Value> values_;

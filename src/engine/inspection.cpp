@@ -35,6 +35,35 @@ void scan(JobSession& session, std::optional<Key> after, const Key& upto, Visit&
   }
 }
 
+// Across stores, whether the target can show its rows (Sink::current_values).
+bool target_visible(JobSession& session) {
+  if (session.spec().in_place) return false;
+  std::vector<std::optional<std::vector<Value>>> none;
+  return value_or_throw(session.sink().current_values(RowBatch{}, session.key_width(), none),
+                        "reading target rows");
+}
+
+// Appends to each row of `rows` the target's current value of each field
+// (NULL when the row has none) and sets present[i] when a target row has
+// row i's key.
+void attach_target_values(JobSession& session, RowBatch& rows, std::vector<char>& present) {
+  std::vector<std::optional<std::vector<Value>>> current;
+  value_or_throw(session.sink().current_values(rows, session.key_width(), current),
+                 "reading target rows");
+  const std::size_t fields = session.spec().fields.size();
+  RowBatch extended;
+  extended.width = rows.width + fields;
+  present.assign(rows.size(), 0);
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    std::span<Value> out = extended.append_row();
+    std::ranges::copy(rows.row(i), out.begin());
+    present[i] = current[i].has_value();
+    for (std::size_t f = 0; f < fields; ++f)
+      out[rows.width + f] = current[i] ? (*current[i])[f] : Value();
+  }
+  rows = std::move(extended);
+}
+
 }  // namespace
 
 PlanReport plan_job(JobSession& session, std::size_t sample_count) {
@@ -47,12 +76,37 @@ PlanReport plan_job(JobSession& session, std::size_t sample_count) {
   auto upto = value_or_throw(session.source().max_key(), "reading the last key");
   if (!upto) return report;
   BatchMapper mapper(session);
+  const bool sees_target = target_visible(session);
+  if (sees_target) mapper.read_target_values_appended();
+  const WriteMode mode = session.spec().target.mode;
   MappedBatch mapped;
-  scan(session, after, *upto, [&](const RowBatch& rows) {
+  std::vector<char> present;
+  scan(session, after, *upto, [&](const RowBatch& source_rows) {
+    RowBatch extended;
+    const RowBatch* rows_ptr = &source_rows;
+    if (sees_target) {
+      extended = source_rows;
+      attach_target_values(session, extended, present);
+      rows_ptr = &extended;
+    }
+    const RowBatch& rows = *rows_ptr;
     mapper.map(rows, mapped, &report.fields);
-    mapped.counters.updated = static_cast<std::int64_t>(mapped.writes.size());
+    // What the write would do with each mapped row, as the run counts it.
+    std::vector<std::size_t> writes;
+    for (std::size_t w = 0; w < mapped.writes.size(); ++w) {
+      std::size_t src = mapped.source_row[w];
+      bool exists = !sees_target || present[src];
+      if (!exists && (mode == WriteMode::k_update || mode == WriteMode::k_merge_json))
+        ++mapped.counters.no_target;
+      else if (exists && sees_target && mode == WriteMode::k_insert_if_absent)
+        ++mapped.counters.skipped;
+      else
+        writes.push_back(w);
+    }
+    mapped.counters.updated = static_cast<std::int64_t>(writes.size());
     report.counters += mapped.counters;
-    for (std::size_t w = 0; w < mapped.writes.size() && report.samples.size() < sample_count; ++w) {
+    for (std::size_t w : writes) {
+      if (report.samples.size() >= sample_count) break;
       std::size_t src = mapped.source_row[w];
       report.samples.push_back({mapper.key_of(rows, src), mapper.before_values(rows, src),
                                 mapper.after_values(rows, src, mapped.writes.row(w))});
@@ -110,11 +164,12 @@ double VerifyReport::coverage(const FieldCheck& f) const {
 }
 
 VerifyReport verify_job(JobSession& session, std::optional<std::size_t> sample) {
-  if (!session.spec().in_place) {
-    throw Error(
-        ExitCode::k_usage,
-        "verify compares stored and recomputed values in place; this job writes to another store",
-        "use `backfill status` for coverage of cross-store jobs");
+  const bool sees_target = target_visible(session);
+  if (!session.spec().in_place && !sees_target) {
+    throw Error(ExitCode::k_usage,
+                "verify compares stored and recomputed values; this job's target cannot look "
+                "rows up by key",
+                "use `backfill status` for coverage");
   }
   VerifyReport report;
   report.min_coverage = session.spec().options.min_coverage;
@@ -127,16 +182,26 @@ VerifyReport verify_job(JobSession& session, std::optional<std::size_t> sample) 
     report.fields.push_back(std::move(check));
   }
 
-  const auto& current = session.target_value_index();
   BatchMapper mapper(session);
+  if (sees_target) mapper.read_target_values_appended();
   MappedRow mapped;
-  auto check_rows = [&](const RowBatch& rows) {
+  std::vector<char> present;
+  RowBatch extended;
+  auto check_rows = [&](const RowBatch& source_rows) {
+    const RowBatch* rows_ptr = &source_rows;
+    if (sees_target) {
+      extended = source_rows;
+      attach_target_values(session, extended, present);
+      rows_ptr = &extended;
+    }
+    const RowBatch& rows = *rows_ptr;
     for (std::size_t i = 0; i < rows.size(); ++i) {
+      if (sees_target && !present[i]) continue;  // no target row to check
       auto row = rows.row(i);
       session.mapping().apply(row, mapped);
       ++report.rows_checked;
       for (std::size_t f = 0; f < fields.size(); ++f) {
-        const Value& stored = row[static_cast<std::size_t>(current[f])];
+        const Value& stored = *mapper.current_value(row, f);
         const Value& computed = mapped.fields[f].value;
         FieldCheck& check = report.fields[f];
         if (is_null(stored)) {

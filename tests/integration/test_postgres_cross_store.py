@@ -66,9 +66,13 @@ class PcasTest(TempDirTest):
         missing = [e["id"] for e in events if e["id"] not in before]
         self.assertGreater(len(missing), 0)
 
+        plan = run("plan", PCAS_JOB, "--json", env=self.env)
+        self.assertEqual(plan.returncode, 0, plan.stderr)
         result = run("run", PCAS_JOB, "--json", "--report", self.path("report.md"), env=self.env)
         self.assertEqual(result.returncode, 0, result.stderr)
         counters = json.loads(result.stdout)["counters"]
+        # The dry run looked the target rows up: it predicted the run exactly.
+        self.assertEqual(json.loads(plan.stdout)["counters"], counters)
         assert_counters_add_up(self, counters)
         self.assertEqual(counters["read"], len(events))
         self.assertEqual(counters["no_target"], len(missing))
@@ -85,6 +89,18 @@ class PcasTest(TempDirTest):
         self.assertEqual((c["updated"], c["skipped"], c["no_target"]), (0, len(before), len(missing)))
         self.assertEqual(self.metadata(), expected)
         self.assertEqual(run("status", PCAS_JOB, env=self.env).returncode, 0)
+
+        # verify recomputes every event and finds exactly the keys that held
+        # other values before the run (kept by fill_null).
+        verify = run("verify", PCAS_JOB, "--json", env=self.env)
+        self.assertEqual(verify.returncode, 3, verify.stdout + verify.stderr)
+        report = json.loads(verify.stdout)
+        self.assertEqual(report["rows_checked"], len(before))
+        for field, check in report["fields"].items():
+            differ = sum(1 for e in events if e["id"] in before and field in before[e["id"]]
+                         and before[e["id"]][field] != pcas_metadata_from_event(e).get(field))
+            self.assertEqual(check["mismatched"], differ, field)
+        self.assertGreater(report["fields"]["event_type"]["mismatched"], 0)
 
     def test_kill_9_then_resume_equals_an_uninterrupted_run(self):
         before = self.metadata()

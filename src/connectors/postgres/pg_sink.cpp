@@ -248,6 +248,51 @@ void PgSink::validate() {
   }
 }
 
+std::string PgSink::current_value_sql(std::size_t f) const {
+  if (target_.mode != WriteMode::k_merge_json) return "t." + db_.quote(fields_[f].column);
+  // A JSON null counts as empty, as merge_json's fill_null treats it.
+  return fmt::format("(t.{}::jsonb -> {}) #>> '{{}}'", db_.quote(target_.json_column),
+                     sql_literal(fields_[f].column));
+}
+
+Result<bool> PgSink::current_values(const RowBatch& rows, std::size_t key_width,
+                                    std::vector<std::optional<std::vector<Value>>>& out) {
+  out.assign(rows.size(), std::nullopt);
+  if (rows.size() == 0) return true;
+  std::vector<std::string> arrays, names, match, values;
+  for (std::size_t i = 0; i < key_width; ++i) {
+    arrays.push_back(fmt::format("${}::text[]", i + 1));
+    names.push_back(fmt::format("k{}", i));
+    match.push_back(
+        fmt::format("t.{} = input.k{}::{}", db_.quote(target_.key[i]), i, key_types_[i]));
+  }
+  for (std::size_t f = 0; f < fields_.size(); ++f)
+    values.push_back(fmt::format("{} AS v{}", current_value_sql(f), f));
+  // LIMIT 1 in the lateral lookup makes it an index probe per key.
+  std::string sql = fmt::format(
+      "SELECT input.ord, t.* FROM unnest({}) WITH ORDINALITY AS input({}, ord) LEFT JOIN LATERAL "
+      "(SELECT TRUE AS present, {} FROM {} AS t WHERE {} LIMIT 1) AS t ON TRUE",
+      fmt::join(arrays, ", "), fmt::join(names, ", "), fmt::join(values, ", "),
+      db_.quote(target_.table), fmt::join(match, " AND "));
+  std::vector<Value> key_arrays(key_width);
+  for (std::size_t c = 0; c < key_width; ++c) {
+    std::string& text = key_arrays[c].emplace<std::string>("{");
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+      if (r > 0) text += ',';
+      append_array_element(text, rows.row(r)[c]);
+    }
+    text += '}';
+  }
+  auto r = db_.run(sql, key_arrays, "reading target rows of " + target_.table);
+  if (!r) return std::unexpected(r.error());
+  PgConnection::for_each_row(r->get(), [&](std::span<const Value> row) {
+    if (is_null(row[1])) return;  // no target row
+    auto ordinal = static_cast<std::size_t>(std::get<std::int64_t>(row[0]));
+    out[ordinal - 1] = std::vector<Value>(row.begin() + 2, row.end());
+  });
+  return true;
+}
+
 void PgSink::encode(const WriteBatch& batch, std::size_t first, std::size_t count) {
   const std::size_t width = batch.key_width + batch.field_count;
   arrays_.resize(width);

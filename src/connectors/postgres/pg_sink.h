@@ -20,6 +20,8 @@ class PgSink final : public Sink {
   Result<void> write(const WriteBatch& batch, std::vector<WriteOutcome>& outcomes,
                      std::vector<std::string>& row_errors) override;
   Result<std::vector<std::int64_t>> coverage(std::int64_t& rows_in_scope) override;
+  Result<bool> current_values(const RowBatch& rows, std::size_t key_width,
+                              std::vector<std::optional<std::vector<Value>>>& out) override;
 
   // In place, when the mapping can be computed in SQL (PgPushdown).
   bool can_write_range(const SourceQuery& query) const override;
@@ -41,6 +43,8 @@ class PgSink final : public Sink {
   std::string typed_value(std::size_t field) const;
   // Rows [first, first + count) of `batch` as one text array literal per column.
   void encode(const WriteBatch& batch, std::size_t first, std::size_t count);
+  // The SQL of a field's current value in the target row `t`, as text.
+  std::string current_value_sql(std::size_t field) const;
   Result<void> write_rows(const WriteBatch& batch, std::size_t first, std::size_t count,
                           std::vector<WriteOutcome>& outcomes);
 

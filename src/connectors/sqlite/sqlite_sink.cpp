@@ -34,6 +34,10 @@ SqliteSink::SqliteSink(SqliteConnection& db, const Endpoint& target,
                   fmt::join(sets, ", "), fmt::join(where, " AND "), fmt::join(changes, " OR "));
   exists_sql_ =
       fmt::format("SELECT 1 FROM {} WHERE {}", db_.quote(target_.table), fmt::join(where, " AND "));
+  std::vector<std::string> columns;
+  for (const auto& f : fields_) columns.push_back(db_.quote(f.column));
+  current_sql_ = fmt::format("SELECT {} FROM {} WHERE {}", fmt::join(columns, ", "),
+                             db_.quote(target_.table), fmt::join(where, " AND "));
 }
 
 void SqliteSink::validate() {
@@ -45,6 +49,18 @@ void SqliteSink::validate() {
   }
   db_.prepare(update_sql_);
   db_.prepare(exists_sql_);
+}
+
+Result<bool> SqliteSink::current_values(const RowBatch& rows, std::size_t key_width,
+                                        std::vector<std::optional<std::vector<Value>>>& out) {
+  out.assign(rows.size(), std::nullopt);
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    auto r = db_.query(current_sql_, rows.row(i).first(key_width), [&](std::span<const Value> row) {
+      out[i] = std::vector<Value>(row.begin(), row.end());
+    });
+    if (!r) return std::unexpected(r.error());
+  }
+  return true;
 }
 
 Result<bool> SqliteSink::row_exists(std::span<const Value> key) {

@@ -16,6 +16,8 @@ class SqliteSink final : public Sink {
   Result<void> write(const WriteBatch& batch, std::vector<WriteOutcome>& outcomes,
                      std::vector<std::string>& row_errors) override;
   Result<std::vector<std::int64_t>> coverage(std::int64_t& rows_in_scope) override;
+  Result<bool> current_values(const RowBatch& rows, std::size_t key_width,
+                              std::vector<std::optional<std::vector<Value>>>& out) override;
 
   // A single-column key: the batch's bounds come from one aggregate query.
   bool can_write_range(const SourceQuery& query) const override { return query.key.size() == 1; }
@@ -45,6 +47,7 @@ class SqliteSink final : public Sink {
   std::vector<FieldSpec> fields_;
   std::string update_sql_;
   std::string exists_sql_;
+  std::string current_sql_;            // the fields' values of the row with a key
   PushdownState* pushdown_ = nullptr;  // owned by the connection's SQL functions
   std::optional<bool> key_is_rowid_;
   std::int64_t stride_ = 0;
