@@ -70,9 +70,10 @@ def read_orders(db):
         "amount FROM orders", db)}
 
 
-def expected_orders(rows, recompute=False):
+def expected_orders(rows, recompute=False, raw_fallback=True):
     """id -> (placed_at, amount) after the job below; with `recompute`, the
-    values the job computes whatever the row holds."""
+    values the job computes whatever the row holds; without `raw_fallback`,
+    for the job whose amount comes from the payload alone."""
     out = {}
     for i, r in rows.items():
         placed, amount = (None, None) if recompute else (r["placed_at"], r["amount"])
@@ -90,7 +91,7 @@ def expected_orders(rows, recompute=False):
                 raw = json.loads(r["raw"])
             except ValueError:
                 raw = {}
-            for candidate in (payload.get("amount"), raw.get("amount")):
+            for candidate in (payload.get("amount"), raw.get("amount") if raw_fallback else None):
                 amount = integer_or_none(candidate)
                 if amount is not None:
                     break
@@ -121,8 +122,10 @@ from = [{{ column = "payload", path = "$.placed_at" }}, {{ column = "payload", p
 
 [fields.amount]
 type = "integer"
-from = [{{ column = "payload", path = "$.amount" }}, {{ column = "raw", path = "$.amount" }}]
+from = [{{ column = "payload", path = "$.amount" }}{raw_fallback}]
 """
+RAW_FALLBACK = ', { column = "raw", path = "$.amount" }'
+
 
 
 class PostgresInPlaceTest(TempDirTest):
@@ -132,11 +135,14 @@ class PostgresInPlaceTest(TempDirTest):
         super().setUp()
         self.db = f"inplace_{self._testMethodName[5:40]}"
 
-    def job(self, rows, seed=3, batch_size=500, pause_ms=0):
+    def job(self, rows, seed=3, batch_size=500, pause_ms=0, raw_fallback=True):
+        """The orders job; without `raw_fallback` its fields read jsonb and
+        typed columns only, so the database maps each batch itself."""
         make_orders(self.db, rows, seed)
-        self.expected = expected_orders(read_orders(self.db))
+        self.expected = expected_orders(read_orders(self.db), raw_fallback=raw_fallback)
         return self.write_job("job.toml", JOB.format(url=server().url(self.db), batch_size=batch_size,
-                                                     pause_ms=pause_ms))
+                                                     pause_ms=pause_ms,
+                                                     raw_fallback=RAW_FALLBACK if raw_fallback else ""))
 
     def start(self, job):
         return subprocess.Popen([BACKFILL, "run", job, "--progress", "log"], stdout=subprocess.PIPE,
@@ -232,7 +238,12 @@ from = {{ column = "payload", path = "$.at" }}
         self.assertEqual(stored(self.db), self.expected)
 
     def test_kill_9_then_resume_equals_an_uninterrupted_run(self):
-        job = self.job(20000, batch_size=200, pause_ms=5)
+        self.check_kill_9_and_resume(self.job(20000, batch_size=200, pause_ms=5))
+
+    def test_kill_9_then_resume_on_the_fast_path(self):
+        self.check_kill_9_and_resume(self.job(20000, batch_size=200, pause_ms=5, raw_fallback=False))
+
+    def check_kill_9_and_resume(self, job):
         rng = random.Random()
         for _ in range(3):
             proc = self.start(job)
@@ -243,6 +254,10 @@ from = {{ column = "payload", path = "$.at" }}
         self.assertEqual(final.returncode, 0, final.stderr)
         assert_counters_add_up(self, json.loads(final.stdout)["counters"])
         self.assertEqual(stored(self.db), self.expected)
+        # The run resumed across the kills read every row in scope once.
+        runs = server().json_rows("SELECT * FROM _backfill_runs ORDER BY run_id", self.db)
+        in_scope = sum(1 for r in read_orders(self.db).values() if r["kind"] == "web")
+        self.assertEqual(runs[0]["rows_read"], in_scope)
 
     def test_server_restart_mid_run_recovers(self):
         job = self.job(20000, batch_size=200, pause_ms=10)
@@ -285,7 +300,14 @@ from = {{ column = "payload", path = "$.at" }}
         self.assertEqual(server().psql("SELECT to_regclass('_backfill_runs')", self.db), [[None]])
 
     def test_concurrent_writer_sees_no_errors_and_loses_no_writes(self):
-        job = self.job(20000, batch_size=200, pause_ms=5)
+        self.check_concurrent_writer(self.job(20000, batch_size=200, pause_ms=5))
+
+    def test_concurrent_writer_on_the_fast_path(self):
+        job = self.job(20000, batch_size=200, pause_ms=5, raw_fallback=False)
+        self.assertIn("mapped and written by one statement", run("check", job).stdout)
+        self.check_concurrent_writer(job)
+
+    def check_concurrent_writer(self, job):
         stop = threading.Event()
         written = {}
         errors = []
