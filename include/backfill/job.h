@@ -79,7 +79,7 @@ struct Endpoint {
 struct Options {
   static constexpr std::int64_t k_default_batch_size = 1000;
   static constexpr int k_default_busy_timeout_ms = 5000;
-  static constexpr int k_default_max_retries = 5;
+  static constexpr int k_default_max_retries = 10;  // about 21 s of backoff in all
   static constexpr int k_default_lock_timeout_ms = 2000;
   static constexpr int k_default_statement_timeout_ms = 60000;
 

@@ -112,7 +112,6 @@ filter = "kind = 'web'"
 [options]
 batch_size = {batch_size}
 pause_ms = {pause_ms}
-max_retries = 12
 lock_timeout_ms = 300
 
 [fields.placed_at]
