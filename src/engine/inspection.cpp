@@ -43,25 +43,28 @@ bool target_visible(JobSession& session) {
                         "reading target rows");
 }
 
-// Appends to each row of `rows` the target's current value of each field
-// (NULL when the row has none) and sets present[i] when a target row has
-// row i's key.
-void attach_target_values(JobSession& session, RowBatch& rows, std::vector<char>& present) {
+// Across stores (`sees_target`): `source` with the target's current value
+// of each field appended to every row (NULL when it has none), built in
+// `extended`; present[i] says whether a target row has row i's key.
+// Otherwise `source` itself.
+const RowBatch& with_target_values(JobSession& session, bool sees_target, const RowBatch& source,
+                                   RowBatch& extended, std::vector<char>& present) {
+  if (!sees_target) return source;
   std::vector<std::optional<std::vector<Value>>> current;
-  value_or_throw(session.sink().current_values(rows, session.key_width(), current),
+  value_or_throw(session.sink().current_values(source, session.key_width(), current),
                  "reading target rows");
   const std::size_t fields = session.spec().fields.size();
-  RowBatch extended;
-  extended.width = rows.width + fields;
-  present.assign(rows.size(), 0);
-  for (std::size_t i = 0; i < rows.size(); ++i) {
+  extended.clear();
+  extended.width = source.width + fields;
+  present.assign(source.size(), 0);
+  for (std::size_t i = 0; i < source.size(); ++i) {
     std::span<Value> out = extended.append_row();
-    std::ranges::copy(rows.row(i), out.begin());
+    std::ranges::copy(source.row(i), out.begin());
     present[i] = current[i].has_value();
     for (std::size_t f = 0; f < fields; ++f)
-      out[rows.width + f] = current[i] ? (*current[i])[f] : Value();
+      out[source.width + f] = current[i] ? (*current[i])[f] : Value();
   }
-  rows = std::move(extended);
+  return extended;
 }
 
 }  // namespace
@@ -81,15 +84,9 @@ PlanReport plan_job(JobSession& session, std::size_t sample_count) {
   const WriteMode mode = session.spec().target.mode;
   MappedBatch mapped;
   std::vector<char> present;
+  RowBatch extended;
   scan(session, after, *upto, [&](const RowBatch& source_rows) {
-    RowBatch extended;
-    const RowBatch* rows_ptr = &source_rows;
-    if (sees_target) {
-      extended = source_rows;
-      attach_target_values(session, extended, present);
-      rows_ptr = &extended;
-    }
-    const RowBatch& rows = *rows_ptr;
+    const RowBatch& rows = with_target_values(session, sees_target, source_rows, extended, present);
     mapper.map(rows, mapped, &report.fields);
     // What the write would do with each mapped row, as the run counts it.
     std::vector<std::size_t> writes;
@@ -188,13 +185,7 @@ VerifyReport verify_job(JobSession& session, std::optional<std::size_t> sample) 
   std::vector<char> present;
   RowBatch extended;
   auto check_rows = [&](const RowBatch& source_rows) {
-    const RowBatch* rows_ptr = &source_rows;
-    if (sees_target) {
-      extended = source_rows;
-      attach_target_values(session, extended, present);
-      rows_ptr = &extended;
-    }
-    const RowBatch& rows = *rows_ptr;
+    const RowBatch& rows = with_target_values(session, sees_target, source_rows, extended, present);
     for (std::size_t i = 0; i < rows.size(); ++i) {
       if (sees_target && !present[i]) continue;  // no target row to check
       auto row = rows.row(i);

@@ -354,6 +354,12 @@ class PostgresBadInputTest(TempDirTest):
         self.assert_rejected(result, 77, "permission denied for table people")
         self.assertNotIn("reader-pw", result.stdout + result.stderr)
 
+    def test_merge_into_a_column_that_is_not_json(self):
+        job = self.write_job("job.toml", BAD_JOB.format(source=self.source, target=server().url(self.db),
+                                                        table="people", column="seen_at", type="timestamp"))
+        result = run("run", job, "--set", "target.mode=merge_json", "--set", "target.json_column=visits")
+        self.assert_rejected(result, 67, "column 'visits' of table 'people' is integer, not json")
+
     def test_missing_table(self):
         self.assert_rejected(self.attempt(table="persons"), 67, "table 'persons' does not exist")
 

@@ -56,6 +56,17 @@ void append_array_element(std::string& out, const Value& v) {
   out += '"';
 }
 
+// Cells [first, first + count) of one column, as a text array literal.
+template <class CellAt>
+std::string text_array(std::size_t first, std::size_t count, CellAt cell_at) {
+  std::string out = "{";
+  for (std::size_t r = first; r < first + count; ++r) {
+    if (r > first) out += ',';
+    append_array_element(out, cell_at(r));
+  }
+  return out + '}';
+}
+
 }  // namespace
 
 PgSink::PgSink(PgConnection& db, const Endpoint& target, const std::vector<FieldSpec>& fields)
@@ -276,12 +287,8 @@ Result<bool> PgSink::current_values(const RowBatch& rows, std::size_t key_width,
       db_.quote(target_.table), fmt::join(match, " AND "));
   std::vector<Value> key_arrays(key_width);
   for (std::size_t c = 0; c < key_width; ++c) {
-    std::string& text = key_arrays[c].emplace<std::string>("{");
-    for (std::size_t r = 0; r < rows.size(); ++r) {
-      if (r > 0) text += ',';
-      append_array_element(text, rows.row(r)[c]);
-    }
-    text += '}';
+    key_arrays[c] =
+        text_array(0, rows.size(), [&](std::size_t r) -> const Value& { return rows.row(r)[c]; });
   }
   auto r = db_.run(sql, key_arrays, "reading target rows of " + target_.table);
   if (!r) return std::unexpected(r.error());
@@ -297,13 +304,8 @@ void PgSink::encode(const WriteBatch& batch, std::size_t first, std::size_t coun
   const std::size_t width = batch.key_width + batch.field_count;
   arrays_.resize(width);
   for (std::size_t c = 0; c < width; ++c) {
-    std::string& out = arrays_[c].emplace<std::string>();
-    out = "{";
-    for (std::size_t r = first; r < first + count; ++r) {
-      if (r > first) out += ',';
-      append_array_element(out, batch.row(r)[c]);
-    }
-    out += '}';
+    arrays_[c] =
+        text_array(first, count, [&](std::size_t r) -> const Value& { return batch.row(r)[c]; });
   }
 }
 
