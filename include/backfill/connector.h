@@ -160,6 +160,14 @@ enum class WriteOutcome : std::uint8_t {
   k_failed,     // the store rejected this row
 };
 
+// What a RowMapper counted over the rows it was given.
+struct MappingTally {
+  RowCounters counters;  // read excluded: rows the store skipped never reach map_row
+  std::vector<RowFailure> problems;
+  std::int64_t rows_mapped = 0;
+  std::int64_t writes = 0;
+};
+
 // Computes one source row's writes: the engine's mapping and write policy,
 // handed to sinks that evaluate a whole batch inside one statement.
 class RowMapper {
@@ -169,6 +177,11 @@ class RowMapper {
   // Returns one value per field to write (NULL: leave the column alone), or
   // nullptr when the row gets no write. Valid until the next call.
   virtual const std::vector<Value>* map_row(std::span<const Value> row) = 0;
+  // An independent mapper with its own state and tally, for mapping the next
+  // batch on another thread. It may not outlive the job's session.
+  virtual std::unique_ptr<RowMapper> fork() const = 0;
+  // What map_row counted since the last take_tally().
+  virtual MappingTally take_tally() = 0;
 };
 
 struct RangeWrite {
@@ -180,6 +193,9 @@ struct RangeWrite {
   // RowMapper: the batch's outcomes and the problems to record.
   std::optional<RowCounters> counters;
   std::vector<RowFailure> problems;
+  // Set by sinks that mapped the batch ahead with a fork of the RowMapper:
+  // its tally stands in for the RowMapper's.
+  std::optional<MappingTally> mapped_ahead;
 };
 
 // Writes mapped rows into the target, inside the connection's open transaction.

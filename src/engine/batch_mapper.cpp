@@ -4,8 +4,17 @@ namespace backfill {
 
 BatchMapper::BatchMapper(JobSession& session)
     : session_(session),
+      mapping_(&session.mapping()),
       current_index_(session.target_value_index()),
       key_width_(session.key_width()) {}
+
+std::unique_ptr<BatchMapper> BatchMapper::fork() const {
+  auto copy = std::make_unique<BatchMapper>(session_);
+  copy->own_mapping_ = std::make_unique<Mapping>(session_.spec().fields, session_.source_columns());
+  copy->mapping_ = copy->own_mapping_.get();
+  copy->current_index_ = current_index_;
+  return copy;
+}
 
 void BatchMapper::read_target_values_appended() {
   const auto width = static_cast<int>(session_.source_columns().size());
@@ -53,7 +62,7 @@ bool BatchMapper::map_row(std::span<const Value> row, std::vector<Value>& values
     ++counters.skipped;  // no JSON parsed for rows already filled
     return false;
   }
-  session_.mapping().apply(row, mapped_);
+  mapping_->apply(row, mapped_);
   bool useful = false, fallback = false, missing = false;
   for (std::size_t f = 0; f < fields.size(); ++f) {
     if (!needed_[f]) continue;
@@ -120,10 +129,14 @@ void BatchMapper::map(const RowBatch& rows, MappedBatch& out, std::vector<FieldT
 }
 
 const std::vector<Value>* CountingRowMapper::map_row(std::span<const Value> row) {
-  ++rows_mapped;
-  if (!mapper_.map_row(row, values_, counters, problems)) return nullptr;
-  ++writes;
+  ++tally_.rows_mapped;
+  if (!mapper_.map_row(row, values_, tally_.counters, tally_.problems)) return nullptr;
+  ++tally_.writes;
   return &values_;
+}
+
+std::unique_ptr<RowMapper> CountingRowMapper::fork() const {
+  return std::unique_ptr<RowMapper>(new CountingRowMapper(mapper_.fork()));
 }
 
 }  // namespace backfill

@@ -3,6 +3,8 @@
 // counts exactly what a run does.
 #pragma once
 
+#include <memory>
+#include <utility>
 #include <vector>
 
 #include "backfill/connector.h"
@@ -23,6 +25,8 @@ struct MappedBatch {
 class BatchMapper {
  public:
   explicit BatchMapper(JobSession& session);
+  // A mapper with its own compiled mapping, for use on another thread.
+  std::unique_ptr<BatchMapper> fork() const;
 
   // Classifies one source row into `counters`, `problems` and `tallies` (when
   // given). Returns true when the row gets a write, with `values` set to one
@@ -52,6 +56,8 @@ class BatchMapper {
 
  private:
   JobSession& session_;
+  std::unique_ptr<Mapping> own_mapping_;  // forks only; others share the session's
+  Mapping* mapping_;
   std::vector<int> current_index_;  // per field, its current value's column in a row; -1: none
   MappedRow mapped_;
   std::vector<bool> needed_;
@@ -65,14 +71,16 @@ class CountingRowMapper final : public RowMapper {
  public:
   explicit CountingRowMapper(BatchMapper& mapper) : mapper_(mapper) {}
   const std::vector<Value>* map_row(std::span<const Value> row) override;
-
-  RowCounters counters;  // read excluded: rows the store skipped never reach map_row
-  std::vector<RowFailure> problems;
-  std::int64_t rows_mapped = 0;
-  std::int64_t writes = 0;
+  std::unique_ptr<RowMapper> fork() const override;
+  MappingTally take_tally() override { return std::exchange(tally_, {}); }
 
  private:
+  explicit CountingRowMapper(std::unique_ptr<BatchMapper> owned)
+      : owned_(std::move(owned)), mapper_(*owned_) {}
+
+  std::unique_ptr<BatchMapper> owned_;  // forks only
   BatchMapper& mapper_;
+  MappingTally tally_;
   std::vector<Value> values_;
 };
 

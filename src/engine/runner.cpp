@@ -294,19 +294,23 @@ class Runner {
       batch.done = true;
       return db_.commit();
     }
+    std::vector<RowFailure> problems;
     if (written->counters) {
       batch.delta = *written->counters;  // the store mapped the rows itself
+      problems = std::move(written->problems);
     } else {
-      batch.delta = counting.counters;
+      MappingTally tally =
+          written->mapped_ahead ? std::move(*written->mapped_ahead) : counting.take_tally();
+      batch.delta = tally.counters;
       batch.delta.read = written->rows_in_scope;
-      batch.delta.skipped += written->rows_in_scope - counting.rows_mapped;
+      batch.delta.skipped += written->rows_in_scope - tally.rows_mapped;
       batch.delta.updated = written->rows_written;
-      batch.delta.guarded = counting.writes - written->rows_written;
+      batch.delta.guarded = tally.writes - written->rows_written;
+      problems = std::move(tally.problems);
     }
     batch.first_key = written->first_key.value_or(*written->last_key);
     batch.last_key = *written->last_key;
-    return record_and_commit(batch, written->counters ? written->problems : counting.problems,
-                             started);
+    return record_and_commit(batch, problems, started);
   }
 
   // Maps the rows read into rows_, writes them one by one; then the ledger.

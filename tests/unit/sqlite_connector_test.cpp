@@ -1,8 +1,11 @@
 // The SQLite connector and the ledger on a real database file.
 #include <gtest/gtest.h>
+
 #include <sqlite3.h>
+#include <mutex>
 
 #include <filesystem>
+#include <functional>
 
 #include "backfill/connector.h"
 #include "backfill/ledger.h"
@@ -109,17 +112,35 @@ TEST_F(SqliteConnectorTest, SinkGuardKeepsValuesWrittenMeanwhileAndTellsMissingR
   EXPECT_EQ(values, (std::vector<Value>{std::string("new"), Value(), std::string("set"), Value()}));
 }
 
-// Records the rows it is asked about; writes "m:" + v for rows whose v is set.
+// Records the rows it is asked about; writes "m:" + v for rows whose v is
+// set. Its forks record into the same list.
 class RecordingRowMapper final : public RowMapper {
  public:
   const std::vector<Value>* map_row(std::span<const Value> row) override {
-    seen.push_back(row[0]);
+    std::lock_guard lock(*mutex_);
+    seen_->push_back(row[0]);
     if (is_null(row[1])) return nullptr;
+    ++tally_.writes;
     values = {Value("m:" + std::get<std::string>(row[1]))};
     return &values;
   }
-  std::vector<Value> seen;
+  std::unique_ptr<RowMapper> fork() const override {
+    auto copy = std::make_unique<RecordingRowMapper>();
+    copy->seen_ = seen_;
+    copy->mutex_ = mutex_;
+    return copy;
+  }
+  MappingTally take_tally() override { return std::exchange(tally_, {}); }
+  std::vector<Value> seen() const {
+    std::lock_guard lock(*mutex_);
+    return *seen_;
+  }
   std::vector<Value> values;
+
+ private:
+  std::shared_ptr<std::vector<Value>> seen_ = std::make_shared<std::vector<Value>>();
+  std::shared_ptr<std::mutex> mutex_ = std::make_shared<std::mutex>();
+  MappingTally tally_;
 };
 
 TEST_F(SqliteConnectorTest, WriteRangeMapsOnlyRowsThatNeedWorkWithinTheBatch) {
@@ -142,7 +163,7 @@ TEST_F(SqliteConnectorTest, WriteRangeMapsOnlyRowsThatNeedWorkWithinTheBatch) {
   EXPECT_EQ(batch->first_key, (Key{std::int64_t{1}}));
   EXPECT_EQ(batch->last_key, (Key{std::int64_t{4}}));
   EXPECT_EQ(batch->rows_written, 2);
-  EXPECT_EQ(mapper.seen, (std::vector<Value>{std::int64_t{1}, std::int64_t{3}, std::int64_t{4}}))
+  EXPECT_EQ(mapper.seen(), (std::vector<Value>{std::int64_t{1}, std::int64_t{3}, std::int64_t{4}}))
       << "row 2 is filled and row 5 is beyond the batch";
   std::vector<Value> values;
   ASSERT_TRUE(connection->query("SELECT out FROM w ORDER BY id", {},
@@ -178,7 +199,78 @@ TEST_F(SqliteConnectorTest, WriteRangeOnATextKeyCountsItsBatches) {
   }
   ASSERT_TRUE(connection->commit());
   EXPECT_EQ(sizes, (std::vector<std::int64_t>{2, 1}));
-  EXPECT_EQ(mapper.seen.size(), 3u);
+  EXPECT_EQ(mapper.seen().size(), 3u);
+}
+
+// Runs write_range batch by batch, one transaction each, as the runner
+// does; `between` runs after each commit. Returns the rows each batch wrote.
+std::vector<std::int64_t> write_in_batches(Connection& connection, Sink& sink,
+                                           const SourceQuery& query, RowMapper& mapper,
+                                           const std::function<void(int)>& between) {
+  std::optional<Key> after;
+  std::vector<std::int64_t> written;
+  for (int batch = 0;; ++batch) {
+    EXPECT_TRUE(connection.begin_write());
+    auto r = sink.write_range(query, after, Key{std::int64_t{9}}, 3, mapper);
+    EXPECT_TRUE(r) << r.error().message;
+    EXPECT_TRUE(connection.commit());
+    if (!r || !r->last_key) break;
+    written.push_back(r->rows_written);
+    after = r->last_key;
+    between(batch);
+  }
+  return written;
+}
+
+class SqliteReadAheadTest : public SqliteConnectorTest {
+ protected:
+  void SetUp() override {
+    SqliteConnectorTest::SetUp();
+    ASSERT_TRUE(connection->prepare_for_writes());  // WAL: the mode that reads ahead
+    ASSERT_TRUE(connection->execute("CREATE TABLE w (id INTEGER PRIMARY KEY, v TEXT, out TEXT)"));
+    ASSERT_TRUE(connection->execute(
+        "INSERT INTO w VALUES (1,'a',NULL), (2,'b',NULL), (3,'c',NULL), (4,'d',NULL), "
+        "(5,'e',NULL), (6,'f',NULL), (7,'g',NULL), (8,'h',NULL), (9,'i',NULL)"));
+    FieldSpec out;
+    out.column = "out";
+    sink = connector_for(file.string()).make_sink(*connection, endpoint("w", {"id"}), {out});
+  }
+
+  std::vector<Value> column(const std::string& sql) {
+    std::vector<Value> values;
+    EXPECT_TRUE(
+        connection->query(sql, {}, [&](std::span<const Value> row) { values.push_back(row[0]); }));
+    return values;
+  }
+
+  SourceQuery query{"w", {"id"}, "", {"v", "out"}};
+  std::unique_ptr<Sink> sink;
+};
+
+TEST_F(SqliteReadAheadTest, MapsEachRowOnceWhenNothingElseWrites) {
+  RecordingRowMapper mapper;
+  auto written = write_in_batches(*connection, *sink, query, mapper, [](int) {});
+  EXPECT_EQ(written, (std::vector<std::int64_t>{3, 3, 3}));
+  EXPECT_EQ(mapper.seen().size(), 9u) << "no batch mapped twice";
+  EXPECT_EQ(column("SELECT count(*) FROM w WHERE out = 'm:' || v"),
+            std::vector<Value>{std::int64_t{9}});
+}
+
+TEST_F(SqliteReadAheadTest, RemapsABatchAnotherConnectionChangedMeanwhile) {
+  // After the first batch commits, another connection rewrites an input of
+  // row 5 and fills row 6 itself: the batch mapped ahead is stale.
+  auto other =
+      connector_for(file.string()).connect(file.string(), ConnectOptions{.writable = true});
+  RecordingRowMapper mapper;
+  auto written = write_in_batches(*connection, *sink, query, mapper, [&](int batch) {
+    if (batch != 0) return;
+    ASSERT_TRUE(other->execute("UPDATE w SET v = 'new' WHERE id = 5"));
+    ASSERT_TRUE(other->execute("UPDATE w SET out = 'theirs' WHERE id = 6"));
+  });
+  EXPECT_EQ(written, (std::vector<std::int64_t>{3, 2, 3}));
+  EXPECT_EQ(column("SELECT out FROM w WHERE id IN (5, 6) ORDER BY id"),
+            (std::vector<Value>{std::string("m:new"), std::string("theirs")}));
+  EXPECT_GT(mapper.seen().size(), 9u) << "the stale batch was mapped again";
 }
 
 TEST_F(SqliteConnectorTest, LedgerCommitsWithTheBatchAndRollsBackWithIt) {

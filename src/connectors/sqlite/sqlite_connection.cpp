@@ -314,6 +314,27 @@ Result<void> SqliteConnection::commit() {
   return {};
 }
 
+std::unique_ptr<SqliteConnection> SqliteConnection::open_reader() const {
+  ConnectOptions options;
+  options.writable = false;
+  options.busy_timeout_ms = busy_timeout_ms_;
+  options.sqlite_wal = wal_wanted_;
+  return std::make_unique<SqliteConnection>(path_, options);
+}
+
+Result<std::int64_t> SqliteConnection::data_version() {
+  std::int64_t version = 0;
+  auto r = query("PRAGMA data_version", {}, [&](std::span<const Value> row) {
+    if (auto* v = std::get_if<std::int64_t>(&row[0])) version = *v;
+  });
+  if (!r) return std::unexpected(r.error());
+  return version;
+}
+
+bool SqliteConnection::in_wal_mode() {
+  return pragma_text(db_, "PRAGMA journal_mode") == "wal";
+}
+
 void SqliteConnection::rollback() noexcept {
   if (in_transaction()) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
 }

@@ -3,6 +3,7 @@
 
 #include <sqlite3.h>
 
+#include <memory>
 #include <string>
 #include <unordered_map>
 
@@ -47,6 +48,12 @@ class SqliteConnection final : public Connection {
   Failure failure(int rc, std::string_view during) const;
 
   bool in_transaction() const { return sqlite3_get_autocommit(db_) == 0; }
+  // A second, read-only connection to the same file.
+  std::unique_ptr<SqliteConnection> open_reader() const;
+  // Changes whenever another connection commits to the database: equal
+  // values mean nothing but this connection wrote in between.
+  Result<std::int64_t> data_version();
+  bool in_wal_mode();
   sqlite3* handle() { return db_; }
 
  private:

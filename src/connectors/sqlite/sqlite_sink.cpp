@@ -6,6 +6,7 @@
 #include <limits>
 #include <unordered_map>
 
+#include "connectors/sqlite/sqlite_read_ahead.h"
 #include "connectors/table_sql.h"
 
 namespace backfill::sqlite {
@@ -114,6 +115,10 @@ Result<std::vector<std::int64_t>> SqliteSink::coverage(std::int64_t& rows_in_sco
 //   backfill_value(i, key)             in SET: field i of the remembered row
 // The writes are remembered by key for the batch, so the result is the same
 // whether SQLite updates in one pass or collects the rows first.
+//
+// In WAL mode the rows are instead mapped one batch ahead on a second
+// connection and thread (sqlite_read_ahead.h), and the UPDATE only applies
+// them: backfill_planned(key) in WHERE, backfill_value in SET.
 
 namespace backfill::sqlite {
 
@@ -124,6 +129,11 @@ struct SqliteSink::PushdownState {
   std::vector<Value> row;
   std::unordered_map<Value, std::vector<Value>> writes;
   Value lookup;
+  // A batch mapped ahead, while it is applied: its rows match the scan's
+  // order, so each is found at `next`.
+  MappedRange* ahead = nullptr;
+  std::size_t next = 0;
+  std::size_t current = 0;
 };
 
 namespace {
@@ -154,8 +164,17 @@ void map_row_function(sqlite3_context* context, int argc, sqlite3_value** argv) 
 void value_function(sqlite3_context* context, int, sqlite3_value** argv) {
   auto* state = static_cast<SqliteSink::PushdownState*>(sqlite3_user_data(context));
   SqliteConnection::read_argument(argv[1], state->lookup);
-  auto it = state->writes.find(state->lookup);
   auto field = static_cast<std::size_t>(sqlite3_value_int64(argv[0]));
+  if (MappedRange* ahead = state->ahead) {
+    std::size_t row = ahead->find(state->lookup, state->current);
+    if (row == ahead->rows || field >= ahead->width) {
+      sqlite3_result_null(context);
+      return;
+    }
+    SqliteConnection::set_result(context, ahead->value(row, field));
+    return;
+  }
+  auto it = state->writes.find(state->lookup);
   if (it == state->writes.end() || field >= it->second.size()) {
     sqlite3_result_null(context);
     return;
@@ -163,8 +182,17 @@ void value_function(sqlite3_context* context, int, sqlite3_value** argv) {
   SqliteConnection::set_result(context, it->second[field]);
 }
 
-std::string scope_of(const SourceQuery& query) {
-  return query.filter.empty() ? "1" : "(" + query.filter + ")";
+// backfill_planned(key): whether a batch mapped ahead writes the row.
+void planned_function(sqlite3_context* context, int, sqlite3_value** argv) {
+  auto* state = static_cast<SqliteSink::PushdownState*>(sqlite3_user_data(context));
+  MappedRange* ahead = state->ahead;
+  SqliteConnection::read_argument(argv[0], state->lookup);
+  if (ahead == nullptr || state->next >= ahead->rows || ahead->keys[state->next] != state->lookup) {
+    sqlite3_result_int(context, 0);  // a row out of order is missed: see write_mapped_ahead
+    return;
+  }
+  state->current = state->next++;
+  sqlite3_result_int(context, 1);
 }
 
 }  // namespace
@@ -178,6 +206,8 @@ SqliteSink::PushdownState& SqliteSink::pushdown_state() {
                                map_row_function, nullptr, nullptr, destroy);
     sqlite3_create_function_v2(db_.handle(), "backfill_value", 2, SQLITE_UTF8, state,
                                value_function, nullptr, nullptr, nullptr);
+    sqlite3_create_function_v2(db_.handle(), "backfill_planned", 1, SQLITE_UTF8, state,
+                               planned_function, nullptr, nullptr, nullptr);
     pushdown_ = state;
   }
   return *pushdown_;
@@ -189,53 +219,6 @@ bool SqliteSink::key_is_rowid(const SourceQuery& query) {
   return *key_is_rowid_;
 }
 
-Result<std::optional<Key>> SqliteSink::batch_end_by_count(const SourceQuery& query,
-                                                          const std::optional<Key>& after,
-                                                          const Key& upto, std::size_t limit) {
-  const std::string key = db_.quote(query.key[0]);
-  std::vector<Value> params;
-  if (after) params.push_back((*after)[0]);
-  params.push_back(upto[0]);
-  params.emplace_back(static_cast<std::int64_t>(limit));
-  std::optional<Key> end;
-  auto r = db_.query(
-      fmt::format("SELECT max(k) FROM (SELECT {0} AS k FROM {1} WHERE {2}{0} <= ? AND {3} "
-                  "ORDER BY {0} LIMIT ?)",
-                  key, db_.quote(query.table), after ? key + " > ? AND " : "", scope_of(query)),
-      params, [&](std::span<const Value> row) {
-        if (!is_null(row[0])) end = Key{row[0]};
-      });
-  if (!r) return std::unexpected(r.error());
-  return end;
-}
-
-Result<std::optional<Key>> SqliteSink::batch_end_by_stride(const SourceQuery& query,
-                                                           const std::optional<Key>& after,
-                                                           const Key& upto) {
-  const auto last = std::get<std::int64_t>(upto[0]);
-  std::int64_t from = 0;
-  if (after) {
-    from = std::get<std::int64_t>((*after)[0]);
-  } else {
-    std::optional<std::int64_t> first;
-    auto r = db_.query(
-        fmt::format("SELECT min({}) FROM {}", db_.quote(query.key[0]), db_.quote(query.table)), {},
-        [&](std::span<const Value> row) {
-          if (auto* v = std::get_if<std::int64_t>(&row[0])) first = *v;
-        });
-    if (!r) return std::unexpected(r.error());
-    if (!first) return std::optional<Key>{};
-    if (*first == std::numeric_limits<std::int64_t>::min())
-      return Key{*first};  // a batch of one key
-    from = *first - 1;
-  }
-  if (from >= last) return std::optional<Key>{};
-  // Unsigned: the distance between two int64 keys can exceed int64.
-  auto distance = static_cast<std::uint64_t>(last) - static_cast<std::uint64_t>(from);
-  return Key{from +
-             static_cast<std::int64_t>(std::min(static_cast<std::uint64_t>(stride_), distance))};
-}
-
 void SqliteSink::adapt_stride(std::int64_t rows_seen, std::size_t limit) {
   constexpr std::int64_t k_max_growth = 4;
   auto target = static_cast<std::int64_t>(limit);
@@ -245,19 +228,23 @@ void SqliteSink::adapt_stride(std::int64_t rows_seen, std::size_t limit) {
   stride_ = std::clamp<std::int64_t>(stride_, 1, std::int64_t{1} << 40);
 }
 
-Result<RangeWrite> SqliteSink::write_range(const SourceQuery& query,
-                                           const std::optional<Key>& after, const Key& upto,
-                                           std::size_t limit, RowMapper& mapper) {
-  const bool by_stride = key_is_rowid(query) && std::holds_alternative<std::int64_t>(upto[0]);
-  if (by_stride && stride_ == 0) stride_ = static_cast<std::int64_t>(limit);
-  auto end = by_stride ? batch_end_by_stride(query, after, upto)
-                       : batch_end_by_count(query, after, upto, limit);
-  if (!end) return std::unexpected(end.error());
-  RangeWrite result;
-  if (!*end) return result;
+bool SqliteSink::reads_ahead(const SourceQuery& query) {
+  if (!reads_ahead_) {
+    // A trigger could change rows of the next batch from our own connection,
+    // which data_version does not see.
+    bool triggers = false;
+    auto r = db_.query("SELECT 1 FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = ?",
+                       std::vector<Value>{query.table},
+                       [&](std::span<const Value>) { triggers = true; });
+    reads_ahead_ = r && !triggers && db_.in_wal_mode();
+  }
+  return *reads_ahead_;
+}
 
+void SqliteSink::build_range_sql(const SourceQuery& query) {
+  if (!set_sql_.empty()) return;
   const std::string key = db_.quote(query.key[0]);
-  std::vector<std::string> sets, unfilled, arguments{key};
+  std::vector<std::string> sets, unfilled;
   bool all_fill_null = true;
   for (std::size_t f = 0; f < fields_.size(); ++f) {
     std::string col = db_.quote(fields_[f].column);
@@ -269,13 +256,31 @@ Result<RangeWrite> SqliteSink::write_range(const SourceQuery& query,
       all_fill_null = false;
     }
   }
-  for (const std::string& c : query.columns) arguments.push_back(db_.quote(c));
+  set_sql_ = fmt::format("UPDATE {} SET {} WHERE ", db_.quote(query.table), fmt::join(sets, ", "));
   // Rows already filled are counted but never mapped.
-  std::string needs_work = all_fill_null ? fmt::format("({})", fmt::join(unfilled, " OR ")) : "1";
-  std::string sql = fmt::format(
-      "UPDATE {} SET {} WHERE {}{} <= ? AND CASE WHEN {} THEN backfill_map_row({}, {}) ELSE 0 END",
-      db_.quote(query.table), fmt::join(sets, ", "), after ? key + " > ? AND " : "", key,
-      scope_of(query), needs_work, fmt::join(arguments, ", "));
+  needs_work_sql_ = all_fill_null ? fmt::format("({})", fmt::join(unfilled, " OR ")) : "1";
+}
+
+Result<RangeWrite> SqliteSink::write_range(const SourceQuery& query,
+                                           const std::optional<Key>& after, const Key& upto,
+                                           std::size_t limit, RowMapper& mapper) {
+  const bool by_stride = key_is_rowid(query) && std::holds_alternative<std::int64_t>(upto[0]);
+  if (by_stride && stride_ == 0) stride_ = static_cast<std::int64_t>(limit);
+  build_range_sql(query);
+  BatchRange range{after, upto, limit, by_stride ? stride_ : 0};
+  if (reads_ahead(query)) return write_mapped_ahead(query, range, mapper);
+
+  auto end = batch_end(db_, query, range);
+  if (!end) return std::unexpected(end.error());
+  RangeWrite result;
+  if (!*end) return result;
+  const std::string key = db_.quote(query.key[0]);
+  std::vector<std::string> arguments{key};
+  for (const std::string& c : query.columns) arguments.push_back(db_.quote(c));
+  std::string sql =
+      fmt::format("{}{}{} <= ? AND CASE WHEN {} THEN backfill_map_row({}, {}) ELSE 0 END", set_sql_,
+                  after ? key + " > ? AND " : "", key, scope_of(query), needs_work_sql_,
+                  fmt::join(arguments, ", "));
   std::vector<Value> params;
   if (after) params.push_back((*after)[0]);
   params.push_back((**end)[0]);
@@ -294,6 +299,58 @@ Result<RangeWrite> SqliteSink::write_range(const SourceQuery& query,
   result.first_key = state.first_key;
   result.last_key = *end;
   if (by_stride) adapt_stride(state.rows_in_scope, limit);
+  return result;
+}
+
+Result<RangeWrite> SqliteSink::write_mapped_ahead(const SourceQuery& query, const BatchRange& range,
+                                                  RowMapper& mapper) {
+  auto version = db_.data_version();  // under the write lock: no one else commits now
+  if (!version) return std::unexpected(version.error());
+  if (!read_ahead_) {
+    read_ahead_ =
+        std::make_unique<SqliteReadAhead>(db_.open_reader(), mapper.fork(), query, needs_work_sql_);
+  }
+  auto taken = read_ahead_->take(range, *version);
+  Result<MappedRange> mapped = taken ? std::move(*taken) : read_ahead_->map_now(range);
+  if (!mapped) return std::unexpected(mapped.error());
+  RangeWrite result;
+  if (!mapped->end) return result;
+  if (range.stride > 0) adapt_stride(mapped->rows_in_scope, range.limit);
+  if (*mapped->end != range.upto) {
+    read_ahead_->start(BatchRange{mapped->end, range.upto, range.limit, stride_}, *version);
+  }
+
+  const std::string key = db_.quote(query.key[0]);
+  std::vector<Value> params;
+  if (range.after) params.push_back((*range.after)[0]);
+  params.push_back((*mapped->end)[0]);
+  PushdownState& state = pushdown_state();
+  state.ahead = &*mapped;
+  state.next = state.current = 0;
+  // The guard again: a row filled meanwhile must not count as written.
+  auto changed =
+      db_.execute(fmt::format("{}{}{} <= ? AND backfill_planned({}) AND {}", set_sql_,
+                              range.after ? key + " > ? AND " : "", key, key, needs_work_sql_),
+                  params);
+  state.ahead = nullptr;
+  const auto planned = static_cast<std::int64_t>(mapped->rows);
+  if (!changed) return std::unexpected(changed.error());
+  if (*changed != planned) {
+    // The store visited the rows in another order than it read them, or the
+    // data moved under a batch thought unchanged: redo this batch, and the
+    // rest of the run, mapping rows inside the UPDATE.
+    reads_ahead_ = false;
+    read_ahead_.reset();
+    return fail(Failure::Kind::k_transient,
+                fmt::format("a batch mapped ahead wrote {} rows of {}; mapping it again", *changed,
+                            planned));
+  }
+  result.rows_in_scope = mapped->rows_in_scope;
+  result.rows_written = *changed;
+  result.first_key = mapped->first_key;
+  result.last_key = mapped->end;
+  result.mapped_ahead = std::move(mapped->tally);
+  read_ahead_->recycle(std::move(*mapped));
   return result;
 }
 

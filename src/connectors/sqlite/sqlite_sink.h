@@ -1,6 +1,7 @@
 #pragma once
 
 #include "connectors/sqlite/sqlite_connection.h"
+#include "connectors/sqlite/sqlite_read_ahead.h"
 
 namespace backfill::sqlite {
 
@@ -32,14 +33,13 @@ class SqliteSink final : public Sink {
   Result<bool> row_exists(std::span<const Value> key);
   // Whether the key is the table's rowid, so batches can be key ranges.
   bool key_is_rowid(const SourceQuery& query);
-  // The next batch's last key and its row count, by counting in scope.
-  Result<std::optional<Key>> batch_end_by_count(const SourceQuery& query,
-                                                const std::optional<Key>& after, const Key& upto,
-                                                std::size_t limit);
-  // The next batch's last key by stride over integer keys, adapting the
-  // stride to hold about `limit` rows in scope.
-  Result<std::optional<Key>> batch_end_by_stride(const SourceQuery& query,
-                                                 const std::optional<Key>& after, const Key& upto);
+  // Whether batches are mapped one ahead on a second connection: in WAL
+  // mode, for tables without triggers.
+  bool reads_ahead(const SourceQuery& query);
+  void build_range_sql(const SourceQuery& query);
+  Result<RangeWrite> write_mapped_ahead(const SourceQuery& query, const BatchRange& range,
+                                        RowMapper& mapper);
+  // Adapts the stride over integer keys to hold about `limit` rows in scope.
   void adapt_stride(std::int64_t rows_seen, std::size_t limit);
 
   SqliteConnection& db_;
@@ -50,7 +50,11 @@ class SqliteSink final : public Sink {
   std::string current_sql_;            // the fields' values of the row with a key
   PushdownState* pushdown_ = nullptr;  // owned by the connection's SQL functions
   std::optional<bool> key_is_rowid_;
-  std::int64_t stride_ = 0;
+  std::optional<bool> reads_ahead_;
+  std::int64_t stride_ = 0;     // > 0: batches are key ranges of this width
+  std::string set_sql_;         // "UPDATE table SET ... WHERE "
+  std::string needs_work_sql_;  // false for rows with every target filled
+  std::unique_ptr<SqliteReadAhead> read_ahead_;
 };
 
 }  // namespace backfill::sqlite
