@@ -314,9 +314,9 @@ Result<void> SqliteConnection::commit() {
   return {};
 }
 
-std::unique_ptr<SqliteConnection> SqliteConnection::open_reader() const {
+std::unique_ptr<SqliteConnection> SqliteConnection::open_another(bool writable) const {
   ConnectOptions options;
-  options.writable = false;
+  options.writable = writable;
   options.busy_timeout_ms = busy_timeout_ms_;
   options.sqlite_wal = wal_wanted_;
   return std::make_unique<SqliteConnection>(path_, options);

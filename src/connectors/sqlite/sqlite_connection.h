@@ -48,8 +48,8 @@ class SqliteConnection final : public Connection {
   Failure failure(int rc, std::string_view during) const;
 
   bool in_transaction() const { return sqlite3_get_autocommit(db_) == 0; }
-  // A second, read-only connection to the same file.
-  std::unique_ptr<SqliteConnection> open_reader() const;
+  // A second connection to the same file.
+  std::unique_ptr<SqliteConnection> open_another(bool writable) const;
   // Changes whenever another connection commits to the database: equal
   // values mean nothing but this connection wrote in between.
   Result<std::int64_t> data_version();

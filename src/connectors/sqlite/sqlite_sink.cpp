@@ -307,8 +307,9 @@ Result<RangeWrite> SqliteSink::write_mapped_ahead(const SourceQuery& query, cons
   auto version = db_.data_version();  // under the write lock: no one else commits now
   if (!version) return std::unexpected(version.error());
   if (!read_ahead_) {
-    read_ahead_ =
-        std::make_unique<SqliteReadAhead>(db_.open_reader(), mapper.fork(), query, needs_work_sql_);
+    read_ahead_ = std::make_unique<SqliteReadAhead>(db_.open_another(false), mapper.fork(), query,
+                                                    needs_work_sql_);
+    checkpointer_ = std::make_unique<SqliteCheckpointer>(db_.open_another(true));
   }
   auto taken = read_ahead_->take(range, *version);
   Result<MappedRange> mapped = taken ? std::move(*taken) : read_ahead_->map_now(range);
@@ -319,6 +320,7 @@ Result<RangeWrite> SqliteSink::write_mapped_ahead(const SourceQuery& query, cons
   if (*mapped->end != range.upto) {
     read_ahead_->start(BatchRange{mapped->end, range.upto, range.limit, stride_}, *version);
   }
+  checkpointer_->request();  // copies what earlier batches committed
 
   const std::string key = db_.quote(query.key[0]);
   std::vector<Value> params;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "connectors/sqlite/sqlite_checkpointer.h"
 #include "connectors/sqlite/sqlite_connection.h"
 #include "connectors/sqlite/sqlite_read_ahead.h"
 
@@ -54,6 +55,7 @@ class SqliteSink final : public Sink {
   std::int64_t stride_ = 0;     // > 0: batches are key ranges of this width
   std::string set_sql_;         // "UPDATE table SET ... WHERE "
   std::string needs_work_sql_;  // false for rows with every target filled
+  std::unique_ptr<SqliteCheckpointer> checkpointer_;
   std::unique_ptr<SqliteReadAhead> read_ahead_;
 };
 
