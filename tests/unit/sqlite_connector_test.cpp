@@ -273,6 +273,19 @@ TEST_F(SqliteReadAheadTest, RemapsABatchAnotherConnectionChangedMeanwhile) {
   EXPECT_GT(mapper.seen().size(), 9u) << "the stale batch was mapped again";
 }
 
+TEST_F(SqliteReadAheadTest, TablesWithTriggersAreMappedInsideTheUpdate) {
+  // Writing a row's `out` rewrites the input of the row three keys on: a
+  // batch mapped ahead would have read the old input.
+  ASSERT_TRUE(
+      connection->execute("CREATE TRIGGER w_chain AFTER UPDATE OF out ON w BEGIN "
+                          "UPDATE w SET v = 'T' || NEW.id WHERE id = NEW.id + 3; END"));
+  RecordingRowMapper mapper;
+  write_in_batches(*connection, *sink, query, mapper, [](int) {});
+  EXPECT_EQ(column("SELECT out FROM w WHERE id > 3 ORDER BY id"),
+            (std::vector<Value>{std::string("m:T1"), std::string("m:T2"), std::string("m:T3"),
+                                std::string("m:T4"), std::string("m:T5"), std::string("m:T6")}));
+}
+
 TEST_F(SqliteConnectorTest, LedgerCommitsWithTheBatchAndRollsBackWithIt) {
   Ledger ledger(*connection);
   EXPECT_FALSE(*ledger.exists());
