@@ -109,7 +109,7 @@ std::string PgConnection::redact(std::string_view url) {
 }
 
 PgConnection::PgConnection(std::string url, const ConnectOptions& options)
-    : display_name_(redact(url)), options_(options) {
+    : url_(url), display_name_(redact(url)), options_(options) {
   const char* keys[] = {"dbname", "application_name", "connect_timeout", nullptr};
   const char* values[] = {url.c_str(), options_.application_name.c_str(), "10", nullptr};
   conn_ = PQconnectdbParams(keys, values, 1);
@@ -332,6 +332,12 @@ Result<void> PgConnection::query(std::string_view sql, std::span<const Value> pa
   if (!r) return std::unexpected(r.error());
   for_each_row(r->get(), on_row);
   return {};
+}
+
+std::unique_ptr<PgConnection> PgConnection::open_another() const {
+  ConnectOptions options = options_;
+  options.writable = false;
+  return std::make_unique<PgConnection>(url_, options);
 }
 
 std::string PgConnection::quote(std::string_view identifier) const {

@@ -55,6 +55,8 @@ class PgConnection final : public Connection {
   static void for_each_row(const PGresult* result, const RowCallback& on_row);
 
   bool in_transaction() const;
+  // A second, read-only session with the same settings. Throws Error.
+  std::unique_ptr<PgConnection> open_another() const;
 
   // `url` with any password replaced by `***`, fit for messages.
   static std::string redact(std::string_view url);
@@ -67,6 +69,7 @@ class PgConnection final : public Connection {
 
   PGconn* conn_ = nullptr;
   bool in_write_ = false;  // between begin_write and commit or rollback
+  std::string url_;
   std::string display_name_;
   ConnectOptions options_;
 };

@@ -181,18 +181,22 @@ std::optional<PgPushdown> PgPushdown::plan(PgConnection& db, const Endpoint& tar
     const std::string& declared = table.find_column(f.column)->declared_type;
     const std::string col = db.quote(f.column);
     std::string v = "computed.v" + std::to_string(p.writes_.size());
-    std::string write;
+    std::string write, write_type = "text";
     if (f.type == FieldType::k_timestamp) {
-      if (declared == "timestamp with time zone")
+      if (declared == "timestamp with time zone") {
         write = v;
-      else if (is_text_type(declared))
+        write_type = declared;
+      } else if (is_text_type(declared)) {
         write =
             fmt::format("to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')", v);
+      }
     } else if (f.type == FieldType::k_integer) {
-      if (is_integer_type(declared) || declared == "numeric")
+      if (is_integer_type(declared) || declared == "numeric") {
         write = fmt::format("{}::{}", v, declared);
-      else if (is_text_type(declared))
+        write_type = declared;
+      } else if (is_text_type(declared)) {
         write = v + "::text";
+      }
     } else if (is_text_type(declared)) {
       write = v;
     }
@@ -234,16 +238,21 @@ std::optional<PgPushdown> PgPushdown::plan(PgConnection& db, const Endpoint& tar
     p.field_columns_.push_back(col);
     p.field_sources_.push_back(std::move(sources));
     p.writes_.push_back(std::move(write));
+    p.write_types_.push_back(std::move(write_type));
   }
-  p.sql_from_start_ = p.statement(true);
-  p.sql_after_ = p.statement(false);
+  p.sql_from_start_ = p.statement(true, false);
+  p.sql_after_ = p.statement(false, false);
+  p.read_from_start_ = p.statement(true, true);
+  p.read_after_ = p.statement(false, true);
+  p.apply_sql_ = p.apply_statement();
   return p;
 }
 
-std::string PgPushdown::statement(bool from_start) const {
+std::string PgPushdown::statement(bool from_start, bool read_only) const {
   const PgConnection& db = *db_;
   const std::size_t k = target_.key.size();
-  std::vector<std::string> keys, scope_columns = {"t.ctid AS backfill_tid"}, order, after, upto;
+  std::vector<std::string> keys,
+      scope_columns = {"t.ctid AS backfill_tid", "t.xmin AS backfill_xmin"}, order, after, upto;
   for (std::size_t i = 0; i < k; ++i) {
     std::string key = "t." + db.quote(target_.key[i]);
     keys.push_back(key);
@@ -309,77 +318,140 @@ std::string PgPushdown::statement(bool from_start) const {
   std::string lower = from_start ? "" : fmt::format("{} > {} AND ", row(keys), row(after));
   std::string scope = target_.filter.empty() ? "TRUE" : "(" + target_.filter + ")";
   // OFFSET 0 keeps each conversion evaluated once per row, not once per use;
-  // computed keeps only what the write and the counts need.
+  // computed keeps only what the write and the counts need. Read only, the
+  // statement returns the rows to write instead (see apply_statement).
+  std::vector<std::string> planned_arrays;
+  for (std::size_t f = 0; f < writes_.size(); ++f)
+    planned_arrays.push_back(fmt::format("array_agg({})::text", writes_[f]));
+  std::string write_or_plan =
+      read_only ? fmt::format(
+                      "planned AS (SELECT array_agg(backfill_tid)::text, "
+                      "array_agg(backfill_xmin)::text, {} FROM computed WHERE {})",
+                      fmt::join(planned_arrays, ", "), any(useful))
+                : fmt::format(
+                      "written AS (UPDATE {} AS t SET {} FROM computed WHERE t.ctid = "
+                      "computed.backfill_tid AND ({}) RETURNING 1)",
+                      db.quote(target_.table), fmt::join(sets, ", "), any(guard));
+  std::string written_or_planned = read_only ? "planned.*" : "(SELECT count(*) FROM written)";
   return fmt::format(
       "WITH scope AS (SELECT {scope_columns} FROM {table} AS t WHERE {lower}{keys} <= {upto} AND "
       "{scope} ORDER BY {key_order} LIMIT ${limit}), "
-      "computed AS (SELECT backfill_tid, {key_columns}, {values} FROM (SELECT *, {converted} "
-      "FROM scope OFFSET 0) AS converted), "
-      "written AS (UPDATE {table} AS t SET {sets} FROM computed WHERE t.ctid = "
-      "computed.backfill_tid AND ({guard}) RETURNING 1) "
-      "SELECT count(*), count(*) FILTER (WHERE {needed}), count(*) FILTER (WHERE {useful}), "
-      "count(*) FILTER (WHERE {fallback}), count(*) FILTER (WHERE {missing}), "
-      "(SELECT count(*) FROM written), {first}, {last}, {missing_keys} FROM computed",
+      "computed AS (SELECT backfill_tid, backfill_xmin, {key_columns}, {values} FROM (SELECT *, "
+      "{converted} FROM scope OFFSET 0) AS converted), {write_or_plan} "
+      "SELECT counts.*, {written_or_planned} FROM (SELECT count(*), count(*) FILTER (WHERE "
+      "{needed}), count(*) FILTER (WHERE {useful}), count(*) FILTER (WHERE {fallback}), "
+      "count(*) FILTER (WHERE {missing}), {first}, {last}, {missing_keys} FROM computed) AS "
+      "counts{from_planned}",
       fmt::arg("scope_columns", fmt::join(scope_columns, ", ")),
       fmt::arg("table", db.quote(target_.table)), fmt::arg("lower", lower),
       fmt::arg("keys", row(keys)), fmt::arg("upto", row(upto)), fmt::arg("scope", scope),
       fmt::arg("key_order", fmt::join(keys, ", ")), fmt::arg("limit", limit_param),
       fmt::arg("values", fmt::join(values, ", ")), fmt::arg("key_columns", fmt::join(order, ", ")),
-      fmt::arg("converted", fmt::join(converted, ", ")), fmt::arg("sets", fmt::join(sets, ", ")),
-      fmt::arg("guard", any(guard)), fmt::arg("needed", any(needed)),
-      fmt::arg("useful", any(useful)), fmt::arg("fallback", any(fallback)),
-      fmt::arg("missing", any(missing)), fmt::arg("first", fmt::join(first, ", ")),
-      fmt::arg("last", fmt::join(last, ", ")),
-      fmt::arg("missing_keys", fmt::join(missing_keys, ", ")));
+      fmt::arg("converted", fmt::join(converted, ", ")), fmt::arg("write_or_plan", write_or_plan),
+      fmt::arg("needed", any(needed)), fmt::arg("useful", any(useful)),
+      fmt::arg("fallback", any(fallback)), fmt::arg("missing", any(missing)),
+      fmt::arg("first", fmt::join(first, ", ")), fmt::arg("last", fmt::join(last, ", ")),
+      fmt::arg("missing_keys", fmt::join(missing_keys, ", ")),
+      fmt::arg("written_or_planned", written_or_planned),
+      fmt::arg("from_planned", read_only ? ", planned" : ""));
 }
 
-Result<RangeWrite> PgPushdown::write_range(const std::optional<Key>& after, const Key& upto,
-                                           std::size_t limit) {
+std::string PgPushdown::apply_statement() const {
+  // Each row is found by its address and must still be the version read
+  // (same xmin): a row changed since is skipped, and the counts disagree.
+  std::vector<std::string> columns{"backfill_tid", "backfill_xmin"},
+      arrays{"$1::tid[]", "$2::xid[]"}, sets, guard;
+  for (std::size_t f = 0; f < writes_.size(); ++f) {
+    const std::string& col = field_columns_[f];
+    columns.push_back(fmt::format("w{}", f));
+    arrays.push_back(fmt::format("${}::{}[]", f + 3, write_types_[f]));
+    sets.push_back(fmt::format("{0} = coalesce(t.{0}, planned.w{1})", col, f));
+    guard.push_back(fmt::format("(t.{} IS NULL AND planned.w{} IS NOT NULL)", col, f));
+  }
+  return fmt::format(
+      "UPDATE {} AS t SET {} FROM unnest({}) AS planned({}) WHERE t.ctid = planned.backfill_tid "
+      "AND t.xmin = planned.backfill_xmin AND ({})",
+      db_->quote(target_.table), fmt::join(sets, ", "), fmt::join(arrays, ", "),
+      fmt::join(columns, ", "), fmt::join(guard, " OR "));
+}
+
+std::vector<Value> PgPushdown::range_params(const std::optional<Key>& after, const Key& upto,
+                                            std::size_t limit) {
   std::vector<Value> params;
   if (after) params.insert(params.end(), after->begin(), after->end());
   params.insert(params.end(), upto.begin(), upto.end());
   params.emplace_back(static_cast<std::int64_t>(limit));
+  return params;
+}
+
+Result<void> PgPushdown::use_nested_loops() {
   // The batch's rows are found by the key's index and updated by address;
   // nested loops keep the planner from scanning the table for a join.
-  if (auto r =
-          db_->run_commands("SET LOCAL enable_mergejoin = off; SET LOCAL enable_hashjoin = off",
-                            "writing into " + target_.table);
-      !r)
-    return std::unexpected(r.error());
-  auto r = db_->run(after ? sql_after_ : sql_from_start_, params, "writing into " + target_.table);
-  if (!r) return std::unexpected(r.error());
+  return db_->run_commands("SET LOCAL enable_mergejoin = off; SET LOCAL enable_hashjoin = off",
+                           "writing into " + target_.table);
+}
 
-  RangeWrite out;
+Result<RangeWrite> PgPushdown::write_range(const std::optional<Key>& after, const Key& upto,
+                                           std::size_t limit) {
+  if (auto ahead = take_read(after, upto); ahead && *ahead) {
+    PlannedBatch& batch = **ahead;
+    if (!batch.outcome.last_key) return std::move(batch.outcome);  // nothing left
+    start_read(*batch.outcome.last_key, upto, limit);
+    return apply(batch);
+  }
+  auto written = write_in_one_statement(after, upto, limit);
+  if (written && written->last_key) start_read(*written->last_key, upto, limit);
+  return written;
+}
+
+Result<RangeWrite> PgPushdown::write_in_one_statement(const std::optional<Key>& after,
+                                                      const Key& upto, std::size_t limit) {
+  if (auto r = use_nested_loops(); !r) return std::unexpected(r.error());
+  auto r = db_->run(after ? sql_after_ : sql_from_start_, range_params(after, upto, limit),
+                    "writing into " + target_.table);
+  if (!r) return std::unexpected(r.error());
   std::vector<Value> row;
   PgConnection::for_each_row(
       r->get(), [&](std::span<const Value> cells) { row.assign(cells.begin(), cells.end()); });
+  RangeWrite out = outcome_of(row);
+  if (!out.last_key) return out;
+  // A row changed by another session after this statement's snapshot is
+  // found at a new address and skipped: the engine redoes the batch by key.
+  const auto written = std::get<std::int64_t>(row[counts_width()]);
+  if (written != out.rows_written)
+    return fail(Failure::Kind::k_row, "rows changed during the batch; writing it by key");
+  return out;
+}
+
+std::size_t PgPushdown::counts_width() const {
+  return 5 + 2 * target_.key.size() + field_columns_.size();
+}
+
+RangeWrite PgPushdown::outcome_of(const std::vector<Value>& row) const {
+  RangeWrite out;
   auto number = [&](std::size_t i) { return std::get<std::int64_t>(row[i]); };
   const std::int64_t in_scope = number(0);
   if (in_scope == 0) return out;  // nothing left: last_key stays empty
-  // A row changed by another session after this statement's snapshot is
-  // found at a new address and skipped: the engine redoes the batch by key.
-  if (number(2) != number(5))
-    return fail(Failure::Kind::k_row, "rows changed during the batch; writing it by key");
   const std::size_t k = target_.key.size();
+  // Counted as if every useful row is written; the write checks that.
   RowCounters c;
   c.read = in_scope;
   c.skipped = in_scope - number(1);
   c.no_value = number(1) - number(2);
-  c.updated = number(5);
-  c.guarded = number(2) - number(5);
+  c.updated = number(2);
   c.fallback = number(3);
   c.missing = number(4);
   out.rows_in_scope = in_scope;
   out.rows_written = c.updated;
-  out.first_key = Key(row.begin() + 6, row.begin() + 6 + static_cast<long>(k));
+  out.first_key = Key(row.begin() + 5, row.begin() + 5 + static_cast<long>(k));
   out.last_key =
-      Key(row.begin() + 6 + static_cast<long>(k), row.begin() + 6 + 2 * static_cast<long>(k));
+      Key(row.begin() + 5 + static_cast<long>(k), row.begin() + 5 + 2 * static_cast<long>(k));
   out.counters = c;
   // Rows without a value, in the order the engine records them: by key,
   // then field.
   std::vector<std::pair<Key, std::size_t>> missing;
   for (std::size_t f = 0; f < field_columns_.size(); ++f) {
-    const Value& keys = row[6 + 2 * k + f];
+    const Value& keys = row[5 + 2 * k + f];
     if (is_null(keys)) continue;
     std::string_view joined = std::get<std::string>(keys);
     for (std::size_t start = 0; start <= joined.size();) {
@@ -395,6 +467,68 @@ Result<RangeWrite> PgPushdown::write_range(const std::optional<Key>& after, cons
         {key_to_json(key), field_names_[f], "missing", "no source in the chain yielded a value"});
   }
   return out;
+}
+
+// ---------------------------------------------------------------------------
+// Reading ahead: while one batch is written, a second session reads and
+// computes the next (the read-only form of the statement), returning the
+// rows to write as arrays of addresses, row versions and values. Applying
+// them is a join by address alone.
+
+void PgPushdown::start_read(const Key& after, const Key& upto, std::size_t limit) {
+  if (!reader_) {
+    if (reader_failed_) return;
+    try {
+      reader_ = db_->open_another();
+    } catch (const Error&) {
+      reader_failed_ = true;  // no second session (connection limit, say): one statement each
+      return;
+    }
+  }
+  discard_read();
+  read_after_key_ = after;
+  read_upto_ = upto;
+  read_pending_ = std::async(std::launch::async,
+                             [this, after, upto, limit] { return read_range(after, upto, limit); });
+}
+
+std::optional<Result<PgPushdown::PlannedBatch>> PgPushdown::take_read(
+    const std::optional<Key>& after, const Key& upto) {
+  if (!read_pending_.valid()) return std::nullopt;
+  if (read_after_key_ != after || read_upto_ != upto) {
+    discard_read();
+    return std::nullopt;
+  }
+  return read_pending_.get();
+}
+
+void PgPushdown::discard_read() {
+  if (read_pending_.valid()) read_pending_.wait();
+  read_pending_ = {};
+}
+
+Result<PgPushdown::PlannedBatch> PgPushdown::read_range(const Key& after, const Key& upto,
+                                                        std::size_t limit) {
+  auto r = reader_->run(read_after_, range_params(after, upto, limit),
+                        "reading ahead in " + target_.table);
+  if (!r) return std::unexpected(r.error());
+  std::vector<Value> row;
+  PgConnection::for_each_row(
+      r->get(), [&](std::span<const Value> cells) { row.assign(cells.begin(), cells.end()); });
+  PlannedBatch batch;
+  batch.outcome = outcome_of(row);
+  batch.arrays.assign(row.begin() + static_cast<long>(counts_width()), row.end());
+  return batch;
+}
+
+Result<RangeWrite> PgPushdown::apply(PlannedBatch& batch) {
+  if (batch.outcome.rows_written == 0) return std::move(batch.outcome);
+  if (auto r = use_nested_loops(); !r) return std::unexpected(r.error());
+  auto r = db_->run(apply_sql_, batch.arrays, "writing into " + target_.table);
+  if (!r) return std::unexpected(r.error());
+  if (std::stoll(PQcmdTuples(r->get())) != batch.outcome.rows_written)
+    return fail(Failure::Kind::k_row, "rows changed since the batch was read; writing it by key");
+  return std::move(batch.outcome);
 }
 
 }  // namespace backfill::postgres

@@ -11,6 +11,8 @@
 // purpose: the batch fails as a row error and the engine redoes it row by row.
 #pragma once
 
+#include <future>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,15 +28,46 @@ class PgPushdown {
   static std::optional<PgPushdown> plan(PgConnection& db, const Endpoint& target,
                                         const std::vector<FieldSpec>& fields,
                                         const TableSchema& table);
+  PgPushdown(PgPushdown&&) = default;  // only before the first write: reads capture `this`
+  PgPushdown& operator=(PgPushdown&&) = default;
+  ~PgPushdown() { discard_read(); }
 
   // Maps and writes the rows of the target's scope with after < key <= upto,
   // at most `limit` of them. REQUIRES: an open write transaction.
+  //
+  // Meanwhile a second session reads and computes the next batch, so the
+  // next call only writes: each row by its address, and only if it is still
+  // the version read. Rows changed since fail the batch as a row error, and
+  // the engine redoes it by key.
   Result<RangeWrite> write_range(const std::optional<Key>& after, const Key& upto,
                                  std::size_t limit);
 
  private:
+  // A batch read ahead: its outcome as if every useful row gets written,
+  // and the arrays apply_statement() binds.
+  struct PlannedBatch {
+    RangeWrite outcome;
+    std::vector<Value> arrays;
+  };
+
   PgPushdown() = default;
-  std::string statement(bool from_start) const;
+  std::string statement(bool from_start, bool read_only) const;
+  std::string apply_statement() const;
+  static std::vector<Value> range_params(const std::optional<Key>& after, const Key& upto,
+                                         std::size_t limit);
+  Result<void> use_nested_loops();
+  Result<RangeWrite> write_in_one_statement(const std::optional<Key>& after, const Key& upto,
+                                            std::size_t limit);
+  // The statements' leading columns (counts, first and last keys, keys
+  // without values) as an outcome.
+  RangeWrite outcome_of(const std::vector<Value>& row) const;
+  std::size_t counts_width() const;
+
+  void start_read(const Key& after, const Key& upto, std::size_t limit);
+  std::optional<Result<PlannedBatch>> take_read(const std::optional<Key>& after, const Key& upto);
+  void discard_read();
+  Result<PlannedBatch> read_range(const Key& after, const Key& upto, std::size_t limit);
+  Result<RangeWrite> apply(PlannedBatch& batch);
 
   PgConnection* db_ = nullptr;
   Endpoint target_;
@@ -42,8 +75,16 @@ class PgPushdown {
   std::vector<std::string> field_columns_;  // quoted
   std::vector<std::string> inputs_;         // raw source values the scan reads: `expr AS i<f>_<s>`
   std::vector<std::vector<std::string>> field_sources_;  // per field, per source: typed SQL
-  std::vector<std::string> writes_;  // per field: the SQL value written, from computed.v<f>
+  std::vector<std::string> writes_;       // per field: the SQL value written, from computed.v<f>
+  std::vector<std::string> write_types_;  // per field: the SQL type of writes_[f]
   std::string sql_from_start_, sql_after_;
+  std::string read_from_start_, read_after_, apply_sql_;
+
+  std::unique_ptr<PgConnection> reader_;
+  bool reader_failed_ = false;
+  std::future<Result<PlannedBatch>> read_pending_;
+  std::optional<Key> read_after_key_;
+  Key read_upto_;
 };
 
 }  // namespace backfill::postgres
