@@ -19,7 +19,7 @@ KeysetSql::KeysetSql(const Connection& db, const SourceQuery& query)
   descending_ = fmt::format("{}", fmt::join(descending, ", "));
   if (keys.size() == 1) {
     key_list_ = keys[0];
-    key_params_ = "?";
+    key_params_.assign(1, '?');  // not = "?": GCC 12 -O3 warns falsely (-Wrestrict)
   } else {
     key_list_ = fmt::format("({})", fmt::join(keys, ", "));
     key_params_ = fmt::format("({})", fmt::join(marks, ", "));
