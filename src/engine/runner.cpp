@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <future>
+#include <memory>
 #include <random>
 #include <thread>
 
@@ -172,8 +174,17 @@ class Runner {
     while (!stopping()) {
       wait_for_replicas();
       BatchResult batch;
-      if (!same_connection)
-        with_retries("reading a batch", [&] { return read_batch(cursor, *run.watermark); });
+      bool mapped = false;
+      if (!same_connection) {
+        mapped = take_read_ahead(cursor);
+        if (!mapped) {
+          with_retries("reading a batch", [&] { return read_batch(cursor, *run.watermark); });
+          mapper_.map(rows_, mapped_);
+          mapped = true;
+        }
+        if (rows_.size() > 0)
+          start_read_ahead(mapper_.key_of(rows_, rows_.size() - 1), *run.watermark);
+      }
       int attempts = 0;
       bool adopted = false;
       with_retries("writing a batch", [&]() -> Result<void> {
@@ -202,13 +213,14 @@ class Runner {
           // Read under the write lock: the rows cannot change before the write.
           if (auto r = read_batch(cursor, *run.watermark); !r) return r;
         }
-        return row_by_row_batch(batch);
+        return row_by_row_batch(batch, mapped);
       });
       if (adopted) {
         cursor = run.cursor;
         continue;
       }
       if (batch.done) break;
+      if (cursor_moved_elsewhere(batch)) discard_read_ahead();
       cursor = batch.last_key;
       run.cursor = batch.last_key;
       run.counters += batch.delta;
@@ -226,7 +238,54 @@ class Runner {
       }
       if (session_.spec().options.pause_ms > 0) sleep_ms(session_.spec().options.pause_ms);
     }
+    discard_read_ahead();
     seconds_ = seconds_since(started);
+  }
+
+  // Across stores the next batch is read from the source and mapped on
+  // another thread while this one is written: the two are different
+  // databases, and the write does not depend on the read's timing.
+  struct ReadAhead {
+    RowBatch rows;
+    MappedBatch mapped;
+    Result<void> status;
+  };
+
+  void start_read_ahead(const Key& after, const Key& watermark) {
+    if (!ahead_mapper_) ahead_mapper_ = mapper_.fork();
+    discard_read_ahead();
+    ahead_after_ = after;
+    ahead_ = std::async(std::launch::async, [this, after, watermark] {
+      ReadAhead out;
+      out.status = session_.source().read(after, watermark, batch_size(), out.rows);
+      if (out.status) ahead_mapper_->map(out.rows, out.mapped);
+      return out;
+    });
+  }
+
+  // Moves the batch read ahead after `cursor` into rows_ and mapped_; false
+  // when there is none, or its read failed.
+  bool take_read_ahead(const std::optional<Key>& cursor) {
+    if (!ahead_.valid()) return false;
+    if (ahead_after_ != cursor) {
+      discard_read_ahead();
+      return false;
+    }
+    ReadAhead ahead = ahead_.get();
+    if (!ahead.status) return false;
+    std::swap(rows_, ahead.rows);
+    std::swap(mapped_, ahead.mapped);
+    return true;
+  }
+
+  void discard_read_ahead() {
+    if (ahead_.valid()) ahead_.wait();
+    ahead_ = {};
+  }
+
+  // Whether the batch just committed ends elsewhere than the rows read.
+  bool cursor_moved_elsewhere(const BatchResult& batch) const {
+    return ahead_.valid() && ahead_after_ != batch.last_key;
   }
 
   // The health throttle: pauses while the slowest replica replays more than
@@ -313,14 +372,15 @@ class Runner {
     return record_and_commit(batch, problems, started);
   }
 
-  // Maps the rows read into rows_, writes them one by one; then the ledger.
-  Result<void> row_by_row_batch(BatchResult& batch) {
+  // Maps the rows read into rows_ (unless `mapped` already), writes them;
+  // then the ledger.
+  Result<void> row_by_row_batch(BatchResult& batch, bool mapped) {
     const auto started = Clock::now();
     if (rows_.size() == 0) {
       batch.done = true;
       return db_.commit();
     }
-    mapper_.map(rows_, mapped_);
+    if (!mapped) mapper_.map(rows_, mapped_);
     batch.delta = mapped_.counters;
     if (auto r = session_.sink().write(mapped_.writes, outcomes_, row_errors_); !r) return r;
     std::vector<RowFailure> failures = mapped_.problems;
@@ -415,6 +475,9 @@ class Runner {
   std::int64_t run_id_ = 0;
   RowBatch rows_;
   MappedBatch mapped_;
+  std::unique_ptr<BatchMapper> ahead_mapper_;  // maps batches read ahead
+  std::future<ReadAhead> ahead_;
+  std::optional<Key> ahead_after_;
   std::vector<WriteOutcome> outcomes_;
   std::vector<std::string> row_errors_;
   RowCounters this_invocation_;
