@@ -255,12 +255,15 @@ class Runner {
     if (!ahead_mapper_) ahead_mapper_ = mapper_.fork();
     discard_read_ahead();
     ahead_after_ = after;
-    ahead_ = std::async(std::launch::async, [this, after, watermark] {
-      ReadAhead out;
-      out.status = session_.source().read(after, watermark, batch_size(), out.rows);
-      if (out.status) ahead_mapper_->map(out.rows, out.mapped);
-      return out;
-    });
+    // The spare buffers go with the thread: it overwrites (and frees) the
+    // previous batch's values there, not on this thread.
+    ahead_ =
+        std::async(std::launch::async, [this, after, watermark, out = std::move(spare_)]() mutable {
+          out.rows.clear();
+          out.status = session_.source().read(after, watermark, batch_size(), out.rows);
+          if (out.status) ahead_mapper_->map(out.rows, out.mapped);
+          return out;
+        });
   }
 
   // Moves the batch read ahead after `cursor` into rows_ and mapped_; false
@@ -271,10 +274,10 @@ class Runner {
       discard_read_ahead();
       return false;
     }
-    ReadAhead ahead = ahead_.get();
-    if (!ahead.status) return false;
-    std::swap(rows_, ahead.rows);
-    std::swap(mapped_, ahead.mapped);
+    spare_ = ahead_.get();
+    if (!spare_.status) return false;
+    std::swap(rows_, spare_.rows);
+    std::swap(mapped_, spare_.mapped);
     return true;
   }
 
@@ -477,6 +480,7 @@ class Runner {
   MappedBatch mapped_;
   std::unique_ptr<BatchMapper> ahead_mapper_;  // maps batches read ahead
   std::future<ReadAhead> ahead_;
+  ReadAhead spare_;  // buffers for the next read ahead
   std::optional<Key> ahead_after_;
   std::vector<WriteOutcome> outcomes_;
   std::vector<std::string> row_errors_;

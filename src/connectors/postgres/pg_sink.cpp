@@ -35,25 +35,33 @@ bool compatible(const FieldSpec& field, std::string_view declared) {
   return true;
 }
 
+void append_quoted(std::string& out, std::string_view text) {
+  out += '"';
+  // Copies runs without quotes or backslashes whole; escapes the rest.
+  for (std::size_t start = 0; start < text.size();) {
+    std::size_t special = text.find_first_of("\"\\", start);
+    if (special == std::string_view::npos) special = text.size();
+    out.append(text, start, special - start);
+    if (special == text.size()) break;
+    out += '\\';
+    out += text[special];
+    start = special + 1;
+  }
+  out += '"';
+}
+
 void append_array_element(std::string& out, const Value& v) {
   if (is_null(v)) {
     out += "NULL";
-    return;
-  }
-  std::string text;
-  if (const bool* b = std::get_if<bool>(&v)) {
-    text = *b ? "true" : "false";
+  } else if (const bool* b = std::get_if<bool>(&v)) {
+    out += *b ? "true" : "false";
+  } else if (const auto* i = std::get_if<std::int64_t>(&v)) {
+    fmt::format_to(std::back_inserter(out), "{}", *i);
   } else if (const std::string* s = std::get_if<std::string>(&v)) {
-    text = *s;
+    append_quoted(out, *s);
   } else {
-    text = to_display(v);
+    append_quoted(out, to_display(v));
   }
-  out += '"';
-  for (char c : text) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  out += '"';
 }
 
 // Cells [first, first + count) of one column, as a text array literal.
