@@ -262,7 +262,7 @@ class Runner {
           out.rows.clear();
           out.status = session_.source().read(after, watermark, batch_size(), out.rows);
           if (out.status) ahead_mapper_->map(out.rows, out.mapped);
-          return out;
+          return std::move(out);  // a capture: returned by copy unless moved
         });
   }
 

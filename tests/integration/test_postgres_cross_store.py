@@ -152,9 +152,14 @@ def make_people(test, prefix, rows):
     source = test.path("people.db")
     lite = sqlite3.connect(source)
     lite.execute("CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT, seen TEXT)")
+    # Names that need quoting in an array literal travel intact.
+    def name(i):
+        if i % 7 == 0:
+            return None
+        special = {1: 'q"uo\\te {a,b} ' + str(i), 2: "", 3: "NULL", 4: "ünï\\\"côdé"}
+        return special.get(i % 11, f"name {i}")
     lite.executemany("INSERT INTO people VALUES (?, ?, ?)",
-                     [(i, f"name {i}" if i % 7 else None, f"2026-01-{1 + i % 28:02d} 10:00:00")
-                      for i in range(1, rows + 1)])
+                     [(i, name(i), f"2026-01-{1 + i % 28:02d} 10:00:00") for i in range(1, rows + 1)])
     lite.commit()
     lite.close()
     return db, source

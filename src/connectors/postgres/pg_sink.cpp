@@ -38,15 +38,14 @@ bool compatible(const FieldSpec& field, std::string_view declared) {
 void append_quoted(std::string& out, std::string_view text) {
   out += '"';
   // Copies runs without quotes or backslashes whole; escapes the rest.
-  for (std::size_t start = 0; start < text.size();) {
-    std::size_t special = text.find_first_of("\"\\", start);
-    if (special == std::string_view::npos) special = text.size();
-    out.append(text, start, special - start);
-    if (special == text.size()) break;
+  std::size_t run = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '"' && text[i] != '\\') continue;
+    out.append(text, run, i - run);
     out += '\\';
-    out += text[special];
-    start = special + 1;
+    run = i;
   }
+  out.append(text, run, text.size() - run);
   out += '"';
 }
 
