@@ -146,6 +146,8 @@ struct WriteBatch {
   std::size_t key_width = 0;
   std::size_t field_count = 0;
   std::vector<Value> cells;  // per row: key values, then field values
+  // The sink's own form of the whole batch (see Sink::prepare), or null.
+  std::shared_ptr<const void> prepared;
   std::size_t size() const { return cells.size() / (key_width + field_count); }
   std::span<const Value> row(std::size_t i) const {
     return {cells.data() + i * (key_width + field_count), key_width + field_count};
@@ -204,6 +206,10 @@ class Sink {
   virtual ~Sink() = default;
   // Compiles the write statement without running it. Throws Error.
   virtual void validate() = 0;
+  // Work on `batch` that can be done before the write, on another thread
+  // (encoding it for the wire, say), kept in batch.prepared for write().
+  // Must not touch the connection or the sink's state.
+  virtual void prepare(WriteBatch& batch) const { (void)batch; }
   // Writes every row of `batch`; sets outcomes[i] per row. Row rejections are
   // outcomes; only whole-batch failures (busy, lost connection) are errors.
   virtual Result<void> write(const WriteBatch& batch, std::vector<WriteOutcome>& outcomes,

@@ -112,8 +112,10 @@ bool BatchMapper::map_row(std::span<const Value> row, std::vector<Value>& values
 }
 
 void BatchMapper::map(const RowBatch& rows, MappedBatch& out, std::vector<FieldTally>* tallies) {
-  out.writes = WriteBatch{
-      .key_width = key_width_, .field_count = session_.spec().fields.size(), .cells = {}};
+  out.writes = WriteBatch{.key_width = key_width_,
+                          .field_count = session_.spec().fields.size(),
+                          .cells = {},
+                          .prepared = nullptr};
   out.source_row.clear();
   out.counters = {};
   out.problems.clear();

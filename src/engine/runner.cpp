@@ -261,7 +261,10 @@ class Runner {
         std::async(std::launch::async, [this, after, watermark, out = std::move(spare_)]() mutable {
           out.rows.clear();
           out.status = session_.source().read(after, watermark, batch_size(), out.rows);
-          if (out.status) ahead_mapper_->map(out.rows, out.mapped);
+          if (out.status) {
+            ahead_mapper_->map(out.rows, out.mapped);
+            session_.sink().prepare(out.mapped.writes);
+          }
           return std::move(out);  // a capture: returned by copy unless moved
         });
   }

@@ -90,7 +90,7 @@ TEST_F(SqliteConnectorTest, SinkGuardKeepsValuesWrittenMeanwhileAndTellsMissingR
   Endpoint target = endpoint("t", {"a", "b"});
   auto sink = connector_for(file.string()).make_sink(*connection, target, {out});
   sink->validate();
-  WriteBatch batch{.key_width = 2, .field_count = 1, .cells = {}};
+  WriteBatch batch{.key_width = 2, .field_count = 1, .cells = {}, .prepared = nullptr};
   for (auto [a, b] : {std::pair{"x", 1}, {"y", 1}, {"z", 9}}) {
     batch.cells.insert(batch.cells.end(), {std::string(a), std::int64_t{b}, std::string("new")});
   }

@@ -307,19 +307,29 @@ Result<bool> PgSink::current_values(const RowBatch& rows, std::size_t key_width,
   return true;
 }
 
-void PgSink::encode(const WriteBatch& batch, std::size_t first, std::size_t count) {
+std::vector<Value> PgSink::encode(const WriteBatch& batch, std::size_t first,
+                                  std::size_t count) const {
   const std::size_t width = batch.key_width + batch.field_count;
-  arrays_.resize(width);
+  std::vector<Value> arrays(width);
   for (std::size_t c = 0; c < width; ++c) {
-    arrays_[c] =
+    arrays[c] =
         text_array(first, count, [&](std::size_t r) -> const Value& { return batch.row(r)[c]; });
   }
+  return arrays;
+}
+
+void PgSink::prepare(WriteBatch& batch) const {
+  batch.prepared = std::make_shared<const std::vector<Value>>(encode(batch, 0, batch.size()));
 }
 
 Result<void> PgSink::write_rows(const WriteBatch& batch, std::size_t first, std::size_t count,
                                 std::vector<WriteOutcome>& outcomes) {
-  encode(batch, first, count);
-  auto r = db_.run(sql_, arrays_, "writing into " + target_.table);
+  const bool whole = first == 0 && count == batch.size() && batch.prepared;
+  std::vector<Value> encoded;
+  if (!whole) encoded = encode(batch, first, count);
+  const auto& arrays =
+      whole ? *static_cast<const std::vector<Value>*>(batch.prepared.get()) : encoded;
+  auto r = db_.run(sql_, arrays, "writing into " + target_.table);
   if (!r) return std::unexpected(r.error());
   for (std::size_t i = first; i < first + count; ++i) outcomes[i] = WriteOutcome::k_written;
   PgConnection::for_each_row(r->get(), [&](std::span<const Value> row) {

@@ -17,6 +17,7 @@ class PgSink final : public Sink {
   PgSink(PgConnection& db, const Endpoint& target, const std::vector<FieldSpec>& fields);
 
   void validate() override;
+  void prepare(WriteBatch& batch) const override;
   Result<void> write(const WriteBatch& batch, std::vector<WriteOutcome>& outcomes,
                      std::vector<std::string>& row_errors) override;
   Result<std::vector<std::int64_t>> coverage(std::int64_t& rows_in_scope) override;
@@ -42,7 +43,8 @@ class PgSink final : public Sink {
   // `input.vF` cast for column or JSON key F.
   std::string typed_value(std::size_t field) const;
   // Rows [first, first + count) of `batch` as one text array literal per column.
-  void encode(const WriteBatch& batch, std::size_t first, std::size_t count);
+  // Rows [first, first + count) as one text array literal per key column and field.
+  std::vector<Value> encode(const WriteBatch& batch, std::size_t first, std::size_t count) const;
   // The SQL of a field's current value in the target row `t`, as text.
   std::string current_value_sql(std::size_t field) const;
   Result<void> write_rows(const WriteBatch& batch, std::size_t first, std::size_t count,
@@ -55,7 +57,6 @@ class PgSink final : public Sink {
   std::vector<std::string> field_types_;  // declared types of the field columns
   std::string json_column_type_;          // merge_json: the JSON column's declared type
   std::string sql_;
-  std::vector<Value> arrays_;  // one text array literal per key column and field
   std::optional<PgPushdown> pushdown_;
 };
 
