@@ -228,15 +228,26 @@ void SqliteSink::adapt_stride(std::int64_t rows_seen, std::size_t limit) {
   stride_ = std::clamp<std::int64_t>(stride_, 1, std::int64_t{1} << 40);
 }
 
-bool SqliteSink::reads_ahead(const SourceQuery& query) {
-  if (!reads_ahead_) {
-    // A trigger could change rows of the next batch from our own connection,
-    // which data_version does not see.
-    bool triggers = false;
-    auto r = db_.query("SELECT 1 FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = ?",
-                       std::vector<Value>{query.table},
-                       [&](std::span<const Value>) { triggers = true; });
-    reads_ahead_ = r && !triggers && db_.in_wal_mode();
+bool SqliteSink::reads_ahead(const SourceQuery& query, RowMapper& mapper) {
+  if (reads_ahead_) return *reads_ahead_;
+  // A trigger could change rows of the next batch from our own connection,
+  // which data_version does not see.
+  bool triggers = false;
+  auto r =
+      db_.query("SELECT 1 FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = ?",
+                std::vector<Value>{query.table}, [&](std::span<const Value>) { triggers = true; });
+  reads_ahead_ = r && !triggers && db_.in_wal_mode();
+  if (!*reads_ahead_) return false;
+  try {
+    read_ahead_ = std::make_unique<SqliteReadAhead>(db_.open_another(false), mapper.fork(), query,
+                                                    needs_work_sql_);
+    checkpointer_ = std::make_unique<SqliteCheckpointer>(db_.open_another(true));
+  } catch (const Error&) {
+    // No second connection (another process holds the file exclusively,
+    // say): rows are mapped inside the UPDATE.
+    read_ahead_.reset();
+    checkpointer_.reset();
+    reads_ahead_ = false;
   }
   return *reads_ahead_;
 }
@@ -268,7 +279,7 @@ Result<RangeWrite> SqliteSink::write_range(const SourceQuery& query,
   if (by_stride && stride_ == 0) stride_ = static_cast<std::int64_t>(limit);
   build_range_sql(query);
   BatchRange range{after, upto, limit, by_stride ? stride_ : 0};
-  if (reads_ahead(query)) return write_mapped_ahead(query, range, mapper);
+  if (reads_ahead(query, mapper)) return write_mapped_ahead(query, range);
 
   auto end = batch_end(db_, query, range);
   if (!end) return std::unexpected(end.error());
@@ -302,15 +313,10 @@ Result<RangeWrite> SqliteSink::write_range(const SourceQuery& query,
   return result;
 }
 
-Result<RangeWrite> SqliteSink::write_mapped_ahead(const SourceQuery& query, const BatchRange& range,
-                                                  RowMapper& mapper) {
+Result<RangeWrite> SqliteSink::write_mapped_ahead(const SourceQuery& query,
+                                                  const BatchRange& range) {
   auto version = db_.data_version();  // under the write lock: no one else commits now
   if (!version) return std::unexpected(version.error());
-  if (!read_ahead_) {
-    read_ahead_ = std::make_unique<SqliteReadAhead>(db_.open_another(false), mapper.fork(), query,
-                                                    needs_work_sql_);
-    checkpointer_ = std::make_unique<SqliteCheckpointer>(db_.open_another(true));
-  }
   auto taken = read_ahead_->take(range, *version);
   Result<MappedRange> mapped = taken ? std::move(*taken) : read_ahead_->map_now(range);
   if (!mapped) return std::unexpected(mapped.error());

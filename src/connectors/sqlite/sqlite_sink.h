@@ -36,10 +36,9 @@ class SqliteSink final : public Sink {
   bool key_is_rowid(const SourceQuery& query);
   // Whether batches are mapped one ahead on a second connection: in WAL
   // mode, for tables without triggers.
-  bool reads_ahead(const SourceQuery& query);
+  bool reads_ahead(const SourceQuery& query, RowMapper& mapper);
   void build_range_sql(const SourceQuery& query);
-  Result<RangeWrite> write_mapped_ahead(const SourceQuery& query, const BatchRange& range,
-                                        RowMapper& mapper);
+  Result<RangeWrite> write_mapped_ahead(const SourceQuery& query, const BatchRange& range);
   // Adapts the stride over integer keys to hold about `limit` rows in scope.
   void adapt_stride(std::int64_t rows_seen, std::size_t limit);
 
