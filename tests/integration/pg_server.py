@@ -54,9 +54,10 @@ def server():
 
 
 class PgServer:
-    """One server. `url(db)` is a URL the binary can use; `psql(sql)` runs SQL."""
+    """One server. `url(db)` is a URL the binary can use; `psql(sql)` runs SQL.
+    With `primary`, a hot standby streaming from it (a base backup of it)."""
 
-    def __init__(self):
+    def __init__(self, primary=None):
         self.bindir = _bindir()
         self.dir = tempfile.mkdtemp(prefix="backfill-pg-")
         os.chmod(self.dir, 0o755)
@@ -69,14 +70,22 @@ class PgServer:
         self.superuser = "postgres" if self.as_user else os.environ.get("USER", "postgres")
         self.running = False
         atexit.register(self.stop)
-        self._server(["initdb", "-D", self.data, "-U", self.superuser, "--auth-local=trust",
-                      "--auth-host=scram-sha-256", "-E", "UTF8", "--no-sync"])
+        if primary is not None:
+            # The backup carries the primary's settings; the lines added below override them.
+            self._server(["pg_basebackup", "-h", primary.dir, "-p", str(primary.port), "-U",
+                          primary.superuser, "-D", self.data, "-R", "--no-sync", "--checkpoint=fast"])
+        else:
+            self._server(["initdb", "-D", self.data, "-U", self.superuser, "--auth-local=trust",
+                          "--auth-host=scram-sha-256", "-E", "UTF8", "--no-sync"])
         with open(os.path.join(self.data, "postgresql.conf"), "a") as conf:
             conf.write(f"listen_addresses = '127.0.0.1'\nport = {self.port}\n"
                        f"unix_socket_directories = '{self.dir}'\nfsync = off\n"
-                       "synchronous_commit = off\nfull_page_writes = off\nmax_connections = 40\n")
+                       "synchronous_commit = off\nfull_page_writes = off\nmax_connections = 40\n"
+                       # A standby reports its replay position every second, not every ten.
+                       "wal_receiver_status_interval = 1\n")
         self.start()
-        self.psql(f"CREATE ROLE {PASSWORD_USER} LOGIN SUPERUSER PASSWORD '{PASSWORD}'")
+        if primary is None:
+            self.psql(f"CREATE ROLE {PASSWORD_USER} LOGIN SUPERUSER PASSWORD '{PASSWORD}'")
 
     def _server(self, args, check=True):
         cmd = self.as_user + [os.path.join(self.bindir, args[0]), *args[1:]]

@@ -1,7 +1,8 @@
 """In-place backfills on a real PostgreSQL server: JSON in jsonb and text
 columns into typed columns (timestamptz, integer), compared with an
 expectation computed here; resume after kill -9; a server restart and a
-lock held by another session in the middle of a run; a concurrent writer."""
+lock held by another session in the middle of a run; a concurrent writer;
+a hot standby (refused as a target; its replay lag holds a run back)."""
 import json
 import random
 import subprocess
@@ -9,7 +10,7 @@ import threading
 import time
 import unittest
 
-from pg_server import server
+from pg_server import PgServer, server
 from support import (BACKFILL, TempDirTest, assert_counters_add_up, run, timestamp_or_none)
 
 def make_orders(db, rows, seed):
@@ -127,7 +128,8 @@ RAW_FALLBACK = ', { column = "raw", path = "$.amount" }'
 
 
 
-class PostgresInPlaceTest(TempDirTest):
+class OrdersTest(TempDirTest):
+    """The orders table and job, and helpers to watch a run's batches."""
     db = None
 
     def setUp(self):
@@ -160,6 +162,9 @@ class PostgresInPlaceTest(TempDirTest):
             self.assertLess(time.time(), deadline, "no batches committed in time")
             time.sleep(0.05)
 
+
+
+class PostgresInPlaceTest(OrdersTest):
     def test_full_run_then_status_and_verify(self):
         job = self.job(6000)
         plan = run("plan", job, "--json")
@@ -346,3 +351,65 @@ from = {{ column = "payload", path = "$.at" }}
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class PostgresStandbyTest(OrdersTest):
+    """A hot standby streaming from the test server: a run aimed at it is
+    refused, and a run on the primary waits while the standby lags."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.standby = PgServer(primary=server())
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.standby.close()
+
+    def wait_until_replayed(self):
+        """Until the standby has replayed everything the primary wrote so far."""
+        lsn = server().psql("SELECT pg_current_wal_lsn()")[0][0]
+        deadline = time.time() + 60
+        while self.standby.psql(f"SELECT pg_last_wal_replay_lsn() >= '{lsn}'")[0][0] != "t":
+            self.assertLess(time.time(), deadline, "the standby did not catch up")
+            time.sleep(0.05)
+
+    def test_run_against_the_standby_is_refused_and_plan_reads_it(self):
+        job = self.job(600)
+        self.wait_until_replayed()
+        with open(job) as f:
+            on_standby = self.write_job("standby.toml", f.read().replace(
+                server().url(self.db), self.standby.url(self.db)))
+        before = stored(self.db)
+        result = run("run", on_standby)
+        self.assertEqual(result.returncode, 68, result.stdout + result.stderr)
+        self.assertIn("read-only standby", result.stderr)
+        self.assertIn("primary", result.stderr)
+        self.assertEqual(stored(self.db), before)
+        self.assertEqual(server().psql("SELECT to_regclass('_backfill_runs') IS NULL", self.db), [["t"]])
+        plan = run("plan", on_standby, "--json")
+        self.assertEqual(plan.returncode, 0, plan.stderr)
+        changes = sum(1 for i, e in self.expected.items() if e != before[i])
+        self.assertEqual(json.loads(plan.stdout)["counters"]["updated"], changes)
+
+    def test_run_waits_while_the_standby_lags_and_finishes_once_it_catches_up(self):
+        job = self.job(3000, batch_size=100, pause_ms=20)
+        self.wait_until_replayed()
+        self.standby.psql("SELECT pg_wal_replay_pause()")
+        proc = subprocess.Popen([BACKFILL, "run", job, "--progress", "log", "--set",
+                                 "options.max_replica_lag_ms=300"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            self.wait_for_batches(1, proc)
+            # Held back: the batch count stops growing while replay is paused.
+            time.sleep(3)
+            held = self.batches()
+            time.sleep(2)
+            self.assertEqual(self.batches(), held, "the run went on while the standby lagged")
+            self.assertIsNone(proc.poll())
+        finally:
+            self.standby.psql("SELECT pg_wal_replay_resume()")
+        out, err = proc.communicate(timeout=120)
+        self.assertEqual(proc.returncode, 0, err)
+        self.assertIn("replica lag", err)
+        self.assertIn("exceeds 300 ms; pausing", err)
+        self.assertEqual(stored(self.db), self.expected)
