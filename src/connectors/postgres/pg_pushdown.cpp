@@ -242,7 +242,6 @@ std::optional<PgPushdown> PgPushdown::plan(PgConnection& db, const Endpoint& tar
   }
   p.sql_from_start_ = p.statement(true, false);
   p.sql_after_ = p.statement(false, false);
-  p.read_from_start_ = p.statement(true, true);
   p.read_after_ = p.statement(false, true);
   p.apply_sql_ = p.apply_statement();
   return p;

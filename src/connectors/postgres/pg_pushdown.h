@@ -78,7 +78,8 @@ class PgPushdown {
   std::vector<std::string> writes_;       // per field: the SQL value written, from computed.v<f>
   std::vector<std::string> write_types_;  // per field: the SQL type of writes_[f]
   std::string sql_from_start_, sql_after_;
-  std::string read_from_start_, read_after_, apply_sql_;
+  std::string read_after_;  // a batch read ahead always follows another
+  std::string apply_sql_;
 
   std::unique_ptr<PgConnection> reader_;
   bool reader_failed_ = false;
