@@ -273,6 +273,40 @@ TEST_F(SqliteReadAheadTest, RemapsABatchAnotherConnectionChangedMeanwhile) {
   EXPECT_GT(mapper.seen().size(), 9u) << "the stale batch was mapped again";
 }
 
+TEST_F(SqliteReadAheadTest, TextKeysAreBatchedByCountAndMappedAhead) {
+  ASSERT_TRUE(connection->execute(
+      "CREATE TABLE c (code TEXT PRIMARY KEY, v TEXT, out TEXT) WITHOUT ROWID"));
+  ASSERT_TRUE(connection->execute(
+      "INSERT INTO c VALUES ('a','1',NULL), ('b','2','kept'), ('c','3',NULL), ('d',NULL,NULL), "
+      "('e','5',NULL), ('f','6',NULL), ('g','7',NULL)"));
+  FieldSpec out;
+  out.column = "out";
+  auto text_sink =
+      connector_for(file.string()).make_sink(*connection, endpoint("c", {"code"}), {out});
+  SourceQuery text_query{"c", {"code"}, "", {"v", "out"}};
+  RecordingRowMapper mapper;
+  std::optional<Key> after;
+  std::vector<std::int64_t> in_scope, written;
+  while (true) {
+    ASSERT_TRUE(connection->begin_write());
+    auto r = text_sink->write_range(text_query, after, Key{std::string("g")}, 3, mapper);
+    ASSERT_TRUE(r) << r.error().message;
+    ASSERT_TRUE(connection->commit());
+    if (!r->last_key) break;
+    EXPECT_TRUE(r->mapped_ahead) << "mapped on the second connection";
+    in_scope.push_back(r->rows_in_scope);
+    written.push_back(r->rows_written);
+    after = r->last_key;
+  }
+  EXPECT_EQ(in_scope, (std::vector<std::int64_t>{3, 3, 1}));
+  EXPECT_EQ(written, (std::vector<std::int64_t>{2, 2, 1}));
+  EXPECT_EQ(mapper.seen().size(), 6u) << "each row that needs work mapped once";
+  EXPECT_EQ(
+      column("SELECT out FROM c ORDER BY code"),
+      (std::vector<Value>{std::string("m:1"), std::string("kept"), std::string("m:3"), Value(),
+                          std::string("m:5"), std::string("m:6"), std::string("m:7")}));
+}
+
 TEST_F(SqliteReadAheadTest, TablesWithTriggersAreMappedInsideTheUpdate) {
   // Writing a row's `out` rewrites the input of the row three keys on: a
   // batch mapped ahead would have read the old input.
