@@ -252,6 +252,7 @@ struct ConnectOptions {
   int lock_timeout_ms = Options::k_default_lock_timeout_ms;
   int statement_timeout_ms = Options::k_default_statement_timeout_ms;
   std::string application_name = "backfill";
+  bool read_ahead = true;  // a sink may map the next batch on a second connection
 
   static ConnectOptions from(const Options& options, bool writable);
 };

@@ -90,7 +90,8 @@ struct Options {
   int pause_ms = 0;                                 // sleep between batches
   double min_coverage = 0;                          // percent; verify fails below it
   bool sqlite_wal = true;                           // switch SQLite targets to WAL
-  bool pushdown = true;  // in place, let the database map each batch when it can
+  bool pushdown = true;    // in place, let the database map each batch when it can
+  bool read_ahead = true;  // read and map the next batch during a write: a second core, session
   // PostgreSQL session settings that protect a production server.
   int lock_timeout_ms = k_default_lock_timeout_ms;
   int statement_timeout_ms = k_default_statement_timeout_ms;

@@ -20,7 +20,8 @@ ConnectOptions ConnectOptions::from(const Options& options, bool writable) {
                         .sqlite_wal = options.sqlite_wal,
                         .lock_timeout_ms = options.lock_timeout_ms,
                         .statement_timeout_ms = options.statement_timeout_ms,
-                        .application_name = options.application_name};
+                        .application_name = options.application_name,
+                        .read_ahead = options.read_ahead};
 }
 
 std::string Connection::now_utc() {

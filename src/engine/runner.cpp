@@ -182,7 +182,7 @@ class Runner {
           mapper_.map(rows_, mapped_);
           mapped = true;
         }
-        if (rows_.size() > 0)
+        if (rows_.size() > 0 && session_.spec().options.read_ahead)
           start_read_ahead(mapper_.key_of(rows_, rows_.size() - 1), *run.watermark);
       }
       int attempts = 0;

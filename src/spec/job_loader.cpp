@@ -217,10 +217,11 @@ class JobReader {
   Options options(const toml::table* t, WritePolicy& default_policy) const {
     Options o;
     if (t == nullptr) return o;
-    reject_unknown(*t, "options.",
-                   {"batch_size", "busy_timeout_ms", "max_retries", "max_rows_per_second",
-                    "pause_ms", "min_coverage", "policy", "sqlite_wal", "lock_timeout_ms",
-                    "statement_timeout_ms", "application_name", "max_replica_lag_ms", "pushdown"});
+    reject_unknown(
+        *t, "options.",
+        {"batch_size", "busy_timeout_ms", "max_retries", "max_rows_per_second", "pause_ms",
+         "min_coverage", "policy", "sqlite_wal", "lock_timeout_ms", "statement_timeout_ms",
+         "application_name", "max_replica_lag_ms", "pushdown", "read_ahead"});
     number(*t, "options.", "batch_size", o.batch_size, 1, 1000000);
     number(*t, "options.", "busy_timeout_ms", o.busy_timeout_ms, 0, 3600000);
     number(*t, "options.", "max_retries", o.max_retries, 0, 1000);
@@ -232,7 +233,9 @@ class JobReader {
     number(*t, "options.", "max_replica_lag_ms", o.max_replica_lag_ms, 0, 86400000);
     if (auto name = string(*t, "options.", "application_name", false)) o.application_name = *name;
     if (const toml::node* n = t->get("policy")) default_policy = policy(*n, "options.policy");
-    for (auto [key, flag] : {std::pair{"sqlite_wal", &o.sqlite_wal}, {"pushdown", &o.pushdown}}) {
+    for (auto [key, flag] : {std::pair{"sqlite_wal", &o.sqlite_wal},
+                             {"pushdown", &o.pushdown},
+                             {"read_ahead", &o.read_ahead}}) {
       if (const toml::node* n = t->get(key)) {
         if (!n->is_boolean()) fail(n, fmt::format("options.{}", key), "must be true or false");
         *flag = n->as_boolean()->get();

@@ -1,6 +1,7 @@
 """The AgentOS case end to end: plan, run, status, verify and reports."""
 import json
 import os
+import shutil
 import sqlite3
 import unittest
 
@@ -21,6 +22,14 @@ class AgentosBackfillTest(TempDirTest):
         self.assertEqual(stored_agentos(self.db), self.expected)
         self.assertIn("Backfill complete.", result.stdout)
         self.assertIn("progress", result.stderr)
+
+    def test_every_execution_path_gives_the_same_rows(self):
+        for setting in ("options.read_ahead=false", "options.pushdown=false"):
+            copy = self.path(f"{setting}.db")
+            shutil.copy(self.db, copy)
+            result = run("run", AGENTOS_JOB, "--db", copy, "--set", setting)
+            self.assertEqual(result.returncode, 0, result.stderr)
+            self.assertEqual(stored_agentos(copy), self.expected, setting)
 
     def test_summary_counters_add_up_and_match_the_rows(self):
         before = stored_agentos(self.db)

@@ -241,6 +241,21 @@ from = {{ column = "payload", path = "$.at" }}
         self.assertNotIn("replica lag", err)  # the check ran; with no replicas it never waits
         self.assertEqual(stored(self.db), self.expected)
 
+    def test_fast_path_reads_ahead_in_a_second_session_unless_told_not_to(self):
+        for read_ahead, sessions_expected in (("true", 2), ("false", 1)):
+            job = self.job(4000, batch_size=200, pause_ms=20, raw_fallback=False)
+            proc = subprocess.Popen([BACKFILL, "run", job, "--progress", "log", "--set",
+                                     "options.application_name=ahead-check", "--set",
+                                     f"options.read_ahead={read_ahead}"],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            self.wait_for_batches(3, proc)
+            sessions = server().psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                                     "'ahead-check'")
+            out, err = proc.communicate(timeout=300)
+            self.assertEqual(proc.returncode, 0, err)
+            self.assertEqual(sessions, [[str(sessions_expected)]], f"read_ahead = {read_ahead}")
+            self.assertEqual(stored(self.db), self.expected)
+
     def test_kill_9_then_resume_equals_an_uninterrupted_run(self):
         self.check_kill_9_and_resume(self.job(20000, batch_size=200, pause_ms=5))
 

@@ -87,6 +87,11 @@ TEST_F(JobLoaderTest, OverridesParseAsTomlOrFallBackToText) {
   EXPECT_NE(error_of(k_job, {"options.batch_size=big"}).find("(command line --set)"),
             std::string::npos);
   error_of(k_job, {"nokey"}, ExitCode::k_usage);
+  EXPECT_TRUE(load(k_job).options.read_ahead);
+  EXPECT_FALSE(load(k_job, {"options.read_ahead=false"}).options.read_ahead);
+  EXPECT_NE(
+      error_of(k_job, {"options.read_ahead=no"}).find("options.read_ahead: must be true or false"),
+      std::string::npos);
 }
 
 TEST_F(JobLoaderTest, ErrorsNameFileLineAndKey) {

@@ -476,7 +476,7 @@ RangeWrite PgPushdown::outcome_of(const std::vector<Value>& row) const {
 
 void PgPushdown::start_read(const Key& after, const Key& upto, std::size_t limit) {
   if (!reader_) {
-    if (reader_failed_) return;
+    if (reader_failed_ || !db_->read_ahead_allowed()) return;
     try {
       reader_ = db_->open_another();
     } catch (const Error&) {

@@ -31,7 +31,8 @@ std::string pragma_text(sqlite3* db, const char* sql) {
 SqliteConnection::SqliteConnection(std::string path, const ConnectOptions& options)
     : path_(std::move(path)),
       busy_timeout_ms_(options.busy_timeout_ms),
-      wal_wanted_(options.sqlite_wal) {
+      wal_wanted_(options.sqlite_wal),
+      read_ahead_(options.read_ahead) {
   std::error_code ec;
   if (!std::filesystem::exists(path_, ec)) {
     throw Error(ExitCode::k_database_missing,

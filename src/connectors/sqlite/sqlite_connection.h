@@ -54,6 +54,7 @@ class SqliteConnection final : public Connection {
   // values mean nothing but this connection wrote in between.
   Result<std::int64_t> data_version();
   bool in_wal_mode();
+  bool read_ahead_allowed() const { return read_ahead_; }
   sqlite3* handle() { return db_; }
 
  private:
@@ -62,6 +63,7 @@ class SqliteConnection final : public Connection {
   std::unordered_map<std::string, sqlite3_stmt*> statements_;
   int busy_timeout_ms_;
   bool wal_wanted_;
+  bool read_ahead_;
 };
 
 // Runs `stmt` to completion, calling on_row for each row.

@@ -236,7 +236,7 @@ bool SqliteSink::reads_ahead(const SourceQuery& query, RowMapper& mapper) {
   auto r =
       db_.query("SELECT 1 FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = ?",
                 std::vector<Value>{query.table}, [&](std::span<const Value>) { triggers = true; });
-  reads_ahead_ = r && !triggers && db_.in_wal_mode();
+  reads_ahead_ = r && !triggers && db_.in_wal_mode() && db_.read_ahead_allowed();
   if (!*reads_ahead_) return false;
   try {
     read_ahead_ = std::make_unique<SqliteReadAhead>(db_.open_another(false), mapper.fork(), query,
