@@ -172,6 +172,7 @@ Result<void> PgConnection::configure_session() {
 Result<void> PgConnection::ensure_connected() {
   if (PQstatus(conn_) == CONNECTION_OK) return {};
   PQreset(conn_);
+  prepared_.clear();
   if (PQstatus(conn_) != CONNECTION_OK) {
     return fail(Failure::Kind::k_transient,
                 fmt::format("lost the connection to {} and cannot reconnect: {}", display_name_,
@@ -207,7 +208,7 @@ Failure PgConnection::failure_of(const PGresult* result, std::string_view during
 }
 
 Result<PgResult> PgConnection::run(const std::string& sql, std::span<const Value> params,
-                                   std::string_view during) {
+                                   std::string_view during, const RunShape& shape) {
   if (PQstatus(conn_) != CONNECTION_OK) {
     // Inside a transaction the work so far is gone with the connection: fail,
     // and let the caller start the batch again.
@@ -217,9 +218,20 @@ Result<PgResult> PgConnection::run(const std::string& sql, std::span<const Value
   std::vector<std::string> text(params.size());
   std::vector<const char*> values(params.size(), nullptr);
   std::vector<Oid> types(params.size(), 0);  // 0: the server infers the type
+  std::vector<int> lengths, formats;
+  if (shape.params == WireFormat::k_binary) {
+    lengths.assign(params.size(), 0);
+    formats.assign(params.size(), 1);
+  }
   for (std::size_t i = 0; i < params.size(); ++i) {
     const Value& v = params[i];
     if (std::holds_alternative<std::monostate>(v)) continue;
+    if (shape.params == WireFormat::k_binary) {
+      const std::string& bytes = std::get<std::string>(v);
+      values[i] = bytes.data();
+      lengths[i] = static_cast<int>(bytes.size());
+      continue;
+    }
     if (const bool* b = std::get_if<bool>(&v)) {
       text[i] = *b ? "true" : "false";
       types[i] = k_bool_oid;
@@ -234,8 +246,25 @@ Result<PgResult> PgConnection::run(const std::string& sql, std::span<const Value
     }
     values[i] = text[i].c_str();
   }
-  PgResult r(PQexecParams(conn_, sql.c_str(), static_cast<int>(params.size()), types.data(),
-                          values.data(), nullptr, nullptr, 0));
+  const int count = static_cast<int>(params.size());
+  const int* lengths_or_null = lengths.empty() ? nullptr : lengths.data();
+  const int* formats_or_null = formats.empty() ? nullptr : formats.data();
+  const int result_format = static_cast<int>(shape.result);
+  PgResult r;
+  if (shape.prepared_as.empty()) {
+    r.reset(PQexecParams(conn_, sql.c_str(), count, types.data(), values.data(), lengths_or_null,
+                         formats_or_null, result_format));
+  } else {
+    if (!prepared_.contains(shape.prepared_as)) {
+      PgResult prepared(
+          PQprepare(conn_, shape.prepared_as.c_str(), sql.c_str(), count, types.data()));
+      if (PQresultStatus(prepared.get()) != PGRES_COMMAND_OK)
+        return std::unexpected(failure_of(prepared.get(), during));
+      prepared_.insert(shape.prepared_as);
+    }
+    r.reset(PQexecPrepared(conn_, shape.prepared_as.c_str(), count, values.data(), lengths_or_null,
+                           formats_or_null, result_format));
+  }
   auto status = PQresultStatus(r.get());
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)
     return std::unexpected(failure_of(r.get(), during));
@@ -256,18 +285,23 @@ void PgConnection::read_cell(const PGresult* result, int row, int col, Value& ce
     cell = std::monostate{};
     return;
   }
-  const char* text = PQgetvalue(result, row, col);
-  const std::size_t length = static_cast<std::size_t>(PQgetlength(result, row, col));
-  switch (PQftype(result, col)) {
+  assign_from_text(
+      PQftype(result, col),
+      {PQgetvalue(result, row, col), static_cast<std::size_t>(PQgetlength(result, row, col))},
+      cell);
+}
+
+void PgConnection::assign_from_text(Oid type, std::string_view text, Value& cell) {
+  switch (type) {
     case k_bool_oid:
-      cell = text[0] == 't';
+      cell = !text.empty() && text[0] == 't';
       return;
     case k_int2_oid:
     case k_int4_oid:
     case k_int8_oid:
     case k_oid_oid: {
       std::int64_t n = 0;
-      std::from_chars(text, text + length, n);
+      std::from_chars(text.data(), text.data() + text.size(), n);
       cell = n;
       return;
     }
@@ -275,17 +309,50 @@ void PgConnection::read_cell(const PGresult* result, int row, int col, Value& ce
     case k_float8_oid:
     case k_numeric_oid: {
       double d = 0;
-      std::from_chars(text, text + length, d);
+      std::from_chars(text.data(), text.data() + text.size(), d);
       cell = d;
       return;
     }
     default:
       if (std::string* s = std::get_if<std::string>(&cell)) {
-        s->assign(text, length);
+        s->assign(text);
       } else {
-        cell = std::string(text, length);
+        cell = std::string(text);
       }
   }
+}
+
+void PgConnection::read_binary_cell(const PGresult* result, int row, int col, Value& cell) {
+  if (PQgetisnull(result, row, col)) {
+    cell = std::monostate{};
+    return;
+  }
+  const auto* bytes = reinterpret_cast<const unsigned char*>(PQgetvalue(result, row, col));
+  const auto length = static_cast<std::size_t>(PQgetlength(result, row, col));
+  const Oid type = PQftype(result, col);
+  if ((type == k_int8_oid && length == 8) || (type == k_int4_oid && length == 4)) {
+    // Network byte order, two's complement.
+    std::uint64_t n = 0;
+    for (std::size_t i = 0; i < length; ++i) n = (n << 8) | bytes[i];
+    if (length == 4) n = static_cast<std::uint64_t>(static_cast<std::int32_t>(n));
+    cell = static_cast<std::int64_t>(n);
+    return;
+  }
+  cell = std::string(reinterpret_cast<const char*>(bytes), length);
+}
+
+Result<std::vector<Oid>> PgConnection::column_types(const std::string& sql,
+                                                    std::string_view during) {
+  if (PQstatus(conn_) != CONNECTION_OK) return std::unexpected(failure_of(nullptr, during));
+  PgResult prepared(PQprepare(conn_, "", sql.c_str(), 0, nullptr));
+  if (PQresultStatus(prepared.get()) != PGRES_COMMAND_OK)
+    return std::unexpected(failure_of(prepared.get(), during));
+  PgResult described(PQdescribePrepared(conn_, ""));
+  if (PQresultStatus(described.get()) != PGRES_COMMAND_OK)
+    return std::unexpected(failure_of(described.get(), during));
+  std::vector<Oid> types;
+  for (int c = 0; c < PQnfields(described.get()); ++c) types.push_back(PQftype(described.get(), c));
+  return types;
 }
 
 void PgConnection::for_each_row(const PGresult* result, const RowCallback& on_row) {

@@ -5,6 +5,8 @@
 
 #include <memory>
 #include <string>
+#include <unordered_set>
+#include <vector>
 
 #include "backfill/connector.h"
 
@@ -25,6 +27,16 @@ std::string numbered_placeholders(std::string_view sql);
 // locked (exit 5), not permitted (77), or not compiling (67, with `hint`).
 Error validation_error(const Failure& failure, const std::string& what, std::string hint);
 
+// How parameters are sent or results come back: as text, or as the
+// types' binary forms (cheaper for arrays: no per-element text).
+enum class WireFormat { k_text = 0, k_binary = 1 };
+struct RunShape {
+  WireFormat params = WireFormat::k_text;  // binary: each string holds its type's binary form
+  WireFormat result = WireFormat::k_text;
+  // Non-empty: the session prepares the statement once under this name and
+  // then only binds it, with no parsing or planning per call.
+  std::string prepared_as;
+};
 class PgConnection final : public Connection {
  public:
   // Connects with a libpq URI or keyword/value string (PG* variables and
@@ -43,14 +55,23 @@ class PgConnection final : public Connection {
   std::string quote(std::string_view identifier) const override;
   Result<std::optional<std::int64_t>> replica_lag_ms() override;
 
-  // Runs `sql`, written with `$n` placeholders, binding `params` as text;
-  // `during` names the work in messages.
+  // Runs `sql`, written with `$n` placeholders, binding `params`; `during`
+  // names the work in messages.
   Result<PgResult> run(const std::string& sql, std::span<const Value> params,
-                       std::string_view during);
+                       std::string_view during, const RunShape& shape = {});
   // Runs `sql`, one or more statements without parameters, in one round trip.
   Result<void> run_commands(const std::string& sql, std::string_view during);
   // Reads column `col` of `row`, reusing `cell`'s memory for text.
   static void read_cell(const PGresult* result, int row, int col, Value& cell);
+  // The value of a column of type `type` from its text form, as read_cell
+  // reads it: integers as int64, floating and numeric as double, bool, and
+  // every other type as its text.
+  static void assign_from_text(Oid type, std::string_view text, Value& cell);
+  // Reads column `col` of `row` of a binary-format result: bigint and
+  // integer as int64; text, bytea and any other type as its raw bytes.
+  static void read_binary_cell(const PGresult* result, int row, int col, Value& cell);
+  // The type of each column `sql` returns, without running it.
+  Result<std::vector<Oid>> column_types(const std::string& sql, std::string_view during);
   // Calls on_row for each row of `result`.
   static void for_each_row(const PGresult* result, const RowCallback& on_row);
 
@@ -69,7 +90,8 @@ class PgConnection final : public Connection {
   Failure failure_of(const PGresult* result, std::string_view during) const;
 
   PGconn* conn_ = nullptr;
-  bool in_write_ = false;  // between begin_write and commit or rollback
+  std::unordered_set<std::string> prepared_;  // names prepared in this session (gone on reconnect)
+  bool in_write_ = false;                     // between begin_write and commit or rollback
   std::string url_;
   std::string display_name_;
   ConnectOptions options_;

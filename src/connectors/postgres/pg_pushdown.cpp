@@ -222,8 +222,8 @@ std::optional<PgPushdown> PgPushdown::plan(PgConnection& db, const Endpoint& tar
           std::string j = json_path_sql(c, ex.path);
           p.inputs_.push_back(
               fmt::format("CASE WHEN t.{} IS NULL THEN {} END AS {}", col, j, input));
-          p.inputs_.push_back(fmt::format(
-              "CASE WHEN t.{} IS NULL THEN {} #>> '{{}}' END AS {}_text", col, j, input));
+          // The text form from the value already found: one path lookup a row.
+          p.input_texts_.push_back(fmt::format("{0} #>> '{{}}' AS {0}_text", input));
           sql = from_json(input, input + "_text", f.type);
         } else {
           p.inputs_.push_back(
@@ -292,16 +292,16 @@ std::string PgPushdown::statement(bool from_start, bool read_only) const {
     sets.push_back(fmt::format("{0} = coalesce(t.{0}, {1})", col, writes_[f]));
     // The first keys of rows this field found no value for, as JSON arrays.
     missing_keys.push_back(fmt::format(
-        "(SELECT string_agg(json_build_array({0})::text, chr(30)) FROM (SELECT {0} FROM computed "
-        "WHERE n{1} AND v{1} IS NULL ORDER BY {0} LIMIT 100) AS m)",
+        "array_to_string((array_agg(json_build_array({0})::text ORDER BY {0}) FILTER (WHERE n{1} "
+        "AND v{1} IS NULL))[1:100], chr(30))",
         fmt::join(order, ", "), f));
   }
   scope_columns.insert(scope_columns.end(), inputs_.begin(), inputs_.end());
   if (converted.empty()) converted.push_back("NULL AS backfill_none");
 
-  // The batch's first and last keys: min and max for one column, else sorted.
-  std::vector<std::string> first, last;
-  std::vector<std::string> descending;
+  // The batch's first and last keys: min and max for one column, else the
+  // ends of the sorted keys.
+  std::vector<std::string> first, last, descending;
   for (const auto& o : order) descending.push_back(o + " DESC");
   for (std::size_t i = 0; i < k; ++i) {
     if (k == 1) {
@@ -309,50 +309,60 @@ std::string PgPushdown::statement(bool from_start, bool read_only) const {
       last.push_back("max(backfill_k0)");
       continue;
     }
-    first.push_back(fmt::format("(SELECT backfill_k{} FROM computed ORDER BY {} LIMIT 1)", i,
-                                fmt::join(order, ", ")));
-    last.push_back(fmt::format("(SELECT backfill_k{} FROM computed ORDER BY {} LIMIT 1)", i,
-                               fmt::join(descending, ", ")));
+    first.push_back(
+        fmt::format("(array_agg(backfill_k{} ORDER BY {}))[1]", i, fmt::join(order, ", ")));
+    last.push_back(
+        fmt::format("(array_agg(backfill_k{} ORDER BY {}))[1]", i, fmt::join(descending, ", ")));
   }
   std::string lower = from_start ? "" : fmt::format("{} > {} AND ", row(keys), row(after));
   std::string scope = target_.filter.empty() ? "TRUE" : "(" + target_.filter + ")";
-  // OFFSET 0 keeps each conversion evaluated once per row, not once per use;
-  // computed keeps only what the write and the counts need. Read only, the
-  // statement returns the rows to write instead (see apply_statement).
-  std::vector<std::string> planned_arrays;
-  for (std::size_t f = 0; f < writes_.size(); ++f)
-    planned_arrays.push_back(fmt::format("array_agg({})::text", writes_[f]));
-  std::string write_or_plan =
-      read_only ? fmt::format(
-                      "planned AS (SELECT array_agg(backfill_tid)::text, "
-                      "array_agg(backfill_xmin)::text, {} FROM computed WHERE {})",
-                      fmt::join(planned_arrays, ", "), any(useful))
-                : fmt::format(
-                      "written AS (UPDATE {} AS t SET {} FROM computed WHERE t.ctid = "
-                      "computed.backfill_tid AND ({}) RETURNING 1)",
-                      db.quote(target_.table), fmt::join(sets, ", "), any(guard));
-  std::string written_or_planned = read_only ? "planned.*" : "(SELECT count(*) FROM written)";
+  // Text forms of JSON values, from the values the scan found.
+  std::string scanned = input_texts_.empty()
+                            ? std::string("scope")
+                            : fmt::format("(SELECT *, {} FROM scope OFFSET 0) AS scope_text",
+                                          fmt::join(input_texts_, ", "));
+  // Every count, key and array is one aggregate over computed, so computed
+  // streams through a single pass. Read only, the statement returns the rows
+  // to write instead of writing them (see apply_statement).
+  std::vector<std::string> aggregates = {"count(*)",
+                                         fmt::format("count(*) FILTER (WHERE {})", any(needed)),
+                                         fmt::format("count(*) FILTER (WHERE {})", any(useful)),
+                                         fmt::format("count(*) FILTER (WHERE {})", any(fallback)),
+                                         fmt::format("count(*) FILTER (WHERE {})", any(missing))};
+  aggregates.insert(aggregates.end(), first.begin(), first.end());
+  aggregates.insert(aggregates.end(), last.begin(), last.end());
+  aggregates.insert(aggregates.end(), missing_keys.begin(), missing_keys.end());
+  std::string write;
+  if (read_only) {
+    // The result comes in binary: keys as text, read as their own type;
+    // arrays as their binary form, which the write binds as it is.
+    for (std::size_t i = 5; i < 5 + 2 * k; ++i) aggregates[i] += "::text";
+    const std::string to_write = fmt::format("FILTER (WHERE {})", any(useful));
+    aggregates.push_back(fmt::format("array_agg(backfill_tid) {}", to_write));
+    aggregates.push_back(fmt::format("array_agg(backfill_xmin) {}", to_write));
+    for (const std::string& w : writes_)
+      aggregates.push_back(fmt::format("array_agg({}) {}", w, to_write));
+  } else {
+    write = fmt::format(
+        ", written AS (UPDATE {} AS t SET {} FROM computed WHERE t.ctid = computed.backfill_tid "
+        "AND ({}) RETURNING 1)",
+        db.quote(target_.table), fmt::join(sets, ", "), any(guard));
+    aggregates.push_back("(SELECT count(*) FROM written)");
+  }
+  // OFFSET 0 keeps each conversion evaluated once per row, not once per use.
   return fmt::format(
       "WITH scope AS (SELECT {scope_columns} FROM {table} AS t WHERE {lower}{keys} <= {upto} AND "
       "{scope} ORDER BY {key_order} LIMIT ${limit}), "
       "computed AS (SELECT backfill_tid, backfill_xmin, {key_columns}, {values} FROM (SELECT *, "
-      "{converted} FROM scope OFFSET 0) AS converted), {write_or_plan} "
-      "SELECT counts.*, {written_or_planned} FROM (SELECT count(*), count(*) FILTER (WHERE "
-      "{needed}), count(*) FILTER (WHERE {useful}), count(*) FILTER (WHERE {fallback}), "
-      "count(*) FILTER (WHERE {missing}), {first}, {last}, {missing_keys} FROM computed) AS "
-      "counts{from_planned}",
+      "{converted} FROM {scanned} OFFSET 0) AS converted){write} "
+      "SELECT {aggregates} FROM computed",
       fmt::arg("scope_columns", fmt::join(scope_columns, ", ")),
       fmt::arg("table", db.quote(target_.table)), fmt::arg("lower", lower),
       fmt::arg("keys", row(keys)), fmt::arg("upto", row(upto)), fmt::arg("scope", scope),
       fmt::arg("key_order", fmt::join(keys, ", ")), fmt::arg("limit", limit_param),
       fmt::arg("values", fmt::join(values, ", ")), fmt::arg("key_columns", fmt::join(order, ", ")),
-      fmt::arg("converted", fmt::join(converted, ", ")), fmt::arg("write_or_plan", write_or_plan),
-      fmt::arg("needed", any(needed)), fmt::arg("useful", any(useful)),
-      fmt::arg("fallback", any(fallback)), fmt::arg("missing", any(missing)),
-      fmt::arg("first", fmt::join(first, ", ")), fmt::arg("last", fmt::join(last, ", ")),
-      fmt::arg("missing_keys", fmt::join(missing_keys, ", ")),
-      fmt::arg("written_or_planned", written_or_planned),
-      fmt::arg("from_planned", read_only ? ", planned" : ""));
+      fmt::arg("converted", fmt::join(converted, ", ")), fmt::arg("scanned", scanned),
+      fmt::arg("write", write), fmt::arg("aggregates", fmt::join(aggregates, ", ")));
 }
 
 std::string PgPushdown::apply_statement() const {
@@ -483,6 +493,15 @@ void PgPushdown::start_read(const Key& after, const Key& upto, std::size_t limit
       reader_failed_ = true;  // no second session (connection limit, say): one statement each
       return;
     }
+    // The key columns' types, to read the keys the read returns as text.
+    auto types = reader_->column_types(sql_after_, "reading ahead in " + target_.table);
+    if (!types || types->size() < 5 + target_.key.size()) {
+      reader_.reset();
+      reader_failed_ = true;
+      return;
+    }
+    key_types_.assign(types->begin() + 5,
+                      types->begin() + 5 + static_cast<long>(target_.key.size()));
   }
   discard_read();
   read_after_key_ = after;
@@ -509,11 +528,21 @@ void PgPushdown::discard_read() {
 Result<PgPushdown::PlannedBatch> PgPushdown::read_range(const Key& after, const Key& upto,
                                                         std::size_t limit) {
   auto r = reader_->run(read_after_, range_params(after, upto, limit),
-                        "reading ahead in " + target_.table);
+                        "reading ahead in " + target_.table,
+                        {.result = WireFormat::k_binary, .prepared_as = "backfill_read"});
   if (!r) return std::unexpected(r.error());
-  std::vector<Value> row;
-  PgConnection::for_each_row(
-      r->get(), [&](std::span<const Value> cells) { row.assign(cells.begin(), cells.end()); });
+  const int width = PQnfields(r->get());
+  std::vector<Value> row(static_cast<std::size_t>(width));
+  for (int c = 0; c < width && PQntuples(r->get()) == 1; ++c)
+    PgConnection::read_binary_cell(r->get(), 0, c, row[static_cast<std::size_t>(c)]);
+  const std::size_t k = target_.key.size();
+  for (std::size_t i = 0; i < 2 * k && 5 + i < row.size(); ++i) {
+    Value& key = row[5 + i];
+    if (const auto* text = std::get_if<std::string>(&key)) {
+      const std::string copy = *text;
+      PgConnection::assign_from_text(key_types_[i % k], copy, key);
+    }
+  }
   PlannedBatch batch;
   batch.outcome = outcome_of(row);
   batch.arrays.assign(row.begin() + static_cast<long>(counts_width()), row.end());
@@ -523,7 +552,8 @@ Result<PgPushdown::PlannedBatch> PgPushdown::read_range(const Key& after, const 
 Result<RangeWrite> PgPushdown::apply(PlannedBatch& batch) {
   if (batch.outcome.rows_written == 0) return std::move(batch.outcome);
   if (auto r = use_nested_loops(); !r) return std::unexpected(r.error());
-  auto r = db_->run(apply_sql_, batch.arrays, "writing into " + target_.table);
+  auto r = db_->run(apply_sql_, batch.arrays, "writing into " + target_.table,
+                    {.params = WireFormat::k_binary, .prepared_as = "backfill_apply"});
   if (!r) return std::unexpected(r.error());
   if (std::stoll(PQcmdTuples(r->get())) != batch.outcome.rows_written)
     return fail(Failure::Kind::k_row, "rows changed since the batch was read; writing it by key");

@@ -74,6 +74,7 @@ class PgPushdown {
   std::vector<std::string> field_names_;
   std::vector<std::string> field_columns_;  // quoted
   std::vector<std::string> inputs_;         // raw source values the scan reads: `expr AS i<f>_<s>`
+  std::vector<std::string> input_texts_;    // text forms of JSON inputs: `... AS i<f>_<s>_text`
   std::vector<std::vector<std::string>> field_sources_;  // per field, per source: typed SQL
   std::vector<std::string> writes_;       // per field: the SQL value written, from computed.v<f>
   std::vector<std::string> write_types_;  // per field: the SQL type of writes_[f]
@@ -82,6 +83,7 @@ class PgPushdown {
   std::string apply_sql_;
 
   std::unique_ptr<PgConnection> reader_;
+  std::vector<Oid> key_types_;  // of the key columns, to read keys the reader returns as text
   bool reader_failed_ = false;
   std::future<Result<PlannedBatch>> read_pending_;
   std::optional<Key> read_after_key_;
