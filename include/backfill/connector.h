@@ -198,6 +198,7 @@ struct RangeWrite {
   // Set by sinks that mapped the batch ahead with a fork of the RowMapper:
   // its tally stands in for the RowMapper's.
   std::optional<MappingTally> mapped_ahead;
+  std::string notice;  // for the user: a slower way taken from here on, and why
 };
 
 // Writes mapped rows into the target, inside the connection's open transaction.

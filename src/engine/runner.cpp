@@ -355,6 +355,7 @@ class Runner {
     auto written = session_.sink().write_range(session_.source_query(), cursor, watermark,
                                                batch_size(), counting);
     if (!written) return std::unexpected(written.error());
+    if (!written->notice.empty()) observer_.on_notice(written->notice);
     if (!written->last_key) {
       batch.done = true;
       return db_.commit();

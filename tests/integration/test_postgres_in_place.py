@@ -279,13 +279,22 @@ from = {{ column = "payload", path = "$.at" }}
         self.assertEqual(runs[0]["rows_read"], in_scope)
 
     def test_server_restart_mid_run_recovers(self):
-        job = self.job(20000, batch_size=200, pause_ms=10)
+        self.check_server_restart(self.job(20000, batch_size=200, pause_ms=10))
+
+    def test_server_restart_mid_run_on_the_fast_path_recovers(self):
+        # Both sessions come back, and prepare their statements again.
+        job = self.job(20000, batch_size=200, pause_ms=10, raw_fallback=False)
+        self.assertIn("mapped and written by one statement", run("check", job).stdout)
+        self.check_server_restart(job)
+
+    def check_server_restart(self, job):
         proc = self.start(job)
         self.wait_for_batches(5, proc)
         server().restart()
         out, err = proc.communicate(timeout=300)
         self.assertEqual(proc.returncode, 0, err)
         self.assertIn("retry", err)
+        self.assertNotIn("each batch is one statement", err)
         self.assertEqual(stored(self.db), self.expected)
         runs = server().json_rows("SELECT * FROM _backfill_runs", self.db)
         self.assertEqual([r["state"] for r in runs], ["completed"])

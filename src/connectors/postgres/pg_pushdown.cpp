@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <utility>
 
 #include "backfill/mapping.h"
 #include "connectors/postgres/pg_types.h"
@@ -402,15 +403,31 @@ Result<void> PgPushdown::use_nested_loops() {
 
 Result<RangeWrite> PgPushdown::write_range(const std::optional<Key>& after, const Key& upto,
                                            std::size_t limit) {
-  if (auto ahead = take_read(after, upto); ahead && *ahead) {
-    PlannedBatch& batch = **ahead;
-    if (!batch.outcome.last_key) return std::move(batch.outcome);  // nothing left
-    start_read(*batch.outcome.last_key, upto, limit);
-    return apply(batch);
-  }
-  auto written = write_in_one_statement(after, upto, limit);
-  if (written && written->last_key) start_read(*written->last_key, upto, limit);
+  auto written = [&]() -> Result<RangeWrite> {
+    if (auto ahead = take_read(after, upto)) {
+      if (*ahead) {
+        PlannedBatch& batch = **ahead;
+        if (!batch.outcome.last_key) return std::move(batch.outcome);  // nothing left
+        start_read(*batch.outcome.last_key, upto, limit);
+        return apply(batch);
+      }
+      // A lost connection is read again next time; anything else would fail
+      // again, and costs a batch's read each time.
+      if (!ahead->error().retryable()) stop_reading_ahead(ahead->error().message);
+    }
+    auto one = write_in_one_statement(after, upto, limit);
+    if (one && one->last_key) start_read(*one->last_key, upto, limit);
+    return one;
+  }();
+  if (written && !notice_.empty()) written->notice = std::exchange(notice_, {});
   return written;
+}
+
+void PgPushdown::stop_reading_ahead(const std::string& reason) {
+  reader_.reset();
+  reader_failed_ = true;
+  notice_ = fmt::format(
+      "no second session to read ahead in ({}); each batch is one statement from here on", reason);
 }
 
 Result<RangeWrite> PgPushdown::write_in_one_statement(const std::optional<Key>& after,
@@ -489,15 +506,14 @@ void PgPushdown::start_read(const Key& after, const Key& upto, std::size_t limit
     if (reader_failed_ || !db_->read_ahead_allowed()) return;
     try {
       reader_ = db_->open_another();
-    } catch (const Error&) {
-      reader_failed_ = true;  // no second session (connection limit, say): one statement each
+    } catch (const Error& e) {
+      stop_reading_ahead(e.what());  // the server's connection limit, say
       return;
     }
     // The key columns' types, to read the keys the read returns as text.
     auto types = reader_->column_types(sql_after_, "reading ahead in " + target_.table);
     if (!types || types->size() < 5 + target_.key.size()) {
-      reader_.reset();
-      reader_failed_ = true;
+      stop_reading_ahead(types ? "unexpected columns" : types.error().message);
       return;
     }
     key_types_.assign(types->begin() + 5,

@@ -68,6 +68,8 @@ class PgPushdown {
   void discard_read();
   Result<PlannedBatch> read_range(const Key& after, const Key& upto, std::size_t limit);
   Result<RangeWrite> apply(PlannedBatch& batch);
+  // From here on each batch is one statement; the next outcome tells why.
+  void stop_reading_ahead(const std::string& reason);
 
   PgConnection* db_ = nullptr;
   Endpoint target_;
@@ -85,6 +87,7 @@ class PgPushdown {
   std::unique_ptr<PgConnection> reader_;
   std::vector<Oid> key_types_;  // of the key columns, to read keys the reader returns as text
   bool reader_failed_ = false;
+  std::string notice_;  // for the next outcome
   std::future<Result<PlannedBatch>> read_pending_;
   std::optional<Key> read_after_key_;
   Key read_upto_;
