@@ -278,8 +278,15 @@ std::string PgPushdown::statement(bool from_start, bool read_only) const {
     scope_columns.push_back(fmt::format("(t.{} IS NULL) AS n{}", col, f));
     std::vector<std::string> xs;
     for (std::size_t src = 0; src < field_sources_[f].size(); ++src) {
-      converted.push_back(fmt::format("{} AS x{}_{}", field_sources_[f][src], f, src));
-      xs.push_back(fmt::format("x{}_{}", f, src));
+      // The first source is a column: the fallback count reads it too. The
+      // others stay inside the coalesce, computed only when the ones before
+      // gave nothing, as the engine tries them.
+      if (src == 0) {
+        converted.push_back(fmt::format("{} AS x{}_0", field_sources_[f][0], f));
+        xs.push_back(fmt::format("x{}_0", f));
+      } else {
+        xs.push_back(field_sources_[f][src]);
+      }
     }
     values.push_back(fmt::format("n{}", f));
     values.push_back(xs.empty() ? fmt::format("NULL AS v{}", f)
