@@ -35,43 +35,52 @@ bool compatible(const FieldSpec& field, std::string_view declared) {
   return true;
 }
 
-void append_quoted(std::string& out, std::string_view text) {
-  out += '"';
-  // Copies runs without quotes or backslashes whole; escapes the rest.
-  std::size_t run = 0;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '"' && text[i] != '\\') continue;
-    out.append(text, run, i - run);
-    out += '\\';
-    run = i;
-  }
-  out.append(text, run, text.size() - run);
-  out += '"';
+void append_int32(std::string& out, std::uint32_t n) {
+  const char bytes[] = {static_cast<char>(n >> 24), static_cast<char>(n >> 16),
+                        static_cast<char>(n >> 8), static_cast<char>(n)};
+  out.append(bytes, sizeof bytes);
 }
 
-void append_array_element(std::string& out, const Value& v) {
-  if (is_null(v)) {
-    out += "NULL";
-  } else if (const bool* b = std::get_if<bool>(&v)) {
-    out += *b ? "true" : "false";
-  } else if (const auto* i = std::get_if<std::int64_t>(&v)) {
-    fmt::format_to(std::back_inserter(out), "{}", *i);
-  } else if (const std::string* s = std::get_if<std::string>(&v)) {
-    append_quoted(out, *s);
-  } else {
-    append_quoted(out, to_display(v));
-  }
-}
-
-// Cells [first, first + count) of one column, as a text array literal.
+// Cells [first, first + count) of one column in the binary form of a text[]
+// (PostgreSQL's array_send): a header, then each element's length and
+// bytes. Nothing is quoted or escaped, and the server copies each element
+// as it is; the statement casts the elements to the columns' types.
 template <class CellAt>
 std::string text_array(std::size_t first, std::size_t count, CellAt cell_at) {
-  std::string out = "{";
-  for (std::size_t r = first; r < first + count; ++r) {
-    if (r > first) out += ',';
-    append_array_element(out, cell_at(r));
+  constexpr std::uint32_t k_text_oid = 25;
+  bool has_null = false;
+  for (std::size_t r = first; r < first + count && !has_null; ++r) has_null = is_null(cell_at(r));
+  std::string out;
+  append_int32(out, count > 0 ? 1 : 0);  // dimensions
+  append_int32(out, has_null ? 1 : 0);
+  append_int32(out, k_text_oid);
+  if (count > 0) {
+    append_int32(out, static_cast<std::uint32_t>(count));
+    append_int32(out, 1);  // lower bound
   }
-  return out + '}';
+  std::string text;
+  for (std::size_t r = first; r < first + count; ++r) {
+    const Value& v = cell_at(r);
+    if (is_null(v)) {
+      append_int32(out, 0xFFFFFFFFu);  // -1: NULL
+      continue;
+    }
+    const std::string* s = std::get_if<std::string>(&v);
+    if (s == nullptr) {
+      if (const bool* b = std::get_if<bool>(&v)) {
+        text = *b ? "true" : "false";
+      } else if (const auto* i = std::get_if<std::int64_t>(&v)) {
+        text.clear();
+        fmt::format_to(std::back_inserter(text), "{}", *i);
+      } else {
+        text = to_display(v);
+      }
+      s = &text;
+    }
+    append_int32(out, static_cast<std::uint32_t>(s->size()));
+    out += *s;
+  }
+  return out;
 }
 
 }  // namespace
@@ -297,7 +306,8 @@ Result<bool> PgSink::current_values(const RowBatch& rows, std::size_t key_width,
     key_arrays[c] =
         text_array(0, rows.size(), [&](std::size_t r) -> const Value& { return rows.row(r)[c]; });
   }
-  auto r = db_.run(sql, key_arrays, "reading target rows of " + target_.table);
+  auto r = db_.run(sql, key_arrays, "reading target rows of " + target_.table,
+                   {.params = WireFormat::k_binary, .prepared_as = ""});
   if (!r) return std::unexpected(r.error());
   PgConnection::for_each_row(r->get(), [&](std::span<const Value> row) {
     if (is_null(row[1])) return;  // no target row
@@ -329,7 +339,8 @@ Result<void> PgSink::write_rows(const WriteBatch& batch, std::size_t first, std:
   if (!whole) encoded = encode(batch, first, count);
   const auto& arrays =
       whole ? *static_cast<const std::vector<Value>*>(batch.prepared.get()) : encoded;
-  auto r = db_.run(sql_, arrays, "writing into " + target_.table);
+  auto r = db_.run(sql_, arrays, "writing into " + target_.table,
+                   {.params = WireFormat::k_binary, .prepared_as = ""});
   if (!r) return std::unexpected(r.error());
   for (std::size_t i = first; i < first + count; ++i) outcomes[i] = WriteOutcome::k_written;
   PgConnection::for_each_row(r->get(), [&](std::span<const Value> row) {
