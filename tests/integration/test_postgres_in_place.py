@@ -145,6 +145,13 @@ class OrdersTest(TempDirTest):
                                                      pause_ms=pause_ms,
                                                      raw_fallback=RAW_FALLBACK if raw_fallback else ""))
 
+    def fast_path_job(self, rows, **options):
+        """The orders job on jsonb and typed columns only, which `check` says
+        the database maps and writes itself."""
+        job = self.job(rows, raw_fallback=False, **options)
+        self.assertIn("mapped and written by one statement", run("check", job).stdout)
+        return job
+
     def start(self, job):
         return subprocess.Popen([BACKFILL, "run", job, "--progress", "log"], stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
@@ -227,34 +234,33 @@ from = {{ column = "payload", path = "$.at" }}
             self.assertEqual(rows, expected, f"pushdown = {pushdown}")
 
     def test_session_names_itself_and_checks_replica_lag(self):
-        job = self.job(4000, batch_size=200, pause_ms=20)
-        proc = subprocess.Popen([BACKFILL, "run", job, "--progress", "log", "--set",
-                                 "options.application_name=nightly-backfill", "--set",
-                                 "options.max_replica_lag_ms=1000"],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.wait_for_batches(2, proc)
-        sessions = server().psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = "
-                                 "'nightly-backfill'")
-        out, err = proc.communicate(timeout=300)
-        self.assertEqual(proc.returncode, 0, err)
-        self.assertEqual(sessions, [["1"]])
+        sessions, err = self.sessions_mid_run(self.job(4000, batch_size=200, pause_ms=20),
+                                              "options.max_replica_lag_ms=1000")
+        self.assertEqual(sessions, 1)
         self.assertNotIn("replica lag", err)  # the check ran; with no replicas it never waits
-        self.assertEqual(stored(self.db), self.expected)
 
     def test_fast_path_reads_ahead_in_a_second_session_unless_told_not_to(self):
         for read_ahead, sessions_expected in (("true", 2), ("false", 1)):
             job = self.job(4000, batch_size=200, pause_ms=20, raw_fallback=False)
-            proc = subprocess.Popen([BACKFILL, "run", job, "--progress", "log", "--set",
-                                     "options.application_name=ahead-check", "--set",
-                                     f"options.read_ahead={read_ahead}"],
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            self.wait_for_batches(3, proc)
-            sessions = server().psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = "
-                                     "'ahead-check'")
-            out, err = proc.communicate(timeout=300)
-            self.assertEqual(proc.returncode, 0, err)
-            self.assertEqual(sessions, [[str(sessions_expected)]], f"read_ahead = {read_ahead}")
-            self.assertEqual(stored(self.db), self.expected)
+            sessions, _ = self.sessions_mid_run(job, f"options.read_ahead={read_ahead}")
+            self.assertEqual(sessions, sessions_expected, f"read_ahead = {read_ahead}")
+
+    def sessions_mid_run(self, job, *settings):
+        """Runs `job` with `settings`; returns how many sessions it held in
+        pg_stat_activity, under its application_name, a few batches in, and
+        its stderr. The run must succeed with the expected rows."""
+        command = [BACKFILL, "run", job, "--progress", "log", "--set",
+                   "options.application_name=nightly-backfill"]
+        for setting in settings:
+            command += ["--set", setting]
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.wait_for_batches(3, proc)
+        sessions = server().psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                                 "'nightly-backfill'")
+        _, err = proc.communicate(timeout=300)
+        self.assertEqual(proc.returncode, 0, err)
+        self.assertEqual(stored(self.db), self.expected)
+        return int(sessions[0][0]), err
 
     def test_kill_9_then_resume_equals_an_uninterrupted_run(self):
         self.check_kill_9_and_resume(self.job(20000, batch_size=200, pause_ms=5))
@@ -283,9 +289,7 @@ from = {{ column = "payload", path = "$.at" }}
 
     def test_server_restart_mid_run_on_the_fast_path_recovers(self):
         # Both sessions come back, and prepare their statements again.
-        job = self.job(20000, batch_size=200, pause_ms=10, raw_fallback=False)
-        self.assertIn("mapped and written by one statement", run("check", job).stdout)
-        self.check_server_restart(job)
+        self.check_server_restart(self.fast_path_job(20000, batch_size=200, pause_ms=10))
 
     def check_server_restart(self, job):
         proc = self.start(job)
@@ -331,9 +335,7 @@ from = {{ column = "payload", path = "$.at" }}
         self.check_concurrent_writer(self.job(20000, batch_size=200, pause_ms=5))
 
     def test_concurrent_writer_on_the_fast_path(self):
-        job = self.job(20000, batch_size=200, pause_ms=5, raw_fallback=False)
-        self.assertIn("mapped and written by one statement", run("check", job).stdout)
-        self.check_concurrent_writer(job)
+        self.check_concurrent_writer(self.fast_path_job(20000, batch_size=200, pause_ms=5))
 
     def check_concurrent_writer(self, job):
         stop = threading.Event()
