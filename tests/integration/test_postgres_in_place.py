@@ -245,6 +245,18 @@ from = {{ column = "payload", path = "$.at" }}
             sessions, _ = self.sessions_mid_run(job, f"options.read_ahead={read_ahead}")
             self.assertEqual(sessions, sessions_expected, f"read_ahead = {read_ahead}")
 
+    def test_at_the_connection_limit_the_fast_path_keeps_to_one_session_and_says_so(self):
+        job = self.fast_path_job(4000, batch_size=200)
+        server().psql("DO $$ BEGIN CREATE ROLE one_session LOGIN CONNECTION LIMIT 1; "
+                      "EXCEPTION WHEN duplicate_object THEN NULL; END $$")
+        server().psql("GRANT SELECT, UPDATE ON orders TO one_session; "
+                      "GRANT CREATE ON SCHEMA public TO one_session", self.db)
+        result = run("run", job, "--set", f"source.url={server().url(self.db, 'one_session')}")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stderr.count("no second session to read ahead in"), 1, result.stderr)
+        self.assertIn("too many connections for role", result.stderr)
+        self.assertEqual(stored(self.db), self.expected)
+
     def sessions_mid_run(self, job, *settings):
         """Runs `job` with `settings`; returns how many sessions it held in
         pg_stat_activity, under its application_name, a few batches in, and
