@@ -4,13 +4,14 @@ expectation computed here; resume after kill -9; a server restart and a
 lock held by another session in the middle of a run; a concurrent writer;
 a hot standby (refused as a target; its replay lag holds a run back)."""
 import json
+import os
 import random
 import subprocess
 import threading
 import time
 import unittest
 
-from pg_server import PgServer, server
+from pg_server import PASSWORD, PASSWORD_USER, PgServer, server
 from support import (BACKFILL, TempDirTest, assert_counters_add_up, run, timestamp_or_none)
 
 def make_orders(db, rows, seed):
@@ -244,6 +245,24 @@ from = {{ column = "payload", path = "$.at" }}
             job = self.job(4000, batch_size=200, pause_ms=20, raw_fallback=False)
             sessions, _ = self.sessions_mid_run(job, f"options.read_ahead={read_ahead}")
             self.assertEqual(sessions, sessions_expected, f"read_ahead = {read_ahead}")
+
+    def test_pg_variables_and_pgpass_supply_what_the_url_leaves_out(self):
+        job = self.job(2000)
+        pgpass = self.path("pgpass")
+        with open(pgpass, "w") as f:
+            f.write(f"127.0.0.1:{server().port}:{self.db}:{PASSWORD_USER}:{PASSWORD}\n")
+        os.chmod(pgpass, 0o600)
+        env = {"PGHOST": "127.0.0.1", "PGPORT": str(server().port), "PGDATABASE": self.db,
+               "PGUSER": PASSWORD_USER, "PGPASSFILE": pgpass}
+        result = run("run", job, "--set", "source.url=postgresql://", "--progress", "log", env=env)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(stored(self.db), self.expected)
+        self.assertNotIn(PASSWORD, result.stdout + result.stderr)
+        # The same without the password file: the server asks for one.
+        env["PGPASSFILE"] = self.path("no-such-file")
+        refused = run("check", job, "--set", "source.url=postgresql://", env=env)
+        self.assertEqual(refused.returncode, 77, refused.stderr)
+        self.assertIn("no password supplied", refused.stderr)
 
     def test_at_the_connection_limit_the_fast_path_keeps_to_one_session_and_says_so(self):
         job = self.fast_path_job(4000, batch_size=200)
