@@ -55,9 +55,15 @@ std::string timestamp_from_number(const std::string& x) {
 // The engine's `timestamp` conversion of text `s`, for the shapes where
 // PostgreSQL's own input reads the same instant (no zone means UTC: the
 // session's TimeZone is UTC), truncated to milliseconds as the engine does.
-// PostgreSQL accepts 24:00:00, which the engine does not. Plain decimal
-// text is epoch seconds or milliseconds, as a number is. Text without a
-// digit is no timestamp for either. Anything else goes to the engine.
+// The common shapes are recognised with LIKE, which is cheap; the engine's
+// other spellings (surrounding spaces, a lowercase `t` or `z`, a comma
+// before the fraction, no seconds, `+hhmm` or `+hh` offsets) are written
+// canonically first and checked with a regular expression, and an hour,
+// minute or second out of range is no timestamp, as in the engine. More
+// than 6 fraction digits would round in PostgreSQL where the engine
+// truncates. Plain decimal text is epoch seconds or milliseconds, as a
+// number is. Text without a digit is no timestamp for either. Anything else
+// goes to the engine.
 std::string timestamp_from_text(const std::string& s) {
   static constexpr const char* k_shapes[] = {
       "____-__-__T__:__:__.___Z",  "____-__-__T__:__:__Z",
@@ -68,12 +74,17 @@ std::string timestamp_from_text(const std::string& s) {
   };
   std::vector<std::string> like;
   for (const char* shape : k_shapes) like.push_back(fmt::format("{} LIKE '{}'", s, shape));
+  const std::string canonical = fmt::format("replace(upper(btrim({}, ' ')), ',', '.')", s);
   return fmt::format(
       "CASE WHEN ({1}) AND substr({0}, 12, 2) <> '24' THEN date_trunc('milliseconds', "
       "{0}::timestamptz) WHEN {0} ~ '^-?[0-9]{{1,15}}([.][0-9]{{1,6}})?$' THEN {2} "
+      "WHEN {4} ~ '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}([T ][0-9]{{2}}:[0-9]{{2}}(:[0-9]{{2}}([.][0-9]"
+      "{{1,6}})?)?(Z|[+-][0-9]{{2}}(:?[0-9]{{2}})?)?)?$' THEN CASE WHEN substr({4}, 12, 2) > '23' "
+      "OR substr({4}, 15, 2) > '59' OR (substr({4}, 17, 1) = ':' AND substr({4}, 18, 2) > '60') "
+      "THEN NULL ELSE date_trunc('milliseconds', {4}::timestamptz) END "
       "WHEN {0} !~ '[0-9]' THEN NULL ELSE {3} END",
       s, fmt::join(like, " OR "), timestamp_from_number(s + "::float8"),
-      escape_to_engine(s, SqlType::k_timestamptz));
+      escape_to_engine(s, SqlType::k_timestamptz), canonical);
 }
 
 // The engine's `integer` conversion of text: plain decimal integers. Text
