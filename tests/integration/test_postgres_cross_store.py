@@ -233,6 +233,30 @@ class WriteModeTest(TempDirTest):
         self.assertEqual(counters["skipped"], len(before))
 
 
+    def test_batches_with_keys_stored_as_text_are_written_too(self):
+        # Integer keys travel as binary bigint; a batch holding a key that
+        # SQLite stores as text goes as text and is cast by the server.
+        lite = sqlite3.connect(self.source)
+        lite.execute("ALTER TABLE people RENAME TO people_typed")
+        lite.execute("CREATE TABLE people (id PRIMARY KEY, name TEXT, seen TEXT)")
+        lite.execute("INSERT INTO people SELECT CASE WHEN id % 40 = 0 THEN CAST(id AS TEXT) ELSE id END, "
+                     "name, seen FROM people_typed")
+        lite.commit()
+        lite.close()
+        self.assertIn("text", [r["t"] for r in sqlite_rows(self.source, "SELECT typeof(id) AS t FROM people")])
+        before = self.rows()
+        job = self.write_job("job.toml", MODE_JOB.format(source=self.source, target=server().url(self.db),
+                                                         table="people", mode="upsert"))
+        result = run("run", job, "--json", "--set", "options.batch_size=25")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        expected = {}
+        for i, (name, seen) in self.source_rows().items():
+            old_name, old_seen = before.get(int(i), (None, None))
+            expected[int(i)] = (old_name if old_name is not None else name,
+                                old_seen if old_seen is not None else seen)
+        self.assertEqual(self.rows(), expected)
+
+
 class PostgresToSqliteTest(TempDirTest):
     """The other direction: jsonb in PostgreSQL into typed SQLite columns."""
 

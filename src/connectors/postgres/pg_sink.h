@@ -5,8 +5,13 @@
 
 namespace backfill::postgres {
 
-// Writes a whole batch in one statement: the batch travels as one text array
-// per column, unnested on the server and cast to the target's column types,
+// How a column's values travel to the server: as its own binary type, which
+// the server need not parse, or as text the statement casts.
+enum class ArrayType { k_text, k_int8, k_timestamptz };
+
+// Writes a whole batch in one statement: the batch travels as one binary
+// array per column (integers and timestamptz as themselves, the rest as
+// text), unnested on the server and cast to the target's column types,
 // so a batch costs one round trip whatever its size. The write policy sits
 // in the statement: a fill_null column keeps a value that appeared since the
 // row was read. When the store rejects a row, the batch is written again row
@@ -32,7 +37,8 @@ class PgSink final : public Sink {
  private:
   // The statement for the target's write mode; returns the ordinal (1-based)
   // of each row it did not write, and whether a target row has its key.
-  std::string write_sql() const;
+  // `typed`: the arrays of array_types_, else all text[].
+  std::string write_sql(bool typed) const;
   // An UPDATE's head (UPDATE ... SET ...) and its guard: true for rows that change.
   struct UpdateParts {
     std::string head, guard;
@@ -42,9 +48,13 @@ class PgSink final : public Sink {
   std::string insert_sql() const;
   // `input.vF` cast for column or JSON key F.
   std::string typed_value(std::size_t field) const;
-  // Rows [first, first + count) of `batch` as one text array literal per column.
-  // Rows [first, first + count) as one text array literal per key column and field.
-  std::vector<Value> encode(const WriteBatch& batch, std::size_t first, std::size_t count) const;
+  // Rows [first, first + count) as one binary array per key column and
+  // field: typed when every value fits its column's array type.
+  struct EncodedBatch {
+    bool typed = false;
+    std::vector<Value> arrays;
+  };
+  EncodedBatch encode(const WriteBatch& batch, std::size_t first, std::size_t count) const;
   // The SQL of a field's current value in the target row `t`, as text.
   std::string current_value_sql(std::size_t field) const;
   Result<void> write_rows(const WriteBatch& batch, std::size_t first, std::size_t count,
@@ -56,7 +66,9 @@ class PgSink final : public Sink {
   std::vector<std::string> key_types_;    // declared types of the target's key columns
   std::vector<std::string> field_types_;  // declared types of the field columns
   std::string json_column_type_;          // merge_json: the JSON column's declared type
-  std::string sql_;
+  std::vector<ArrayType> array_types_;    // per key column, then field
+  std::string sql_;                       // with text[] arrays
+  std::string typed_sql_;                 // with array_types_; empty when all are text
   std::optional<PgPushdown> pushdown_;
 };
 
