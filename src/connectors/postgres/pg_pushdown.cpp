@@ -12,21 +12,6 @@ namespace backfill::postgres {
 
 namespace {
 
-// How a source's value is held in SQL before it is written.
-enum class SqlType { k_timestamptz, k_bigint, k_text };
-
-std::string_view sql_name(SqlType t) {
-  switch (t) {
-    case SqlType::k_timestamptz:
-      return "timestamptz";
-    case SqlType::k_bigint:
-      return "bigint";
-    case SqlType::k_text:
-      return "text";
-  }
-  return "text";
-}
-
 SqlType sql_type_of(FieldType type) {
   return type == FieldType::k_timestamp ? SqlType::k_timestamptz
          : type == FieldType::k_integer ? SqlType::k_bigint

@@ -107,16 +107,16 @@ std::string text_array(std::size_t first, std::size_t count, CellAt cell_at) {
 // As the column's own type, where the server has nothing to parse; nullopt
 // when a cell does not fit that type (the batch then goes as text).
 template <class CellAt>
-std::optional<std::string> typed_array(ArrayType type, std::size_t first, std::size_t count,
+std::optional<std::string> typed_array(SqlType type, std::size_t first, std::size_t count,
                                        CellAt cell_at) {
-  if (type == ArrayType::k_int8) {
+  if (type == SqlType::k_bigint) {
     return binary_array(k_int8_oid, first, count, cell_at, [](const Value& v, std::string& out) {
       const auto* n = std::get_if<std::int64_t>(&v);
       if (n != nullptr) append_int64(out, *n);
       return n != nullptr;
     });
   }
-  if (type == ArrayType::k_timestamptz) {
+  if (type == SqlType::k_timestamptz) {
     return binary_array(k_timestamptz_oid, first, count, cell_at,
                         [](const Value& v, std::string& out) {
                           const auto* s = std::get_if<std::string>(&v);
@@ -126,18 +126,6 @@ std::optional<std::string> typed_array(ArrayType type, std::size_t first, std::s
                         });
   }
   return text_array(first, count, cell_at);
-}
-
-std::string_view sql_name(ArrayType type) {
-  switch (type) {
-    case ArrayType::k_int8:
-      return "bigint";
-    case ArrayType::k_timestamptz:
-      return "timestamptz";
-    case ArrayType::k_text:
-      return "text";
-  }
-  return "text";
 }
 
 }  // namespace
@@ -185,22 +173,22 @@ PgSink::PgSink(PgConnection& db, const Endpoint& target, const std::vector<Field
   // travel in their own binary form. merge_json turns values into JSON from
   // their text.
   for (const std::string& declared : key_types_)
-    array_types_.push_back(is_integer_type(declared) ? ArrayType::k_int8 : ArrayType::k_text);
+    array_types_.push_back(is_integer_type(declared) ? SqlType::k_bigint : SqlType::k_text);
   for (std::size_t f = 0; f < fields_.size(); ++f) {
-    ArrayType type = ArrayType::k_text;
+    SqlType type = SqlType::k_text;
     if (target_.mode != WriteMode::k_merge_json) {
       const FieldSpec& field = fields_[f];
       if (field.type == FieldType::k_integer && is_integer_type(field_types_[f])) {
-        type = ArrayType::k_int8;
+        type = SqlType::k_bigint;
       } else if (field.type == FieldType::k_timestamp && field.format == TimestampFormat::k_iso &&
                  field_types_[f] == "timestamp with time zone") {
-        type = ArrayType::k_timestamptz;
+        type = SqlType::k_timestamptz;
       }
     }
     array_types_.push_back(type);
   }
   sql_ = write_sql(false);
-  if (std::ranges::any_of(array_types_, [](ArrayType t) { return t != ArrayType::k_text; }))
+  if (std::ranges::any_of(array_types_, [](SqlType t) { return t != SqlType::k_text; }))
     typed_sql_ = write_sql(true);
   pushdown_ = PgPushdown::plan(db_, target_, fields_, table);
 }
@@ -241,7 +229,7 @@ std::string PgSink::write_sql(bool typed) const {
   const std::size_t k = target_.key.size();
   for (std::size_t i = 0; i < k + fields_.size(); ++i) {
     arrays.push_back(
-        fmt::format("${}::{}[]", i + 1, sql_name(typed ? array_types_[i] : ArrayType::k_text)));
+        fmt::format("${}::{}[]", i + 1, sql_name(typed ? array_types_[i] : SqlType::k_text)));
     names.push_back(i < k ? fmt::format("k{}", i) : fmt::format("v{}", i - k));
   }
   std::string input =

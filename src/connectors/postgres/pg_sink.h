@@ -2,12 +2,9 @@
 
 #include "connectors/postgres/pg_connection.h"
 #include "connectors/postgres/pg_pushdown.h"
+#include "connectors/postgres/pg_types.h"
 
 namespace backfill::postgres {
-
-// How a column's values travel to the server: as its own binary type, which
-// the server need not parse, or as text the statement casts.
-enum class ArrayType { k_text, k_int8, k_timestamptz };
 
 // Writes a whole batch in one statement: the batch travels as one binary
 // array per column (integers and timestamptz as themselves, the rest as
@@ -66,7 +63,7 @@ class PgSink final : public Sink {
   std::vector<std::string> key_types_;    // declared types of the target's key columns
   std::vector<std::string> field_types_;  // declared types of the field columns
   std::string json_column_type_;          // merge_json: the JSON column's declared type
-  std::vector<ArrayType> array_types_;    // per key column, then field
+  std::vector<SqlType> array_types_;      // how each key column, then field, travels
   std::string sql_;                       // with text[] arrays
   std::string typed_sql_;                 // with array_types_; empty when all are text
   std::optional<PgPushdown> pushdown_;

@@ -34,6 +34,22 @@ inline bool is_time_type(std::string_view declared) {
   return starts_with_any(declared, {"timestamp", "date"});
 }
 
+// The SQL types values are held in on their way into a column: the few that
+// backfill computes or sends as themselves, and text for everything else.
+enum class SqlType { k_text, k_bigint, k_timestamptz };
+
+inline std::string_view sql_name(SqlType t) {
+  switch (t) {
+    case SqlType::k_bigint:
+      return "bigint";
+    case SqlType::k_timestamptz:
+      return "timestamptz";
+    case SqlType::k_text:
+      return "text";
+  }
+  return "text";
+}
+
 // `text` as an SQL string literal.
 inline std::string sql_literal(std::string_view text) {
   std::string out = "'";
