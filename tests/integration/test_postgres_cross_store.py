@@ -232,6 +232,27 @@ class WriteModeTest(TempDirTest):
         self.assertEqual(counters["updated"], 300 - len(before))
         self.assertEqual(counters["skipped"], len(before))
 
+    def test_a_value_postgresql_cannot_hold_fails_its_row_alone(self):
+        # PostgreSQL text holds no NUL byte: the server refuses the batch, and
+        # the retry row by row writes every other row of it.
+        lite = sqlite3.connect(self.source)
+        lite.execute("UPDATE people SET name = 'nul' || char(0) || 'byte' WHERE id = 19")
+        lite.commit()
+        lite.close()
+        before = self.rows()
+        counters = self.run_mode("update")
+        expected = dict(before)
+        for i, (name, seen) in self.source_rows().items():
+            if i in before and i != 19:
+                old_name, old_seen = before[i]
+                expected[i] = (old_name if old_name is not None else name,
+                               old_seen if old_seen is not None else seen)
+        self.assertEqual(self.rows(), expected)
+        self.assertEqual(counters["failed"], 1)
+        failures = server().json_rows(
+            "SELECT row_key, detail FROM _backfill_failures WHERE kind = 'write_error'", self.db)
+        self.assertEqual([f["row_key"] for f in failures], ["[19]"])
+        self.assertIn("0x00", failures[0]["detail"])
 
     def test_batches_with_keys_stored_as_text_are_written_too(self):
         # Integer keys travel as binary bigint; a batch holding a key that
