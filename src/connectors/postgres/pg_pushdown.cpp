@@ -44,9 +44,10 @@ std::string timestamp_from_number(const std::string& x) {
 // other spellings (surrounding spaces, a lowercase `t` or `z`, a comma
 // before the fraction, no seconds, `+hhmm` or `+hh` offsets) are written
 // canonically first and checked with a regular expression, and an hour,
-// minute or second out of range is no timestamp, as in the engine. More
-// than 6 fraction digits would round in PostgreSQL where the engine
-// truncates. Plain decimal text is epoch seconds or milliseconds, as a
+// minute or second out of range is no timestamp, as in the engine.
+// Fraction digits past milliseconds are cut before the cast: PostgreSQL
+// rounds past microseconds where the engine truncates (Go and Java write
+// nanoseconds). Plain decimal text is epoch seconds or milliseconds, as a
 // number is. Text without a digit is no timestamp for either. Anything else
 // goes to the engine.
 std::string timestamp_from_text(const std::string& s) {
@@ -64,9 +65,10 @@ std::string timestamp_from_text(const std::string& s) {
       "CASE WHEN ({1}) AND substr({0}, 12, 2) <> '24' THEN date_trunc('milliseconds', "
       "{0}::timestamptz) WHEN {0} ~ '^-?[0-9]{{1,15}}([.][0-9]{{1,6}})?$' THEN {2} "
       "WHEN {4} ~ '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}([T ][0-9]{{2}}:[0-9]{{2}}(:[0-9]{{2}}([.][0-9]"
-      "{{1,6}})?)?(Z|[+-][0-9]{{2}}(:?[0-9]{{2}})?)?)?$' THEN CASE WHEN substr({4}, 12, 2) > '23' "
+      "+)?)?(Z|[+-][0-9]{{2}}(:?[0-9]{{2}})?)?)?$' THEN CASE WHEN substr({4}, 12, 2) > '23' "
       "OR substr({4}, 15, 2) > '59' OR (substr({4}, 17, 1) = ':' AND substr({4}, 18, 2) > '60') "
-      "THEN NULL ELSE date_trunc('milliseconds', {4}::timestamptz) END "
+      "THEN NULL ELSE date_trunc('milliseconds', regexp_replace({4}, '([.][0-9]{{3}})[0-9]+', "
+      "'\\1')::timestamptz) END "
       "WHEN {0} !~ '[0-9]' THEN NULL ELSE {3} END",
       s, fmt::join(like, " OR "), timestamp_from_number(s + "::float8"),
       escape_to_engine(s, SqlType::k_timestamptz), canonical);
