@@ -246,6 +246,20 @@ from = {{ column = "payload", path = "$.at" }}
             sessions, _ = self.sessions_mid_run(job, f"options.read_ahead={read_ahead}")
             self.assertEqual(sessions, sessions_expected, f"read_ahead = {read_ahead}")
 
+    def test_a_batch_left_to_the_engine_does_not_stop_the_reading_ahead(self):
+        # February 30 is no timestamp to the engine, and an error to
+        # PostgreSQL: the second batch, read ahead, goes through the engine,
+        # and the batches after it are still read ahead in a second session.
+        job = self.fast_path_job(4000, batch_size=200, pause_ms=20)
+        server().psql("UPDATE orders SET payload = jsonb_set(payload, '{placed_at}', "
+                      "'\"2026-02-30T10:00:00Z\"') WHERE id = (SELECT id FROM orders "
+                      "WHERE kind = 'web' AND payload ? 'placed_at' ORDER BY id OFFSET 250 LIMIT 1)",
+                      self.db)
+        self.expected = expected_orders(read_orders(self.db), raw_fallback=False)
+        sessions, err = self.sessions_mid_run(job)
+        self.assertEqual(sessions, 2, err)
+        self.assertNotIn("no second session", err)
+
     def test_pg_variables_and_pgpass_supply_what_the_url_leaves_out(self):
         job = self.job(2000)
         pgpass = self.path("pgpass")

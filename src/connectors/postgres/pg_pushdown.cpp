@@ -416,6 +416,10 @@ Result<RangeWrite> PgPushdown::write_range(const std::optional<Key>& after, cons
         start_read(*batch.outcome.last_key, upto, limit);
         return apply(batch);
       }
+      // A value the statement leaves to the engine fails the read as it
+      // would the write: this batch goes through the engine, and reading
+      // ahead resumes after it.
+      if (ahead->error().kind == Failure::Kind::k_row) return std::unexpected(ahead->error());
       // A lost connection is read again next time; anything else would fail
       // again, and costs a batch's read each time.
       if (!ahead->error().retryable()) stop_reading_ahead(ahead->error().message);
