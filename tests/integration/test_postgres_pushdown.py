@@ -65,10 +65,13 @@ def make_edges(db, rows, seed, pools):
         for key, pool in (("ts", "ts"), ("alt", "ts"), ("amount", "amount"), ("label", "label")):
             if rng.random() < 0.8:
                 payload[key] = rng.choice(pools[pool])
-        filled = rng.random() < 0.1
+        # Some rows hold some fields already, each on its own, so a field
+        # with a constant fallback is sometimes not needed.
+        filled = [rng.random() < 0.1 for _ in range(3)]
         row = [i, None if rng.random() < 0.03 else json.dumps(payload), rng.choice(pools["note"]),
                rng.choice(NUMBERS), rng.choice(pools["at"]),
-               "2020-01-01 00:00:00+00" if filled else None, None, 1 if filled else None, None]
+               "2020-01-01 00:00:00+00" if filled[0] else None, None, 1 if filled[1] else None,
+               "kept" if filled[2] else None]
         lines.append(row)
     server().copy(db, "edges", lines)
 

@@ -287,8 +287,11 @@ std::string PgPushdown::statement(bool from_start, bool read_only) const {
       }
     }
     values.push_back(fmt::format("n{}", f));
+    // Only a field still NULL gets a value, as in the engine: a constant
+    // source would otherwise give one to rows that hold theirs already.
     values.push_back(xs.empty() ? fmt::format("NULL AS v{}", f)
-                                : fmt::format("coalesce({}) AS v{}", fmt::join(xs, ", "), f));
+                                : fmt::format("CASE WHEN n{0} THEN coalesce({1}) END AS v{0}", f,
+                                              fmt::join(xs, ", ")));
     if (!xs.empty()) values.push_back(fmt::format("(x{0}_0 IS NULL) AS first_missing{0}", f));
     needed.push_back(fmt::format("n{}", f));
     useful.push_back(fmt::format("v{} IS NOT NULL", f));
