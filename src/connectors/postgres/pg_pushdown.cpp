@@ -37,41 +37,88 @@ std::string timestamp_from_number(const std::string& x) {
       ms, escape_to_engine(x + "::text", SqlType::k_timestamptz));
 }
 
+// An hour, minute or second out of range, or a date that does not exist
+// (February 30, month 13): no timestamp, as in the engine, where
+// PostgreSQL would raise an error or roll over. `d` is text in the
+// canonical shape, digits where digits belong.
+std::string no_such_time(const std::string& d) {
+  return fmt::format(
+      "substr({0}, 12, 2) > '23' OR substr({0}, 15, 2) > '59' OR (substr({0}, 17, 1) = ':' AND "
+      "substr({0}, 18, 2) > '60') OR substr({0}, 6, 2) NOT BETWEEN '01' AND '12' OR "
+      "substr({0}, 9, 2) NOT BETWEEN '01' AND '31' OR (substr({0}, 9, 2) > '28' AND "
+      "substr({0}, 9, 2)::int > extract(day from (substr({0}, 1, 7) || '-01')::date + "
+      "interval '1 month' - interval '1 day'))",
+      d);
+}
+
+// True when text `s`, which matches LIKE `shape`, holds digits at each of
+// the shape's `_`; raises an error otherwise, which sends the batch to the
+// engine. PostgreSQL's input reads "2026-01-2 T10:00:00Z" or
+// "2026-01-28T10:20:30.o23" as instants where the engine sees none. The
+// digits travel through bigint's input, which takes nothing else once
+// wrapped in 1s, 17 digits at a time; cheaper than a regular expression.
+std::string digits_where_shape_has_them(const std::string& s, std::string_view shape) {
+  std::vector<std::string> checks, runs;
+  std::size_t digits = 0;
+  auto flush = [&] {
+    if (!runs.empty())
+      checks.push_back(fmt::format("('1' || {} || '1')::int8 > 0", fmt::join(runs, " || ")));
+    runs.clear();
+    digits = 0;
+  };
+  for (std::size_t i = 0; i < shape.size();) {
+    if (shape[i] != '_') {
+      ++i;
+      continue;
+    }
+    std::size_t n = shape.find_first_not_of('_', i);
+    n = (n == std::string_view::npos ? shape.size() : n) - i;
+    if (digits + n > 17) flush();
+    runs.push_back(fmt::format("substr({}, {}, {})", s, i + 1, n));
+    digits += n;
+    i += n;
+  }
+  flush();
+  return fmt::format("{}", fmt::join(checks, " AND "));
+}
+
 // The engine's `timestamp` conversion of text `s`, for the shapes where
 // PostgreSQL's own input reads the same instant (no zone means UTC: the
 // session's TimeZone is UTC), truncated to milliseconds as the engine does.
-// The common shapes are recognised with LIKE, which is cheap; the engine's
-// other spellings (surrounding spaces, a lowercase `t` or `z`, a comma
-// before the fraction, no seconds, `+hhmm` or `+hh` offsets) are written
-// canonically first and checked with a regular expression, and an hour,
-// minute or second out of range is no timestamp, as in the engine.
-// Fraction digits past milliseconds are cut before the cast: PostgreSQL
-// rounds past microseconds where the engine truncates (Go and Java write
-// nanoseconds). Plain decimal text is epoch seconds or milliseconds, as a
-// number is. Text without a digit is no timestamp for either. Anything else
-// goes to the engine.
+// The common shapes are recognised with LIKE, which is cheap, and their
+// digits checked; the engine's other spellings (surrounding spaces, a
+// lowercase `t` or `z`, a comma before the fraction, no seconds, `+hhmm` or
+// `+hh` offsets) are written canonically first and checked with a regular
+// expression. Fraction digits past milliseconds are cut before the cast:
+// PostgreSQL rounds past microseconds where the engine truncates (Go and
+// Java write nanoseconds). Plain decimal text is epoch seconds or
+// milliseconds, as a number is. Text without a digit is no timestamp for
+// either. Anything else goes to the engine.
 std::string timestamp_from_text(const std::string& s) {
-  static constexpr const char* k_shapes[] = {
+  static constexpr std::string_view k_shapes[] = {
       "____-__-__T__:__:__.___Z",  "____-__-__T__:__:__Z",
       "____-__-__ __:__:__",       "____-__-__T__:__:__.___+__:__",
       "____-__-__T__:__:__+__:__", "____-__-__T__:__:__.______Z",
       "____-__-__T__:__:__",       "____-__-__T__:__:__.___",
       "____-__-__ __:__:__.___",   "____-__-__",
   };
-  std::vector<std::string> like;
-  for (const char* shape : k_shapes) like.push_back(fmt::format("{} LIKE '{}'", s, shape));
+  std::vector<std::string> shapes;
+  for (std::string_view shape : k_shapes) {
+    shapes.push_back(
+        fmt::format("WHEN {} LIKE '{}' THEN {}", s, shape, digits_where_shape_has_them(s, shape)));
+  }
   const std::string canonical = fmt::format("replace(upper(btrim({}, ' ')), ',', '.')", s);
   return fmt::format(
-      "CASE WHEN ({1}) AND substr({0}, 12, 2) <> '24' THEN date_trunc('milliseconds', "
-      "{0}::timestamptz) WHEN {0} ~ '^-?[0-9]{{1,15}}([.][0-9]{{1,6}})?$' THEN {2} "
+      "CASE WHEN CASE {1} ELSE FALSE END AND substr({0}, 12, 2) <> '24' THEN "
+      "date_trunc('milliseconds', {0}::timestamptz) "
+      "WHEN {0} ~ '^-?[0-9]{{1,15}}([.][0-9]{{1,6}})?$' THEN {2} "
       "WHEN {4} ~ '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}([T ][0-9]{{2}}:[0-9]{{2}}(:[0-9]{{2}}([.][0-9]"
-      "+)?)?(Z|[+-][0-9]{{2}}(:?[0-9]{{2}})?)?)?$' THEN CASE WHEN substr({4}, 12, 2) > '23' "
-      "OR substr({4}, 15, 2) > '59' OR (substr({4}, 17, 1) = ':' AND substr({4}, 18, 2) > '60') "
-      "THEN NULL ELSE date_trunc('milliseconds', regexp_replace({4}, '([.][0-9]{{3}})[0-9]+', "
+      "+)?)?(Z|[+-][0-9]{{2}}(:?[0-9]{{2}})?)?)?$' THEN CASE WHEN {5} THEN NULL "
+      "ELSE date_trunc('milliseconds', regexp_replace({4}, '([.][0-9]{{3}})[0-9]+', "
       "'\\1')::timestamptz) END "
       "WHEN {0} !~ '[0-9]' THEN NULL ELSE {3} END",
-      s, fmt::join(like, " OR "), timestamp_from_number(s + "::float8"),
-      escape_to_engine(s, SqlType::k_timestamptz), canonical);
+      s, fmt::join(shapes, " "), timestamp_from_number(s + "::float8"),
+      escape_to_engine(s, SqlType::k_timestamptz), canonical, no_such_time(canonical));
 }
 
 // The engine's `integer` conversion of text: plain decimal integers. Text
