@@ -157,6 +157,7 @@ class PushdownTest(TempDirTest):
     def test_every_edge_value_gives_the_engines_result(self):
         fast, _ = self.run_both(3000, EVERYTHING)
         self.assertIn("row-by-row path", fast[3])
+        self.assertIn("left to the engine: ", fast[3], "the notice names the value")
         self.assertGreater(fast[0]["failed"], 0, "3000000000 does not fit an integer column")
 
 if __name__ == "__main__":

@@ -18,11 +18,12 @@ SqlType sql_type_of(FieldType type) {
                                         : SqlType::k_text;
 }
 
-// A division by zero that the planner cannot fold: raised when reached, for
-// values whose engine result this SQL does not reproduce. `text` is a
-// non-NULL text expression of the row.
+// An error raised when reached (the planner cannot fold it: it reads the
+// row), for values whose engine result this SQL does not reproduce. Its
+// message names the value, and shows in the notice when a run leaves the
+// fast path. `text` is a non-NULL text expression of the row.
 std::string escape_to_engine(const std::string& text, SqlType as) {
-  return fmt::format("((1 / (length({0}) - length({0})))::text::{1})", text, sql_name(as));
+  return fmt::format("(('left to the engine: ' || {0})::int::text::{1})", text, sql_name(as));
 }
 
 // The engine's epoch conversion of a number: milliseconds from 1e11 up,

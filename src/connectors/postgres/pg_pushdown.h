@@ -7,7 +7,7 @@
 // fields of type text, integer or timestamp (ISO format) read from jsonb
 // paths, text, integer and timestamptz columns, and constants. For values
 // whose engine result SQL does not reproduce cheaply (an unusual timestamp
-// shape, a fractional number as text), the statement divides by zero on
+// shape, a fractional number as text), the statement raises an error on
 // purpose: the batch fails as a row error and the engine redoes it row by row.
 #pragma once
 
