@@ -144,9 +144,9 @@ class PushdownTest(TempDirTest):
         self.assertGreater(fast[0]["missing"], 0)
 
     def test_text_postgresql_reads_as_a_time_but_the_engine_does_not_is_left_to_it(self):
-        # A space or sign where a digit belongs: PostgreSQL reads these
-        # three, the engine does not. One batch in three holds one, and goes
-        # through the engine.
+        # A space where a digit belongs: PostgreSQL reads these three as
+        # instants, the engine finds none. Three batches far apart hold one
+        # each, and go through the engine.
         odd = ["2026-01-2 T10:00:00Z", "2026-01-28T10:00:0 Z", " 026-01-28T10:00:00Z"]
         then = "".join(f"""UPDATE edges SET ts = NULL,
                                   payload = jsonb_set(coalesce(payload, '{{}}'), '{{ts}}', '"{t}"')
