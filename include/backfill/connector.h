@@ -32,6 +32,9 @@ struct TableSchema {
   std::vector<std::string> primary_key;               // empty when none is declared
   std::vector<std::vector<std::string>> unique_keys;  // UNIQUE constraints and indexes
   bool has_rowid = false;                             // SQLite rowid tables
+  // Changes when the table is dropped and created again (PostgreSQL: its
+  // oid); empty where the store keeps no such thing (SQLite).
+  std::string identity;
 
   const ColumnInfo* find_column(std::string_view name) const;
 };
@@ -64,6 +67,9 @@ class Connection {
 
   // A name for the store fit for output: a path or a URL without password.
   virtual std::string display_name() const = 0;
+  // Names the store the same way whatever path or URL reached it (SQLite:
+  // the canonical file path), for telling one store from another.
+  virtual std::string identity() const { return display_name(); }
 
   // The table's columns and keys; nullopt when it does not exist.
   virtual Result<std::optional<TableSchema>> describe(std::string_view table) = 0;

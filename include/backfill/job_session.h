@@ -50,6 +50,16 @@ class JobSession {
   // (Sink::write_range): in place, allowed by options.pushdown, supported.
   bool pushdown() const;
 
+  // What a run's cursor belongs to: the source table, its key columns and
+  // their types, the table's identity and, across stores, the source store.
+  // The ledger records it with each run.
+  const std::string& cursor_scope() const { return cursor_scope_; }
+  // Throws Error (k_schema_mismatch, offering --restart) when `run`, read
+  // from the ledger, was recorded over other keys than the job reads now:
+  // another table or store, keys of another type, or a table recreated with
+  // keys below `resume_after`, the key the next read would start after.
+  void require_same_keys(const RunRecord& run, const std::optional<Key>& resume_after);
+
   // What was checked, one line each, for `check`.
   const std::vector<std::string>& checks() const { return checks_; }
 
@@ -68,6 +78,7 @@ class JobSession {
   std::vector<std::string> source_columns_;
   std::vector<int> target_value_index_;
   std::vector<std::string> checks_;
+  std::string cursor_scope_;
 };
 
 }  // namespace backfill

@@ -31,6 +31,9 @@ struct RunRecord {
   std::int64_t batches = 0;
   RowCounters counters;
   std::string message;  // why a run failed or stopped
+  // What the cursor's keys belong to (JobSession::cursor_scope()); empty in
+  // runs recorded before the ledger kept it.
+  std::string scope;
 };
 
 // Who holds a job: `host:pid:start-ticks` of the process running it.
@@ -55,7 +58,8 @@ class Ledger {
 
   // True when the ledger's tables exist. Never writes.
   Result<bool> exists();
-  // Creates the tables when absent. REQUIRES: an open write transaction.
+  // Creates the tables when absent, and adds the columns a ledger of an
+  // earlier version lacks. REQUIRES: an open write transaction.
   Result<void> create_tables();
 
   // The owner holding `job`, or nullopt.
@@ -68,7 +72,8 @@ class Ledger {
   Result<std::optional<RunRecord>> latest_completed_run(const std::string& job);
 
   Result<std::int64_t> start_run(const std::string& job, const std::optional<Key>& start_after,
-                                 const std::optional<Key>& watermark, std::int64_t total_estimate);
+                                 const std::optional<Key>& watermark, std::int64_t total_estimate,
+                                 const std::string& scope);
   Result<void> finish_run(std::int64_t run_id, RunState state, const std::string& message);
 
   // Records one committed batch: advances the run's cursor and counters.
@@ -82,7 +87,9 @@ class Ledger {
 
  private:
   Result<std::optional<RunRecord>> load_run(const std::string& where, const std::string& job);
+  Result<bool> has_scope_column();
   Connection& db_;
+  std::optional<bool> has_scope_column_;
 };
 
 }  // namespace backfill

@@ -13,7 +13,11 @@ namespace {
 // The ledger's latest run, or nullopt when the ledger does not exist yet.
 std::optional<RunRecord> latest_run_if_any(JobSession& session) {
   if (!value_or_throw(session.ledger().exists(), "reading the ledger")) return std::nullopt;
-  return value_or_throw(session.ledger().latest_run(session.spec().name), "reading the ledger");
+  auto latest =
+      value_or_throw(session.ledger().latest_run(session.spec().name), "reading the ledger");
+  if (latest)
+    session.require_same_keys(*latest, resume_point(latest, session.source().keys_only_grow()));
+  return latest;
 }
 
 // Reads rows in scope with after < key <= upto in batches, calling visit(batch);

@@ -110,6 +110,14 @@ void JobSession::validate_and_resolve() {
       resolve_key(source, spec_.source.key, "source", source_connection_->display_name());
   checks_.push_back(fmt::format("source table '{}' exists; key ({}) is unique", source.name,
                                 fmt::join(spec_.source.key, ", ")));
+  std::vector<std::string> typed_key;
+  for (const std::string& k : spec_.source.key) {
+    const ColumnInfo* c = source.find_column(k);
+    typed_key.push_back(c == nullptr ? k : fmt::format("{} {}", k, c->declared_type));
+  }
+  cursor_scope_ = fmt::format(
+      "{}{}({}){}", spec_.in_place ? "" : source_connection_->identity() + " ", source.name,
+      fmt::join(typed_key, ", "), source.identity.empty() ? "" : " #" + source.identity);
   source_columns_ = spec_.source.key;
   for (const FieldSpec& field : spec_.fields) {
     for (std::size_t i = 0; i < field.from.size(); ++i) {
@@ -185,6 +193,57 @@ void JobSession::validate_and_resolve() {
       }
       target_value_index_[f] = static_cast<int>(it - source_columns_.begin());
     }
+  }
+}
+
+namespace {
+
+// Whether two keys hold values of the same kinds, column by column: numbers
+// (integer or real), text, or booleans.
+bool same_kind(const Key& a, const Key& b) {
+  auto kind = [](const Value& v) {
+    return std::holds_alternative<double>(v) ? Value(std::int64_t{0}).index() : v.index();
+  };
+  return std::ranges::equal(a, b,
+                            [&](const Value& x, const Value& y) { return kind(x) == kind(y); });
+}
+
+}  // namespace
+
+void JobSession::require_same_keys(const RunRecord& run, const std::optional<Key>& resume_after) {
+  const std::string hint =
+      "run again with --restart to start over on what the job reads now (rows already filled "
+      "are skipped), or point the job back at what it read before";
+  if (!run.scope.empty() && run.scope != cursor_scope_) {
+    throw Error(ExitCode::k_schema_mismatch,
+                fmt::format("job '{}' has progress in the ledger over {}, but the job now reads {}",
+                            spec_.name, run.scope, cursor_scope_),
+                hint);
+  }
+  if (!resume_after) return;
+  auto largest = source_->max_key();
+  if (!largest || !*largest) return;  // an empty table has nothing to skip
+  const Key& now = **largest;
+  if (!same_kind(*resume_after, now)) {
+    throw Error(
+        ExitCode::k_schema_mismatch,
+        fmt::format("job '{}' resumes after key {} in the ledger, but the keys of table "
+                    "'{}' are now of another type (its largest is {})",
+                    spec_.name, key_to_json(*resume_after), spec_.source.table, key_to_json(now)),
+        hint);
+  }
+  auto integers = [](const Key& k) {
+    return std::ranges::all_of(
+        k, [](const Value& v) { return std::holds_alternative<std::int64_t>(v); });
+  };
+  if (integers(now) && integers(*resume_after) && now < *resume_after) {
+    throw Error(
+        ExitCode::k_schema_mismatch,
+        fmt::format("job '{}' resumes after key {} in the ledger, but the largest key of "
+                    "table '{}' is now {}: the table was recreated or its last rows "
+                    "deleted, and its rows would never be visited",
+                    spec_.name, key_to_json(*resume_after), spec_.source.table, key_to_json(now)),
+        hint);
   }
 }
 

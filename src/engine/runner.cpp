@@ -106,6 +106,16 @@ class Runner {
       auto l = ledger_.latest_run(job_);
       if (!l) return std::unexpected(l.error());
       latest = *l;
+      if (latest && !request_.restart) {
+        // Progress over other keys would skip rows of these: refuse, writing nothing.
+        try {
+          session_.require_same_keys(*latest,
+                                     resume_point(latest, session_.source().keys_only_grow()));
+        } catch (const Error&) {
+          db_.rollback();
+          throw;
+        }
+      }
       return db_.commit();
     });
 
@@ -134,7 +144,7 @@ class Runner {
                                     "left unfinished; a later run started over (--restart)");
         if (!r) return r;
       }
-      auto id = ledger_.start_run(job_, start_after, watermark, total);
+      auto id = ledger_.start_run(job_, start_after, watermark, total, session_.cursor_scope());
       if (!id) return std::unexpected(id.error());
       run.run_id = *id;
       return db_.commit();

@@ -56,7 +56,7 @@ std::vector<std::string> schema_statements() {
       " started_at TEXT NOT NULL, finished_at TEXT,"
       " start_after TEXT, watermark TEXT, cursor TEXT,"
       " total_estimate BIGINT NOT NULL DEFAULT 0, batches BIGINT NOT NULL DEFAULT 0," +
-          counter_columns("rows_{} BIGINT NOT NULL DEFAULT 0") + ", message TEXT)",
+          counter_columns("rows_{} BIGINT NOT NULL DEFAULT 0") + ", message TEXT, scope TEXT)",
       "CREATE INDEX IF NOT EXISTS _backfill_runs_by_job ON _backfill_runs (job, run_id)",
       "CREATE TABLE IF NOT EXISTS _backfill_batches ("
       " run_id BIGINT NOT NULL, batch_no BIGINT NOT NULL, first_key TEXT, last_key TEXT,"
@@ -71,10 +71,11 @@ std::vector<std::string> schema_statements() {
 
 // Columns of a run as load_run reads them: fixed ones, counters, message.
 constexpr std::size_t k_first_counter_column = 10;
-std::string run_columns() {
+// Ledgers written before runs recorded their scope lack that column.
+std::string run_columns(bool with_scope) {
   return "run_id, job, state, started_at, finished_at, start_after, watermark, cursor, "
          "total_estimate, batches, " +
-         counter_columns("rows_{}") + ", message";
+         counter_columns("rows_{}") + ", message, " + (with_scope ? "scope" : "NULL");
 }
 
 Value optional_key(const std::optional<Key>& key) {
@@ -152,7 +153,24 @@ Result<void> Ledger::create_tables() {
       return fail(Failure::Kind::k_transient, "another run was creating the ledger");
     return std::unexpected(r.error());
   }
+  has_scope_column_.reset();  // the tables may have been created just now
+  auto with_scope = has_scope_column();
+  if (!with_scope) return std::unexpected(with_scope.error());
+  if (!*with_scope) {
+    auto r = db_.execute("ALTER TABLE _backfill_runs ADD COLUMN scope TEXT");
+    if (!r) return std::unexpected(r.error());
+    has_scope_column_ = true;
+  }
   return {};
+}
+
+Result<bool> Ledger::has_scope_column() {
+  if (!has_scope_column_) {
+    auto schema = db_.describe("_backfill_runs");
+    if (!schema) return std::unexpected(schema.error());
+    has_scope_column_ = *schema && (*schema)->find_column("scope") != nullptr;
+  }
+  return *has_scope_column_;
 }
 
 Result<std::optional<Owner>> Ledger::holder(const std::string& job) {
@@ -195,9 +213,11 @@ Result<std::optional<RunRecord>> Ledger::load_run(const std::string& where,
                                                   const std::string& job) {
   std::optional<RunRecord> run;
   Value j{job};
+  auto with_scope = has_scope_column();
+  if (!with_scope) return std::unexpected(with_scope.error());
   auto r = db_.query(
       fmt::format("SELECT {} FROM _backfill_runs WHERE job = ?{} ORDER BY run_id DESC LIMIT 1",
-                  run_columns(), where),
+                  run_columns(*with_scope), where),
       {&j, 1}, [&](std::span<const Value> row) {
         RunRecord rec;
         rec.run_id = int_column(row[0]);
@@ -213,7 +233,8 @@ Result<std::optional<RunRecord>> Ledger::load_run(const std::string& where,
         std::size_t column = k_first_counter_column;
         for (const auto& f : RowCounters::k_fields)
           rec.counters.*f.member = int_column(row[column++]);
-        rec.message = text_column(row[column]);
+        rec.message = text_column(row[column++]);
+        rec.scope = text_column(row[column]);
         run = std::move(rec);
       });
   if (!r) return std::unexpected(r.error());
@@ -231,7 +252,7 @@ Result<std::optional<RunRecord>> Ledger::latest_completed_run(const std::string&
 Result<std::int64_t> Ledger::start_run(const std::string& job,
                                        const std::optional<Key>& start_after,
                                        const std::optional<Key>& watermark,
-                                       std::int64_t total_estimate) {
+                                       std::int64_t total_estimate, const std::string& scope) {
   std::int64_t run_id = 1;
   auto r = db_.query("SELECT coalesce(max(run_id), 0) + 1 FROM _backfill_runs", {},
                      [&](std::span<const Value> row) { run_id = int_column(row[0]); });
@@ -241,11 +262,12 @@ Result<std::int64_t> Ledger::start_run(const std::string& job,
                     Value(Connection::now_utc()),
                     optional_key(start_after),
                     optional_key(watermark),
-                    Value(total_estimate)};
+                    Value(total_estimate),
+                    Value(scope)};
   auto ins = db_.execute(
       "INSERT INTO _backfill_runs (run_id, job, state, started_at, start_after, watermark, "
-      "total_estimate)"
-      " VALUES (?, ?, 'running', ?, ?, ?, ?)",
+      "total_estimate, scope)"
+      " VALUES (?, ?, 'running', ?, ?, ?, ?, ?)",
       params);
   if (!ins) return std::unexpected(ins.error());
   return run_id;

@@ -325,9 +325,10 @@ TEST_F(SqliteConnectorTest, LedgerCommitsWithTheBatchAndRollsBackWithIt) {
   EXPECT_FALSE(*ledger.exists());
   ASSERT_TRUE(connection->begin_write());
   ASSERT_TRUE(ledger.create_tables());
-  auto run = ledger.start_run("job", std::nullopt, Key{std::int64_t{10}}, 10);
+  auto run = ledger.start_run("job", std::nullopt, Key{std::int64_t{10}}, 10, "w(id INTEGER)");
   ASSERT_TRUE(run);
   ASSERT_TRUE(connection->commit());
+  EXPECT_EQ((*ledger.latest_run("job"))->scope, "w(id INTEGER)");
 
   RowCounters delta;
   delta.read = 5;
@@ -350,6 +351,35 @@ TEST_F(SqliteConnectorTest, LedgerCommitsWithTheBatchAndRollsBackWithIt) {
   EXPECT_EQ(record->batches, 2);
   EXPECT_EQ(record->state, RunState::k_running);
   EXPECT_FALSE(*ledger.latest_completed_run("job"));
+}
+
+TEST_F(SqliteConnectorTest, LedgerOfAnEarlierVersionGainsTheScopeColumnOnFirstWrite) {
+  // The runs table as ledgers recorded it before runs kept their scope.
+  ASSERT_TRUE(connection->execute(
+      "CREATE TABLE _backfill_runs (run_id BIGINT PRIMARY KEY, job TEXT NOT NULL, state TEXT NOT "
+      "NULL, started_at TEXT NOT NULL, finished_at TEXT, start_after TEXT, watermark TEXT, cursor "
+      "TEXT, total_estimate BIGINT NOT NULL DEFAULT 0, batches BIGINT NOT NULL DEFAULT 0, "
+      "rows_read BIGINT NOT NULL DEFAULT 0, rows_updated BIGINT NOT NULL DEFAULT 0, rows_skipped "
+      "BIGINT NOT NULL DEFAULT 0, rows_no_value BIGINT NOT NULL DEFAULT 0, rows_guarded BIGINT NOT "
+      "NULL DEFAULT 0, rows_no_target BIGINT NOT NULL DEFAULT 0, rows_failed BIGINT NOT NULL "
+      "DEFAULT 0, rows_fallback BIGINT NOT NULL DEFAULT 0, rows_missing BIGINT NOT NULL DEFAULT 0, "
+      "rows_invalid_json BIGINT NOT NULL DEFAULT 0, message TEXT)"));
+  ASSERT_TRUE(connection->execute(
+      "INSERT INTO _backfill_runs (run_id, job, state, started_at, cursor) VALUES (1, 'job', "
+      "'interrupted', '2026-01-01T00:00:00.000Z', '[7]')"));
+  Ledger reader(*connection);
+  auto old = reader.latest_run("job");
+  ASSERT_TRUE(old) << old.error().message;
+  EXPECT_EQ((*old)->cursor, (Key{std::int64_t{7}}));
+  EXPECT_EQ((*old)->scope, "") << "an old run has no scope to compare";
+
+  Ledger writer(*connection);
+  ASSERT_TRUE(connection->begin_write());
+  ASSERT_TRUE(writer.create_tables());
+  ASSERT_TRUE(
+      writer.start_run("job", Key{std::int64_t{7}}, Key{std::int64_t{9}}, 2, "w(id INTEGER)"));
+  ASSERT_TRUE(connection->commit());
+  EXPECT_EQ((*writer.latest_run("job"))->scope, "w(id INTEGER)");
 }
 
 TEST_F(SqliteConnectorTest, LedgerCapsFailuresPerKind) {

@@ -433,6 +433,7 @@ Result<std::optional<TableSchema>> PgConnection::describe(std::string_view table
 
   TableSchema schema;
   schema.name = std::string(table);
+  schema.identity = std::get<std::string>(oid);
   auto columns =
       run("SELECT attname, format_type(atttypid, atttypmod), attnotnull FROM pg_attribute "
           "WHERE attrelid = $1::oid AND attnum > 0 AND NOT attisdropped ORDER BY attnum",

@@ -349,6 +349,12 @@ std::string SqliteConnection::quote(std::string_view identifier) const {
   return out + "\"";
 }
 
+std::string SqliteConnection::identity() const {
+  std::error_code ec;
+  auto canonical = std::filesystem::weakly_canonical(path_, ec);
+  return ec ? path_ : canonical.string();
+}
+
 bool SqliteConnection::is_rowid(std::string_view table, std::string_view column) {
   auto schema = describe(table);
   if (!schema || !*schema || !(*schema)->has_rowid) return false;

@@ -18,6 +18,7 @@ class SqliteConnection final : public Connection {
   ~SqliteConnection() override;
 
   std::string display_name() const override { return path_; }
+  std::string identity() const override;
   Result<std::optional<TableSchema>> describe(std::string_view table) override;
   Result<void> prepare_for_writes() override;
   Result<void> begin_write() override;

@@ -35,10 +35,16 @@ Result<std::optional<Key>> batch_end_by_count(SqliteConnection& db, const Source
 
 Result<std::optional<Key>> batch_end_by_stride(SqliteConnection& db, const SourceQuery& query,
                                                const BatchRange& range) {
-  const auto last = std::get<std::int64_t>(range.upto[0]);
+  // Rowid keys are integers; a key of another type means the cursor is not
+  // this table's (JobSession::require_same_keys refuses such runs first).
+  const auto* upto = std::get_if<std::int64_t>(&range.upto[0]);
+  const auto* after = range.after ? std::get_if<std::int64_t>(&(*range.after)[0]) : nullptr;
+  if (upto == nullptr || (range.after && after == nullptr))
+    return fail(Failure::Kind::k_permanent, "a key that is not an integer where rowids are paged");
+  const std::int64_t last = *upto;
   std::int64_t from = 0;
-  if (range.after) {
-    from = std::get<std::int64_t>((*range.after)[0]);
+  if (after != nullptr) {
+    from = *after;
   } else {
     std::optional<std::int64_t> first;
     auto r = db.query(

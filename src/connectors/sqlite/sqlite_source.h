@@ -17,6 +17,10 @@ class SqliteSource final : public KeysetSource {
   Result<void> read_into(const std::string& sql, std::span<const Value> params,
                          RowBatch& out) override;
 
+  // Throws Error when `column` holds NULLs, blobs, or values of more than one
+  // of SQLite's sort classes, which keyset paging would skip.
+  void require_pageable_key(const std::string& column);
+
   SqliteConnection& db_;
   bool keys_only_grow_ = false;
 };
