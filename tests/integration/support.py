@@ -153,3 +153,39 @@ class TempDirTest(unittest.TestCase):
         with open(p, "w") as f:
             f.write(text)
         return p
+
+
+def record_catalogue_case(test, result):
+    """With BACKFILL_CATALOGUE=FILE, appends the rejected case (test, exit
+    code, message, hint) to FILE as a JSON line; scripts/bad_input_catalogue
+    turns those into the table in docs/operations.md."""
+    out = os.environ.get("BACKFILL_CATALOGUE")
+    if not out:
+        return
+    lines = [l for l in result.stderr.splitlines() if l.strip()]
+    error = next((l.split("error: ", 1)[1] for l in lines if "error: " in l), lines[0] if lines else "")
+    hint = next((l.split("hint: ", 1)[1] for l in lines if "hint: " in l), "")
+    with open(out, "a") as f:
+        f.write(json.dumps({"case": test.id().split(".", 1)[-1], "doc": (test.shortDescription() or ""),
+                            "code": result.returncode, "error": error, "hint": hint}) + "\n")
+
+
+class RejectionTest(TempDirTest):
+    """Cases of bad input: each must be refused with its exit code, a message
+    holding the given phrases, a hint, and the store left byte-identical."""
+
+    def assert_refused(self, result, code, *phrases, store=None):
+        self.assertEqual(result.returncode, code, result.stdout + result.stderr)
+        for phrase in phrases:
+            self.assertIn(phrase, result.stderr)
+        self.assertIn("hint:", result.stderr)
+        self.assertNotIn("internal error", result.stderr)
+        if store is not None:
+            self.assertEqual(file_digest(store), self.digests[store], "the database changed")
+        record_catalogue_case(self, result)
+
+    def remember(self, *stores):
+        """Takes the digests that assert_refused compares against."""
+        self.digests = getattr(self, "digests", {})
+        for s in stores:
+            self.digests[s] = file_digest(s)
