@@ -8,7 +8,8 @@ namespace backfill::cli {
 int plan_command(const CommonOptions& common, std::size_t samples) {
   JobSession session(common.load(), false);
   PlanReport plan = plan_job(session, samples);
-  fmt::print("{}", common.json ? plan_json(session.spec(), plan) : plan_text(session.spec(), plan));
+  write_output(stdout,
+               common.json ? plan_json(session.spec(), plan) : plan_text(session.spec(), plan));
   return 0;
 }
 

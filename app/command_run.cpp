@@ -45,8 +45,8 @@ int run_command(const CommonOptions& common, const RunOptions& options) {
                             common.json ? ProgressReporter::Mode::k_none : options.progress);
   RunSummary summary = run_job(
       session, RunRequest{.restart = options.restart, .stop_signal = &g_stop_signal}, progress);
-  fmt::print("{}", common.json ? run_summary_json(session.spec(), summary)
-                               : run_summary_text(session.spec(), summary));
+  write_output(stdout, common.json ? run_summary_json(session.spec(), summary)
+                                   : run_summary_text(session.spec(), summary));
   if (!options.report_file.empty()) write_run_report(options.report_file, session.spec(), summary);
   if (summary.stopped_by_signal == SIGINT) return static_cast<int>(ExitCode::k_interrupted);
   if (summary.stopped_by_signal == SIGTERM) return static_cast<int>(ExitCode::k_terminated);

@@ -8,8 +8,8 @@ namespace backfill::cli {
 int status_command(const CommonOptions& common) {
   JobSession session(common.load(), false);
   StatusReport status = job_status(session);
-  fmt::print("{}", common.json ? status_json(session.spec(), status)
-                               : status_text(session.spec(), status));
+  write_output(stdout, common.json ? status_json(session.spec(), status)
+                                   : status_text(session.spec(), status));
   return static_cast<int>(status.work_pending() ? ExitCode::k_pending : ExitCode::k_ok);
 }
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "backfill/job.h"
+#include "backfill/output.h"
 #include "backfill/report.h"
 
 namespace backfill::cli {

@@ -98,13 +98,13 @@ int main(int argc, char** argv) {
     if (*status) return cli::status_command(common);
     if (*verify) return cli::verify_command(common, sample);
   } catch (const Error& e) {
-    fmt::print(stderr, "backfill: error: {}\n", e.what());
-    if (!e.hint().empty()) fmt::print(stderr, "  hint: {}\n", e.hint());
+    write_output(stderr, fmt::format("backfill: error: {}\n", e.what()));
+    if (!e.hint().empty()) write_output(stderr, fmt::format("  hint: {}\n", e.hint()));
     // status promises 0/1/2 to schedulers and monitors, as the tools it replaces did.
     if (*status) return static_cast<int>(ExitCode::k_failed);
     return static_cast<int>(e.code());
   } catch (const std::exception& e) {
-    fmt::print(stderr, "backfill: internal error: {}\n", e.what());
+    write_output(stderr, fmt::format("backfill: internal error: {}\n", e.what()));
     return static_cast<int>(ExitCode::k_failed);
   }
   return static_cast<int>(ExitCode::k_usage);

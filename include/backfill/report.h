@@ -2,6 +2,8 @@
 // progress bar or log lines, text summaries, JSON, and report files.
 #pragma once
 
+#include <fmt/format.h>
+
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -30,6 +32,10 @@ class ProgressReporter final : public RunObserver {
   void on_finish() override;
 
  private:
+  // Every line goes out through write_output(), redacted.
+  template <class... Args>
+  void print(fmt::format_string<Args...> format, Args&&... args);
+
   std::FILE* out_;
   Mode mode_;
   std::chrono::steady_clock::time_point last_draw_{};

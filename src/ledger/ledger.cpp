@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "backfill/output.h"
 #include "backfill/timestamp.h"
 
 namespace backfill {
@@ -263,7 +264,7 @@ Result<std::int64_t> Ledger::start_run(const std::string& job,
                     optional_key(start_after),
                     optional_key(watermark),
                     Value(total_estimate),
-                    Value(scope)};
+                    Value(redact(scope))};
   auto ins = db_.execute(
       "INSERT INTO _backfill_runs (run_id, job, state, started_at, start_after, watermark, "
       "total_estimate, scope)"
@@ -276,7 +277,7 @@ Result<std::int64_t> Ledger::start_run(const std::string& job,
 Result<void> Ledger::finish_run(std::int64_t run_id, RunState state, const std::string& message) {
   Value params[] = {Value(std::string(to_string(state))),
                     state == RunState::k_running ? Value() : Value(Connection::now_utc()),
-                    message.empty() ? Value() : Value(message), Value(run_id)};
+                    message.empty() ? Value() : Value(redact(message)), Value(run_id)};
   auto r = db_.execute(
       "UPDATE _backfill_runs SET state = ?, finished_at = ?, message = ? WHERE run_id = ?", params);
   if (!r) return std::unexpected(r.error());
@@ -335,7 +336,7 @@ Result<void> Ledger::record_failures(std::int64_t run_id, const std::vector<RowF
     if (it->second <= 0) continue;
     --it->second;
     Value params[] = {Value(run_id), Value(f.key),    f.field.empty() ? Value() : Value(f.field),
-                      Value(f.kind), Value(f.detail), Value(now),
+                      Value(f.kind), Value(redact(f.detail)), Value(now),
                       Value(run_id)};
     auto r = db_.execute(
         "INSERT INTO _backfill_failures (run_id, seq, row_key, field, kind, detail, recorded_at) "

@@ -1,6 +1,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include "backfill/output.h"
 #include "backfill/report.h"
 
 namespace backfill {
@@ -26,6 +27,11 @@ std::string with_commas(std::int64_t n) {
   return n < 0 ? "-" + out : out;
 }
 
+template <class... Args>
+void ProgressReporter::print(fmt::format_string<Args...> format, Args&&... args) {
+  write_output(out_, fmt::format(format, std::forward<Args>(args)...));
+}
+
 ProgressReporter::ProgressReporter(std::FILE* out, Mode mode) : out_(out), mode_(mode) {
   if (mode_ == Mode::k_auto) mode_ = isatty(fileno(out_)) ? Mode::k_bar : Mode::k_log;
 }
@@ -33,16 +39,15 @@ ProgressReporter::ProgressReporter(std::FILE* out, Mode mode) : out_(out), mode_
 void ProgressReporter::on_start(const RunRecord& run, bool resumed) {
   if (mode_ == Mode::k_none) return;
   if (resumed) {
-    fmt::print(out_, "Resuming run {} after key {}: {} of about {} rows done\n", run.run_id,
-               run.cursor ? key_to_json(*run.cursor) : "(start)", with_commas(run.counters.read),
-               with_commas(run.total_estimate));
+    print("Resuming run {} after key {}: {} of about {} rows done\n", run.run_id,
+          run.cursor ? key_to_json(*run.cursor) : "(start)", with_commas(run.counters.read),
+          with_commas(run.total_estimate));
   } else if (!run.watermark) {
-    fmt::print(out_, "Run {}: the table is empty; nothing to do\n", run.run_id);
+    print("Run {}: the table is empty; nothing to do\n", run.run_id);
   } else {
-    fmt::print(out_, "Run {}: {} rows in scope, keys after {} up to {}\n", run.run_id,
-               with_commas(run.total_estimate),
-               run.start_after ? key_to_json(*run.start_after) : "(start)",
-               key_to_json(*run.watermark));
+    print("Run {}: {} rows in scope, keys after {} up to {}\n", run.run_id,
+          with_commas(run.total_estimate),
+          run.start_after ? key_to_json(*run.start_after) : "(start)", key_to_json(*run.watermark));
   }
   std::fflush(out_);
 }
@@ -65,17 +70,16 @@ void ProgressReporter::on_batch(const Progress& p) {
   if (mode_ == Mode::k_bar) {
     constexpr int k_width = 30;
     int fill = static_cast<int>(fraction * k_width);
-    fmt::print(out_, "\r[{}{}] {:5.1f}%  {}/{}  {} rows/s  ETA {}\x1b[K",
-               std::string(static_cast<std::size_t>(fill), '#'),
-               std::string(static_cast<std::size_t>(k_width - fill), '-'), fraction * 100,
-               with_commas(p.processed), with_commas(p.total),
-               with_commas(static_cast<std::int64_t>(p.rows_per_second)), duration_text(eta));
+    print("\r[{}{}] {:5.1f}%  {}/{}  {} rows/s  ETA {}\x1b[K",
+          std::string(static_cast<std::size_t>(fill), '#'),
+          std::string(static_cast<std::size_t>(k_width - fill), '-'), fraction * 100,
+          with_commas(p.processed), with_commas(p.total),
+          with_commas(static_cast<std::int64_t>(p.rows_per_second)), duration_text(eta));
     bar_drawn_ = true;
   } else {
-    fmt::print(out_, "{} progress {}/{} ({:.1f}%), {} updated, {} rows/s, ETA {}\n",
-               Connection::now_utc(), with_commas(p.processed), with_commas(p.total),
-               fraction * 100, with_commas(p.updated),
-               with_commas(static_cast<std::int64_t>(p.rows_per_second)), duration_text(eta));
+    print("{} progress {}/{} ({:.1f}%), {} updated, {} rows/s, ETA {}\n", Connection::now_utc(),
+          with_commas(p.processed), with_commas(p.total), fraction * 100, with_commas(p.updated),
+          with_commas(static_cast<std::int64_t>(p.rows_per_second)), duration_text(eta));
   }
   std::fflush(out_);
 }
@@ -83,9 +87,9 @@ void ProgressReporter::on_batch(const Progress& p) {
 void ProgressReporter::on_notice(const std::string& text) {
   // Notices (retries, throttling, a change of path) go out whatever the
   // progress mode: an operator needs them even when progress is off.
-  if (bar_drawn_) fmt::print(out_, "\n");
+  if (bar_drawn_) print("\n");
   bar_drawn_ = false;
-  fmt::print(out_, "{}\n", text);
+  print("{}\n", text);
   std::fflush(out_);
 }
 
@@ -95,7 +99,7 @@ void ProgressReporter::on_finish() {
     last_draw_ = {};
     on_batch(last_);
   }
-  if (bar_drawn_) fmt::print(out_, "\n");
+  if (bar_drawn_) print("\n");
   bar_drawn_ = false;
   std::fflush(out_);
 }

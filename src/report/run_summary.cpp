@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <fstream>
 
+#include "backfill/output.h"
 #include "backfill/report.h"
 #include "report/json_writer.h"
 #include "report/report_parts.h"
@@ -169,7 +170,7 @@ void write_run_report(const std::filesystem::path& file, const JobSpec& spec,
     throw Error(ExitCode::k_usage,
                 fmt::format("--report {}: the extension must be .md or .json", file.string()));
   std::ofstream out(file);
-  out << body;
+  out << redact(body);
   if (!out) throw Error(ExitCode::k_failed, fmt::format("cannot write report {}", file.string()));
 }
 

@@ -2,10 +2,15 @@
 
 #include <toml++/toml.h>
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iterator>
 #include <sstream>
 
 #include "backfill/error.h"
 #include "backfill/job.h"
+#include "backfill/output.h"
 
 namespace backfill {
 
@@ -441,14 +446,33 @@ class JobReader {
 
 JobSpec load_job(const std::filesystem::path& file, const std::vector<std::string>& overrides) {
   std::error_code ec;
-  if (!std::filesystem::is_regular_file(file, ec)) {
+  if (std::filesystem::is_directory(file, ec)) {
+    auto inside = file / "job.toml";
+    throw Error(ExitCode::k_job_invalid,
+                fmt::format("job file {} is a directory, not a job file", file.string()),
+                std::filesystem::is_regular_file(inside, ec)
+                    ? fmt::format("pass the job file inside it: {}", inside.string())
+                    : "pass the path of a job file, such as examples/agentos/job.toml");
+  }
+  if (!std::filesystem::exists(file, ec)) {
     throw Error(ExitCode::k_job_invalid, fmt::format("job file {} not found", file.string()),
                 "pass the path of a job file, such as examples/agentos/job.toml");
   }
+  std::ifstream in(file, std::ios::binary);
+  std::string text;
+  if (in) text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  if (!in.is_open() || in.bad()) {
+    throw Error(ExitCode::k_job_invalid,
+                fmt::format("cannot read job file {}: {}", file.string(), std::strerror(errno)),
+                "check the file's permissions: the user running backfill must be able to read it");
+  }
+  // Passwords in the job's URLs never reach output, whatever fails next.
+  add_url_secrets(text);
+  for (const std::string& o : overrides) add_url_secrets(o);
   JobReader reader(file);
   toml::table root;
   try {
-    root = toml::parse_file(file.string());
+    root = toml::parse(text, file.string());
   } catch (const toml::parse_error& e) {
     throw Error(ExitCode::k_job_invalid,
                 fmt::format("{}:{}:{}: {}", file.string(), e.source().begin.line,

@@ -6,19 +6,6 @@
 namespace backfill::postgres {
 namespace {
 
-TEST(PgConnectionTest, RedactsPasswordsInEveryForm) {
-  EXPECT_EQ(PgConnection::redact("postgresql://app:s3cret@db.internal:5432/pcas"),
-            "postgresql://app:***@db.internal:5432/pcas");
-  EXPECT_EQ(PgConnection::redact("postgres://app@db/pcas?password=s3cret&sslmode=require"),
-            "postgres://app@db/pcas?password=***&sslmode=require");
-  EXPECT_EQ(PgConnection::redact("host=db password='a b' dbname=x"),
-            "host=db password=*** dbname=x");
-  EXPECT_EQ(PgConnection::redact("postgresql://app@db/pcas"), "postgresql://app@db/pcas");
-  // An @ in the path or query is not user info.
-  EXPECT_EQ(PgConnection::redact("postgresql:///pcas?host=/run/pg@x"),
-            "postgresql:///pcas?host=/run/pg@x");
-}
-
 TEST(PgConnectionTest, NumbersPlaceholdersOutsideQuotesAndJsonOperators) {
   EXPECT_EQ(numbered_placeholders("SELECT a FROM t WHERE k > ? AND k <= ? LIMIT ?"),
             "SELECT a FROM t WHERE k > $1 AND k <= $2 LIMIT $3");

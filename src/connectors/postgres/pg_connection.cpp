@@ -3,7 +3,10 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <cstdlib>
 #include <cstring>
+
+#include "backfill/output.h"
 
 namespace backfill::postgres {
 
@@ -78,38 +81,10 @@ Error validation_error(const Failure& failure, const std::string& what, std::str
                std::move(hint));
 }
 
-std::string PgConnection::redact(std::string_view url) {
-  std::string out(url);
-  // URI user info: scheme://user:password@host
-  if (auto scheme = out.find("://"); scheme != std::string::npos) {
-    std::size_t start = scheme + 3;
-    std::size_t end = out.find_first_of("/?", start);
-    if (end == std::string::npos) end = out.size();
-    std::size_t at = out.rfind('@', end);
-    if (at != std::string::npos && at >= start) {
-      std::size_t colon = out.find(':', start);
-      if (colon != std::string::npos && colon < at) out.replace(colon + 1, at - colon - 1, "***");
-    }
-  }
-  // password=... as a URI parameter or a keyword/value pair.
-  for (std::size_t at = out.find("password="); at != std::string::npos;
-       at = out.find("password=", at + 1)) {
-    std::size_t start = at + 9;
-    std::size_t end = start;
-    if (end < out.size() && out[end] == '\'') {
-      end = out.find('\'', end + 1);
-      end = end == std::string::npos ? out.size() : end + 1;
-    } else {
-      end = out.find_first_of("& ", start);
-      if (end == std::string::npos) end = out.size();
-    }
-    out.replace(start, end - start, "***");
-  }
-  return out;
-}
-
 PgConnection::PgConnection(std::string url, const ConnectOptions& options)
     : url_(url), display_name_(redact(url)), options_(options) {
+  add_url_secrets(url);
+  if (const char* password = std::getenv("PGPASSWORD")) add_secret(password);
   const char* keys[] = {"dbname", "application_name", "connect_timeout", nullptr};
   const char* values[] = {url.c_str(), options_.application_name.c_str(), "10", nullptr};
   conn_ = PQconnectdbParams(keys, values, 1);
@@ -291,6 +266,21 @@ void PgConnection::read_cell(const PGresult* result, int row, int col, Value& ce
       cell);
 }
 
+namespace {
+
+// Digits of a decimal numeral from the first non-zero one to the last
+// non-zero one: "0.0012300" has 3.
+std::size_t significant_digits(std::string_view numeral) {
+  auto first = numeral.find_first_of("123456789");
+  if (first == std::string_view::npos) return 0;
+  auto last = numeral.find_last_of("123456789");
+  std::size_t digits = last - first + 1;
+  if (numeral.substr(first, last - first).find('.') != std::string_view::npos) --digits;
+  return digits;
+}
+
+}  // namespace
+
 void PgConnection::assign_from_text(Oid type, std::string_view text, Value& cell) {
   switch (type) {
     case k_bool_oid:
@@ -305,9 +295,23 @@ void PgConnection::assign_from_text(Oid type, std::string_view text, Value& cell
       cell = n;
       return;
     }
+    case k_numeric_oid:
+      // numeric holds more digits than a double: past the 15 significant
+      // digits a double keeps exactly, the value stays an integer or text,
+      // so keys find their rows and values keep every digit.
+      if (significant_digits(text) > 15) {
+        std::int64_t n = 0;
+        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+        if (ec == std::errc() && end == text.data() + text.size()) {
+          cell = n;
+        } else {
+          cell = std::string(text);
+        }
+        return;
+      }
+      [[fallthrough]];
     case k_float4_oid:
-    case k_float8_oid:
-    case k_numeric_oid: {
+    case k_float8_oid: {
       double d = 0;
       std::from_chars(text.data(), text.data() + text.size(), d);
       cell = d;

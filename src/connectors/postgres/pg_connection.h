@@ -80,9 +80,6 @@ class PgConnection final : public Connection {
   // A second, read-only session with the same settings. Throws Error.
   std::unique_ptr<PgConnection> open_another() const;
 
-  // `url` with any password replaced by `***`, fit for messages.
-  static std::string redact(std::string_view url);
-
  private:
   Result<void> configure_session();
   // Reconnects when the server went away; transient failure when it stays away.

@@ -219,6 +219,11 @@ std::optional<PgPushdown> PgPushdown::plan(PgConnection& db, const Endpoint& tar
   PgPushdown p;
   p.db_ = &db;
   p.target_ = target;
+  if (const ColumnInfo* key = table.find_column(target.key[0])) {
+    const std::string& t = key->declared_type;
+    p.key_has_min_max_ =
+        is_number_type(t) || is_text_type(t) || t.starts_with("timestamp") || t == "date";
+  }
   for (const FieldSpec& f : fields) {
     if (f.policy != WritePolicy::k_fill_null) return std::nullopt;
     if (f.type != FieldType::k_text && f.type != FieldType::k_integer &&
@@ -356,12 +361,13 @@ std::string PgPushdown::statement(bool from_start, bool read_only) const {
   scope_columns.insert(scope_columns.end(), inputs_.begin(), inputs_.end());
   if (converted.empty()) converted.push_back("NULL AS backfill_none");
 
-  // The batch's first and last keys: min and max for one column, else the
-  // ends of the sorted keys.
+  // The batch's first and last keys: min and max for one column of a type
+  // that has them, else the ends of the sorted keys (uuid and bytea have no
+  // min or max).
   std::vector<std::string> first, last, descending;
   for (const auto& o : order) descending.push_back(o + " DESC");
   for (std::size_t i = 0; i < k; ++i) {
-    if (k == 1) {
+    if (k == 1 && key_has_min_max_) {
       first.push_back("min(backfill_k0)");
       last.push_back("max(backfill_k0)");
       continue;

@@ -80,6 +80,7 @@ class PgPushdown {
   std::vector<std::vector<std::string>> field_sources_;  // per field, per source: typed SQL
   std::vector<std::string> writes_;       // per field: the SQL value written, from computed.v<f>
   std::vector<std::string> write_types_;  // per field: the SQL type of writes_[f]
+  bool key_has_min_max_ = false;          // a one-column key whose type has min() and max()
   std::string sql_from_start_, sql_after_;
   std::string read_after_;  // a batch read ahead always follows another
   std::string apply_sql_;

@@ -38,21 +38,13 @@ void SqliteSource::validate() {
   for (const std::string& column : query().key) require_pageable_key(column);
 }
 
-namespace {
-
-// SQLite sorts NULL, then numbers (integer and real together), then text,
-// then blobs. A key column's smallest and largest values tell which of these
-// classes it holds.
-std::string_view storage_class(std::string_view sqlite_type) {
-  return sqlite_type == "integer" || sqlite_type == "real" ? "number" : sqlite_type;
-}
-
-}  // namespace
-
 void SqliteSource::require_pageable_key(const std::string& column) {
   if (column == "rowid" || db_.is_rowid(query().table, column)) return;  // always an integer
   const std::string key = db_.quote(column), table = db_.quote(query().table);
-  auto end_class = [&](std::string_view direction) {
+  // SQLite sorts NULL first and blobs last: the smallest and largest keys
+  // tell whether there are any. Numbers and text between them page in
+  // SQLite's own order, as the bound cursor compares as SQLite compares.
+  auto end_type = [&](std::string_view direction) {
     std::string type;
     auto r = db_.query(
         fmt::format("SELECT typeof({0}) FROM {1} ORDER BY {0} {2} LIMIT 1", key, table, direction),
@@ -60,29 +52,24 @@ void SqliteSource::require_pageable_key(const std::string& column) {
     if (!r)
       throw Error(ExitCode::k_failed, fmt::format("cannot read the keys of table '{}': {}",
                                                   query().table, r.error().message));
-    return std::string(storage_class(type));
+    return type;
   };
-  const std::string first = end_class("ASC"), last = end_class("DESC");
   std::string problem;
-  if (first == "null")
+  if (end_type("ASC") == "null")
     problem = "holds NULL in some rows (SQLite allows NULL in a PRIMARY KEY that is not INTEGER)";
-  else if (last == "blob")
+  else if (end_type("DESC") == "blob")
     problem = "holds BLOB values, which backfill cannot page through";
-  else if (!first.empty() && first != last)
-    problem = fmt::format("holds both {} and {} values (SQLite allows mixed types in a column)",
-                          first == "number" ? "numeric" : first, last);
   if (problem.empty()) return;
   auto schema = db_.describe(query().table);
   const bool rowid = schema && *schema && (*schema)->has_rowid;
   throw Error(ExitCode::k_schema_mismatch,
               fmt::format("key column '{}' of table '{}' {}: some rows would never be visited",
                           column, query().table, problem),
-              rowid ? fmt::format("page by the table's rowid instead: set key = \"rowid\" in "
-                                  "[source], or give every '{}' value one type (integer or text)",
-                                  column)
-                    : fmt::format("give every '{}' value one type (integer or text) and no NULLs, "
-                                  "then run again",
-                                  column));
+              rowid
+                  ? fmt::format("page by the table's rowid instead: set key = \"rowid\" in "
+                                "[source], or store every '{}' as an integer or text",
+                                column)
+                  : fmt::format("store every '{}' as an integer or text, then run again", column));
 }
 
 }  // namespace backfill::sqlite

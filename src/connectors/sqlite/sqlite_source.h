@@ -17,8 +17,8 @@ class SqliteSource final : public KeysetSource {
   Result<void> read_into(const std::string& sql, std::span<const Value> params,
                          RowBatch& out) override;
 
-  // Throws Error when `column` holds NULLs, blobs, or values of more than one
-  // of SQLite's sort classes, which keyset paging would skip.
+  // Throws Error when `column` holds NULLs or blobs, which keyset paging
+  // would skip.
   void require_pageable_key(const std::string& column);
 
   SqliteConnection& db_;
