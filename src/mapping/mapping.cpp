@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <charconv>
 
 namespace backfill {
 
@@ -48,7 +49,9 @@ Value element_to_value(simdjson::dom::element el, bool as_json) {
     case element_type::INT64:
       return el.get_int64().value_unsafe();
     case element_type::UINT64:
-      return static_cast<double>(el.get_uint64().value_unsafe());
+      // Past int64, as the integers past 64 bits (quote_big_integers): the
+      // exact digits, which no number field takes.
+      return std::to_string(el.get_uint64().value_unsafe());
     case element_type::DOUBLE:
       return el.get_double().value_unsafe();
     case element_type::BOOL:
@@ -60,6 +63,83 @@ Value element_to_value(simdjson::dom::element el, bool as_json) {
       return simdjson::minify(el);
   }
   return std::monostate{};
+}
+
+// Whether `n` follows JSON's number grammar: -?(0|[1-9]d*)(.d+)?([eE][+-]?d+)?
+bool is_json_number(std::string_view n) {
+  std::size_t i = 0;
+  auto digits = [&] {
+    std::size_t start = i;
+    while (i < n.size() && n[i] >= '0' && n[i] <= '9') ++i;
+    return i - start;
+  };
+  if (i < n.size() && n[i] == '-') ++i;
+  if (i < n.size() && n[i] == '0') {
+    ++i;
+  } else if (digits() == 0) {
+    return false;
+  }
+  if (i < n.size() && n[i] == '.' && (++i, digits() == 0)) return false;
+  if (i < n.size() && (n[i] == 'e' || n[i] == 'E')) {
+    ++i;
+    if (i < n.size() && (n[i] == '+' || n[i] == '-')) ++i;
+    if (digits() == 0) return false;
+  }
+  return i == n.size();
+}
+
+// `json` with every number too large for 64 bits (an integer past 2^64, a
+// real past 1e308) turned into a string of its digits: the rest of the
+// document stays readable, a text field gets the exact digits, and a number
+// field finds no value in it. Malformed numbers are left to fail the parse.
+std::string quote_big_integers(std::string_view json) {
+  std::string out;
+  out.reserve(json.size() + 16);
+  bool in_string = false;
+  for (std::size_t i = 0; i < json.size();) {
+    const char c = json[i];
+    if (in_string) {
+      out += c;
+      if (c == '\\' && i + 1 < json.size())
+        out += json[++i];
+      else if (c == '"')
+        in_string = false;
+      ++i;
+      continue;
+    }
+    if (c == '"') in_string = true;
+    if (c != '-' && (c < '0' || c > '9')) {
+      out += c;
+      ++i;
+      continue;
+    }
+    std::size_t end = i + 1;
+    while (end < json.size() &&
+           std::string_view("0123456789+-.eE").find(json[end]) != std::string_view::npos)
+      ++end;
+    const std::string_view number = json.substr(i, end - i);
+    const char* first = number.data();
+    const char* last = first + number.size();
+    bool fits = true;
+    if (number.find_first_of(".eE") == std::string_view::npos) {
+      std::int64_t as_signed = 0;
+      std::uint64_t as_unsigned = 0;
+      fits = std::from_chars(first, last, as_signed).ec == std::errc() ||
+             std::from_chars(first, last, as_unsigned).ec == std::errc();
+    } else {
+      double real = 0;
+      fits = std::from_chars(first, last, real).ec != std::errc::result_out_of_range;
+    }
+    if (!fits && is_json_number(number)) {
+      out += '"';
+      out += number;
+      out += '"';
+    } else {
+      out += number;
+    }
+    i = end;
+  }
+  return out;
 }
 
 }  // namespace
@@ -81,8 +161,17 @@ struct Mapping::Compiled {
       slot.buffer.reserve(text->size() + simdjson::SIMDJSON_PADDING);
       slot.buffer.assign(*text);
       auto parsed = slot.parser.parse(slot.buffer.data(), text->size(), false);
-      slot.state = parsed.get(slot.root) == simdjson::SUCCESS ? JsonSlot::State::k_parsed
-                                                              : JsonSlot::State::k_invalid;
+      auto error = parsed.get(slot.root);
+      if (error == simdjson::NUMBER_ERROR) {
+        // Rare: reparse with the big integers as text, so they do not
+        // poison the rest of the document.
+        slot.buffer = quote_big_integers(*text);
+        const std::size_t size = slot.buffer.size();
+        slot.buffer.reserve(size + simdjson::SIMDJSON_PADDING);
+        error = slot.parser.parse(slot.buffer.data(), size, false).get(slot.root);
+      }
+      slot.state =
+          error == simdjson::SUCCESS ? JsonSlot::State::k_parsed : JsonSlot::State::k_invalid;
     }
     if (slot.state == JsonSlot::State::k_invalid) invalid = true;
     return slot;

@@ -81,6 +81,32 @@ TEST_F(MappingTest, InvalidJsonIsAnOutcomeNotAnException) {
   EXPECT_EQ(out.fields[0].chosen, 2);
 }
 
+TEST(BigNumberTest, NumbersPastSixtyFourBitsDoNotPoisonTheirNeighbours) {
+  std::vector<FieldSpec> fields{field("a", FieldType::k_text, {json("p", "$.a")}),
+                                field("n", FieldType::k_integer, {json("p", "$.big")}),
+                                field("t", FieldType::k_text, {json("p", "$.big")}),
+                                field("ts", FieldType::k_timestamp, {json("p", "$.big")})};
+  std::vector<std::string> columns{"p"};
+  Mapping mapping(fields, columns);
+  MappedRow out;
+  for (std::string big : {"100000000000000000000", "-99999999999999999999", "18446744073709551615",
+                          "1e400", "-2.5E+999"}) {
+    std::vector<Value> row{std::string(R"({"big": )" + big + R"(, "a": "kept \" 1e999"})")};
+    mapping.apply(row, out);
+    EXPECT_FALSE(out.invalid_json) << big;
+    EXPECT_EQ(out.fields[0].value, Value(std::string("kept \" 1e999"))) << big;
+    EXPECT_EQ(out.fields[1].chosen, -1) << big << ": no integer holds it";
+    EXPECT_EQ(out.fields[2].value, Value(big)) << "text keeps the exact digits";
+    EXPECT_EQ(out.fields[3].chosen, -1) << big << ": no instant that far out";
+  }
+  // Numbers that break JSON's grammar still make the document invalid.
+  for (std::string bad : {"01", "1.", "-", "1e", "00000000000000000000001"}) {
+    std::vector<Value> row{std::string(R"({"big": )" + bad + R"(, "a": "x"})")};
+    mapping.apply(row, out);
+    EXPECT_TRUE(out.invalid_json) << bad;
+  }
+}
+
 TEST_F(MappingTest, NullPayloadIsMissingNotInvalid) {
   apply(std::monostate{}, std::monostate{});
   EXPECT_FALSE(out.invalid_json);
