@@ -33,7 +33,8 @@ int main(int argc, char** argv) {
       "Exit codes: 0 ok, 1 failed, 2 work pending (status), 3 verification failed, 4 another run "
       "active,\n"
       "5 database locked, 64 usage, 65 bad job file, 66 database missing, 67 schema mismatch,\n"
-      "68 read-only, 130/143 stopped by SIGINT/SIGTERM.",
+      "68 read-only, 69 server unreachable, 74 damaged file or full disk, 77 access denied,\n"
+      "130/143 stopped by SIGINT/SIGTERM.",
       "backfill"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "backfill 0.1.0");

@@ -74,6 +74,11 @@ class Connection {
   // The table's columns and keys; nullopt when it does not exist.
   virtual Result<std::optional<TableSchema>> describe(std::string_view table) = 0;
 
+  // Checks that the store's storage is sound before anything is written:
+  // cheaply always (SQLite: the file header and schema), and page by page
+  // when `thorough` or the store is small. Throws Error(k_storage).
+  virtual void verify_storage(bool thorough) { (void)thorough; }
+
   // Readies the store for a run's writes alongside other writers (SQLite:
   // WAL). Called once validation has passed, so a rejected job changes nothing.
   virtual Result<void> prepare_for_writes() { return {}; }

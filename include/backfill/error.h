@@ -27,6 +27,7 @@ enum class ExitCode : int {
   k_schema_mismatch = 67,   // table, column or key missing or unusable
   k_read_only = 68,         // the target cannot be written
   k_unavailable = 69,       // the database server cannot be reached
+  k_storage = 74,           // the database file is damaged, or its disk is full or failing
   k_access_denied = 77,     // the server refused the credentials or a privilege
   k_interrupted = 130,      // SIGINT
   k_terminated = 143,       // SIGTERM

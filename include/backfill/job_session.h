@@ -60,6 +60,10 @@ class JobSession {
   // keys below `resume_after`, the key the next read would start after.
   void require_same_keys(const RunRecord& run, const std::optional<Key>& resume_after);
 
+  // Checks the stores' storage page by page (`check` does; a run does only
+  // for small stores). Throws Error(k_storage).
+  void verify_storage_thoroughly();
+
   // What was checked, one line each, for `check`.
   const std::vector<std::string>& checks() const { return checks_; }
 

@@ -84,6 +84,8 @@ JobSession::JobSession(JobSpec spec, bool writable) : spec_(std::move(spec)) {
     target_ = separate_target_connection_.get();
     checks_.push_back(fmt::format("target database {} opened", target_->display_name()));
   }
+  source_connection_->verify_storage(false);
+  if (separate_target_connection_) separate_target_connection_->verify_storage(false);
   validate_and_resolve();
   source_query_ = SourceQuery{
       spec_.source.table,
@@ -247,6 +249,12 @@ void JobSession::require_same_keys(const RunRecord& run, const std::optional<Key
                     spec_.name, key_to_json(*resume_after), spec_.source.table, key_to_json(now)),
         hint);
   }
+}
+
+void JobSession::verify_storage_thoroughly() {
+  source_connection_->verify_storage(true);
+  if (separate_target_connection_) separate_target_connection_->verify_storage(true);
+  checks_.push_back("storage checked page by page (SQLite: PRAGMA quick_check)");
 }
 
 bool JobSession::pushdown() const {

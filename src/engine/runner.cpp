@@ -86,7 +86,46 @@ class Runner {
     return request_.stop_signal != nullptr && request_.stop_signal->load() != 0;
   }
 
+  // The keys a new run covers and how many rows they hold. Counting may
+  // scan, so it happens before anything is written and outside any write
+  // transaction; it also reads every page in scope, so a damaged one stops
+  // the run before its first write.
+  struct NewRange {
+    std::optional<Key> start_after, watermark;
+    std::int64_t total = 0;
+  };
+  NewRange new_range(const std::optional<RunRecord>& latest) {
+    NewRange range;
+    if (!request_.restart)
+      range.start_after = resume_point(latest, session_.source().keys_only_grow());
+    range.watermark = value_or_throw(session_.source().max_key(), "reading the last key");
+    if (range.watermark) {
+      range.total = value_or_throw(session_.source().count(range.start_after, range.watermark),
+                                   "counting rows");
+    }
+    return range;
+  }
+
+  bool starts_new_run(const std::optional<RunRecord>& latest) const {
+    return !latest || latest->state == RunState::k_completed || request_.restart;
+  }
+
+  // Throws Error when the ledger's progress belongs to other keys.
+  void require_same_keys(const std::optional<RunRecord>& latest) {
+    if (latest && !request_.restart)
+      session_.require_same_keys(*latest, resume_point(latest, session_.source().keys_only_grow()));
+  }
+
   RunRecord claim_and_open_run() {
+    // Read only first: progress over other keys or a damaged page stop the
+    // run here, with nothing written.
+    std::optional<RunRecord> seen;
+    if (value_or_throw(ledger_.exists(), "reading the ledger"))
+      seen = value_or_throw(ledger_.latest_run(job_), "reading the ledger");
+    require_same_keys(seen);
+    std::optional<NewRange> range;
+    if (starts_new_run(seen)) range = new_range(seen);
+
     Owner me = Owner::current();
     std::optional<RunRecord> latest;
     with_retries("preparing the database for writes", [&] { return db_.prepare_for_writes(); });
@@ -106,20 +145,28 @@ class Runner {
       auto l = ledger_.latest_run(job_);
       if (!l) return std::unexpected(l.error());
       latest = *l;
-      if (latest && !request_.restart) {
-        // Progress over other keys would skip rows of these: refuse, writing nothing.
-        try {
-          session_.require_same_keys(*latest,
-                                     resume_point(latest, session_.source().keys_only_grow()));
-        } catch (const Error&) {
-          db_.rollback();
-          throw;
-        }
-      }
       return db_.commit();
     });
+    try {
+      return open_run(latest, seen, range);
+    } catch (...) {
+      abandon(0, "");
+      throw;
+    }
+  }
 
-    if (latest && latest->state != RunState::k_completed && !request_.restart) {
+  RunRecord open_run(std::optional<RunRecord>& latest, const std::optional<RunRecord>& seen,
+                     std::optional<NewRange>& range) {
+    const bool changed =
+        latest.has_value() != seen.has_value() ||
+        (latest && (latest->run_id != seen->run_id || latest->state != seen->state));
+    if (changed) {
+      // Another run ended or started between the first read and the claim.
+      require_same_keys(latest);
+      range.reset();
+      if (starts_new_run(latest)) range = new_range(latest);
+    }
+    if (!range) {
       with_retries("resuming the run", [&]() -> Result<void> {
         if (auto r = db_.begin_write(); !r) return r;
         if (auto r = ledger_.finish_run(latest->run_id, RunState::k_running, ""); !r) return r;
@@ -129,13 +176,6 @@ class Runner {
       observer_.on_start(*latest, true);
       return *latest;
     }
-    // Counting happens outside any write transaction: it may scan.
-    std::optional<Key> start_after =
-        request_.restart ? std::nullopt : resume_point(latest, session_.source().keys_only_grow());
-    auto watermark = value_or_throw(session_.source().max_key(), "reading the last key");
-    std::int64_t total = 0;
-    if (watermark)
-      total = value_or_throw(session_.source().count(start_after, watermark), "counting rows");
     RunRecord run;
     with_retries("starting a run", [&]() -> Result<void> {
       if (auto r = db_.begin_write(); !r) return r;
@@ -144,15 +184,16 @@ class Runner {
                                     "left unfinished; a later run started over (--restart)");
         if (!r) return r;
       }
-      auto id = ledger_.start_run(job_, start_after, watermark, total, session_.cursor_scope());
+      auto id = ledger_.start_run(job_, range->start_after, range->watermark, range->total,
+                                  session_.cursor_scope());
       if (!id) return std::unexpected(id.error());
       run.run_id = *id;
       return db_.commit();
     });
     run.job = job_;
-    run.start_after = start_after;
-    run.watermark = watermark;
-    run.total_estimate = total;
+    run.start_after = range->start_after;
+    run.watermark = range->watermark;
+    run.total_estimate = range->total;
     run.started_at = Connection::now_utc();
     observer_.on_start(run, false);
     return run;
@@ -444,12 +485,13 @@ class Runner {
     return db_.commit();
   }
 
-  // Best effort after a fatal error: record it and let go of the job.
+  // Best effort after a fatal error: record it against run `run_id` (none
+  // when 0) and let go of the job.
   void abandon(std::int64_t run_id, const std::string& message) noexcept {
     try {
       db_.rollback();
       if (!db_.begin_write()) return;
-      (void)ledger_.finish_run(run_id, RunState::k_failed, message);
+      if (run_id != 0) (void)ledger_.finish_run(run_id, RunState::k_failed, message);
       (void)ledger_.release(job_);
       if (!db_.commit()) db_.rollback();
     } catch (...) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <vector>
 
 namespace backfill::sqlite {
@@ -13,6 +14,19 @@ namespace {
 constexpr int k_wal_checkpoint_pages = 10000;  // SQLite's default is 1000
 constexpr long k_wal_size_limit_bytes =
     64L * 1024 * 1024;  // truncate the WAL back to this after a checkpoint
+
+std::uint32_t big_endian(const unsigned char* p) {
+  return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) |
+         std::uint32_t{p[3]};
+}
+
+Error damaged(const std::string& path, std::string_view what) {
+  return Error(ExitCode::k_storage, fmt::format("database file {} is damaged: {}", path, what),
+               fmt::format("restore it from a backup, or save what SQLite can still read with "
+                           "`sqlite3 {} .recover | sqlite3 recovered.db` and point the job at "
+                           "the copy",
+                           path));
+}
 
 std::string pragma_text(sqlite3* db, const char* sql) {
   sqlite3_stmt* stmt = nullptr;
@@ -73,6 +87,7 @@ SqliteConnection::SqliteConnection(std::string path, const ConnectOptions& optio
         fmt::format("{} stayed locked for more than {} ms", path_, busy_timeout_ms_),
         "another process holds an exclusive lock; retry later or raise options.busy_timeout_ms");
   }
+  if ((rc & 0xff) == SQLITE_CORRUPT) throw damaged(path_, message);
   if (rc != SQLITE_OK)
     throw Error(ExitCode::k_database_missing, fmt::format("cannot read {}: {}", path_, message));
 
@@ -81,6 +96,41 @@ SqliteConnection::SqliteConnection(std::string path, const ConnectOptions& optio
     throw Error(ExitCode::k_read_only, fmt::format("database {} is read-only for this user", path_),
                 "run as a user who may write the file and its directory, or use `plan` to preview");
   }
+}
+
+void SqliteConnection::verify_storage(bool thorough) {
+  // The header's page count, when current, must fit in the file: a shorter
+  // file lost its tail.
+  std::ifstream file(path_, std::ios::binary);
+  unsigned char header[100] = {};
+  if (file.read(reinterpret_cast<char*>(header), sizeof header)) {
+    const std::uint32_t page_size =
+        header[16] == 0 && header[17] == 1 ? 65536u : (std::uint32_t{header[16]} << 8) | header[17];
+    const std::uint32_t pages = big_endian(header + 28);
+    const bool current = big_endian(header + 92) == big_endian(header + 24);
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(path_, ec);
+    if (!ec && current && pages > 0 && std::uintmax_t{pages} * page_size > size) {
+      throw damaged(path_, fmt::format("its header counts {} pages of {} bytes, but the file holds "
+                                       "{} bytes: it was cut short",
+                                       pages, page_size, size));
+    }
+  }
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path_, ec);
+  if (checked_page_by_page_ || (!thorough && (ec || size > k_quick_check_max_bytes))) return;
+  std::vector<std::string> problems;
+  auto r = query("PRAGMA quick_check(10)", {}, [&](std::span<const Value> row) {
+    std::string text = to_display(row[0]);
+    std::ranges::replace(text, '\n', ' ');
+    const std::string banner = "*** in database main *** ";
+    if (text.starts_with(banner)) text.erase(0, banner.size());
+    problems.push_back(std::move(text));
+  });
+  if (!r) throw damaged(path_, r.error().message);
+  if (problems.size() != 1 || problems[0] != "ok")
+    throw damaged(path_, fmt::format("{}", fmt::join(problems, "; ")));
+  checked_page_by_page_ = true;
 }
 
 Result<void> SqliteConnection::prepare_for_writes() {
@@ -130,6 +180,15 @@ Failure SqliteConnection::failure(int rc, std::string_view during) const {
       throw Error(ExitCode::k_read_only,
                   fmt::format("cannot write {}: {}", path_, sqlite3_errmsg(db_)),
                   "run as a user who may write the database file and its directory");
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      throw damaged(path_, sqlite3_errmsg(db_));
+    case SQLITE_FULL:
+      throw Error(ExitCode::k_storage,
+                  fmt::format("the disk holding {} is full: {}", path_, message),
+                  fmt::format("free space on the filesystem of {} (see `df -h {}`), then run "
+                              "again: the batch in hand was rolled back and nothing is lost",
+                              path_, std::filesystem::absolute(path_).parent_path().string()));
     case SQLITE_CONSTRAINT:
     case SQLITE_MISMATCH:
     case SQLITE_TOOBIG:
