@@ -1,5 +1,8 @@
 #include "backfill/timestamp.h"
 
+#include <algorithm>
+#include <cassert>
+
 #include <fmt/format.h>
 
 #include <charconv>
@@ -66,8 +69,12 @@ std::optional<std::int64_t> epoch_number_to_ms(double number) {
   if (!std::isfinite(number)) return std::nullopt;
   // Epoch milliseconds reach 1e11 in 1973; epoch seconds not until year 5138.
   double ms = std::fabs(number) >= 1e11 ? number : number * 1000.0;
-  if (std::fabs(ms) > 253402300799999.0) return std::nullopt;  // beyond year 9999
-  return static_cast<std::int64_t>(std::llround(ms));
+  if (ms > static_cast<double>(k_max_timestamp_ms) + 0.5 ||
+      ms < static_cast<double>(k_min_timestamp_ms) - 0.5)
+    return std::nullopt;
+  const auto rounded = static_cast<std::int64_t>(std::llround(ms));
+  if (rounded > k_max_timestamp_ms || rounded < k_min_timestamp_ms) return std::nullopt;
+  return rounded;
 }
 
 std::optional<std::int64_t> parse_timestamp_text(std::string_view s) {
@@ -128,7 +135,9 @@ std::optional<std::int64_t> parse_timestamp_text(std::string_view s) {
   }
   std::int64_t days = days_from_civil(year, month, day);
   std::int64_t seconds = days * 86400 + hour * 3600 + minute * 60 + second - offset_minutes * 60;
-  return seconds * 1000 + millis;
+  const std::int64_t ms = seconds * 1000 + millis;
+  if (ms < k_min_timestamp_ms || ms > k_max_timestamp_ms) return std::nullopt;
+  return ms;
 }
 
 std::string format_timestamp_ms(std::int64_t epoch_ms) {
@@ -137,7 +146,8 @@ std::string format_timestamp_ms(std::int64_t epoch_ms) {
   std::int64_t y = 0;
   unsigned m = 0, d = 0;
   civil_from_days(days, y, m, d);
-  if (y < 0 || y > 9999) return fmt::format("{:04}-{:02}-{:02}T00:00:00.000Z", y, m, d);
+  assert(epoch_ms >= k_min_timestamp_ms && epoch_ms <= k_max_timestamp_ms);
+  y = std::clamp<std::int64_t>(y, 0, 9999);  // keeps the four digits should the REQUIRES fail
   // Called once per field per row: written out by hand, without a formatter.
   std::string out = "0000-00-00T00:00:00.000Z";
   auto put = [&](std::size_t at, std::int64_t value, int width) {

@@ -227,6 +227,37 @@ from = {{ column = "body", path = "$.title" }}
         self.assertEqual(con.execute("SELECT title FROM docs WHERE id = ?", (late,)).fetchone()[0], "late")
         self.assertEqual(run("status", job).returncode, 0)
 
+    def test_instants_outside_years_1_to_9999_are_counted_as_no_value(self):
+        db_path = self.path("edges.db")
+        db = sqlite3.connect(db_path)
+        db.execute("CREATE TABLE e (id INTEGER PRIMARY KEY, raw, ts TEXT)")
+        inside = {"0001-01-01T00:00:00Z": "0001-01-01T00:00:00.000Z",
+                  -62135596800: "0001-01-01T00:00:00.000Z",
+                  "9999-12-31T23:59:59.999Z": "9999-12-31T23:59:59.999Z",
+                  "0000-12-31T23:00:00-02:00": "0001-01-01T01:00:00.000Z"}
+        outside = ["0000-06-01T00:00:00Z", -62135596801, -62135596800001, "-99999999999",
+                   "0001-01-01T00:30:00+01:00", "9999-12-31T23:30:00-01:00", 253402300800000]
+        values = list(inside) + outside
+        db.executemany("INSERT INTO e (id, raw) VALUES (?, ?)", list(enumerate(values, 1)))
+        db.commit()
+        job = self.write_job("edges.toml", f"""
+[job]
+name = "edges"
+[source]
+url = "{db_path}"
+table = "e"
+[fields.ts]
+type = "timestamp"
+from = {{ column = "raw" }}
+""")
+        result = run("run", job, "--json")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        counters = json.loads(result.stdout)["counters"]
+        self.assertEqual((counters["updated"], counters["no_value"]), (len(inside), len(outside)))
+        stored = [r[0] for r in db.execute("SELECT ts FROM e ORDER BY id")]
+        db.close()
+        self.assertEqual(stored, list(inside.values()) + [None] * len(outside))
+
     def test_misspelled_column_in_double_quotes_is_an_error_not_a_string(self):
         db_path, _ = self.make_readings(20)
         job = self.write_job("job.toml", READINGS_JOB.format(db=db_path).replace(

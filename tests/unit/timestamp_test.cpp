@@ -35,5 +35,27 @@ TEST(TimestampTest, FormatsIsoUtcWithMilliseconds) {
   EXPECT_EQ(format_timestamp_ms(951782400000), "2000-02-29T00:00:00.000Z");
 }
 
+TEST(TimestampTest, InstantsOutsideYearsOneToNineThousandNineHundredNinetyNineAreNoValue) {
+  EXPECT_EQ(parse_timestamp_text("0001-01-01T00:00:00Z"), k_min_timestamp_ms);
+  EXPECT_EQ(parse_timestamp_text("9999-12-31T23:59:59.999Z"), k_max_timestamp_ms);
+  EXPECT_EQ(format_timestamp_ms(k_min_timestamp_ms), "0001-01-01T00:00:00.000Z");
+  EXPECT_EQ(format_timestamp_ms(k_max_timestamp_ms), "9999-12-31T23:59:59.999Z");
+  EXPECT_FALSE(parse_timestamp_text("0000-06-01T00:00:00Z"));
+  EXPECT_FALSE(parse_timestamp_text("0001-01-01T00:30:00+01:00")) << "year 0 in UTC";
+  EXPECT_FALSE(parse_timestamp_text("9999-12-31T23:30:00-01:00")) << "year 10000 in UTC";
+  EXPECT_EQ(parse_timestamp_text("0000-12-31T23:00:00-02:00"), k_min_timestamp_ms + 3600000);
+  EXPECT_FALSE(epoch_number_to_ms(static_cast<double>(k_min_timestamp_ms) - 1));
+  EXPECT_FALSE(epoch_number_to_ms(-62135596801.0)) << "seconds before year 1";
+  EXPECT_EQ(epoch_number_to_ms(-62135596800.0), k_min_timestamp_ms);
+  EXPECT_FALSE(epoch_number_to_ms(253402300800000.0));
+  EXPECT_EQ(epoch_number_to_ms(253402300799999.4), k_max_timestamp_ms);
+  EXPECT_FALSE(epoch_number_to_ms(253402300799999.5)) << "rounds past the last instant";
+  // Distinct instants stay distinct across the range.
+  for (std::int64_t ms = k_min_timestamp_ms; ms < k_max_timestamp_ms;
+       ms += 86400000LL * 3652 + 17) {
+    EXPECT_EQ(parse_timestamp_text(format_timestamp_ms(ms)), ms) << ms;
+  }
+}
+
 }  // namespace
 }  // namespace backfill

@@ -1,11 +1,14 @@
 #include "connectors/postgres/pg_pushdown.h"
 
+#include "backfill/timestamp.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <utility>
 
 #include "backfill/mapping.h"
+#include "backfill/timestamp.h"
 #include "connectors/postgres/pg_types.h"
 
 namespace backfill::postgres {
@@ -28,14 +31,15 @@ std::string escape_to_engine(const std::string& text, SqlType as) {
 
 // The engine's epoch conversion of a number: milliseconds from 1e11 up,
 // otherwise seconds; rounded half away from zero as llround does; nothing
-// beyond year 9999; before year 1 the engine's text differs: engine.
+// outside years 1 to 9999.
 std::string timestamp_from_number(const std::string& x) {
   std::string ms = fmt::format("(CASE WHEN abs({0}) >= 1e11 THEN {0} ELSE {0} * 1000 END)", x);
+  std::string rounded = fmt::format(
+      "(trunc({0}) + CASE WHEN abs({0} - trunc({0})) >= 0.5 THEN sign({0}) ELSE 0 END)", ms);
   return fmt::format(
-      "CASE WHEN abs({0}) > 253402300799999 THEN NULL WHEN {0} < -62135596800000 THEN {1} "
-      "ELSE timestamptz 'epoch' + (trunc({0}) + CASE WHEN abs({0} - trunc({0})) >= 0.5 THEN "
-      "sign({0}) ELSE 0 END)::bigint * interval '1 millisecond' END",
-      ms, escape_to_engine(x + "::text", SqlType::k_timestamptz));
+      "CASE WHEN {0} > {1} + 0.5 OR {0} < {2} - 0.5 OR {3} > {1} OR {3} < {2} THEN NULL "
+      "ELSE timestamptz 'epoch' + {3}::bigint * interval '1 millisecond' END",
+      ms, k_max_timestamp_ms, k_min_timestamp_ms, rounded);
 }
 
 // An hour, minute or second out of range, or a date that does not exist
@@ -109,8 +113,13 @@ std::string timestamp_from_text(const std::string& s) {
         fmt::format("WHEN {} LIKE '{}' THEN {}", s, shape, digits_where_shape_has_them(s, shape)));
   }
   const std::string canonical = fmt::format("replace(upper(btrim({}, ' ')), ',', '.')", s);
+  // Year 0, and the first and last days of the range with an offset that
+  // can carry them across its edge, go to the engine.
   return fmt::format(
-      "CASE WHEN CASE {1} ELSE FALSE END AND substr({0}, 12, 2) <> '24' THEN "
+      "CASE WHEN left({4}, 4) = '0000' OR (left({4}, 10) = '0001-01-01' AND strpos(substr({4}, "
+      "11), '+') > 0) OR (left({4}, 10) = '9999-12-31' AND strpos(substr({4}, 11), '-') > 0) "
+      "THEN {3} "
+      "WHEN CASE {1} ELSE FALSE END AND substr({0}, 12, 2) <> '24' THEN "
       "date_trunc('milliseconds', {0}::timestamptz) "
       "WHEN {0} ~ '^-?[0-9]{{1,15}}([.][0-9]{{1,6}})?$' THEN {2} "
       "WHEN {4} ~ '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}([T ][0-9]{{2}}:[0-9]{{2}}(:[0-9]{{2}}([.][0-9]"
