@@ -12,7 +12,7 @@ JobSpec CommonOptions::load() const {
 }
 
 int check_command(const CommonOptions& common) {
-  JobSession session(common.load(), false);
+  JobSession session(common.load(), JobSession::Access::k_check);
   session.verify_storage_thoroughly();
   write_output(stdout, common.json ? check_json(session) : check_text(session));
   return 0;

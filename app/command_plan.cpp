@@ -6,7 +6,7 @@
 namespace backfill::cli {
 
 int plan_command(const CommonOptions& common, std::size_t samples) {
-  JobSession session(common.load(), false);
+  JobSession session(common.load(), JobSession::Access::k_read);
   PlanReport plan = plan_job(session, samples);
   write_output(stdout,
                common.json ? plan_json(session.spec(), plan) : plan_text(session.spec(), plan));

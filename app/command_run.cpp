@@ -39,7 +39,7 @@ int run_command(const CommonOptions& common, const RunOptions& options) {
                                                  options.report_file));
     }
   }
-  JobSession session(common.load(), true);
+  JobSession session(common.load(), JobSession::Access::k_write);
   install_stop_handlers();
   ProgressReporter progress(stderr,
                             common.json ? ProgressReporter::Mode::k_none : options.progress);

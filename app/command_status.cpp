@@ -6,7 +6,7 @@
 namespace backfill::cli {
 
 int status_command(const CommonOptions& common) {
-  JobSession session(common.load(), false);
+  JobSession session(common.load(), JobSession::Access::k_read);
   StatusReport status = job_status(session);
   write_output(stdout, common.json ? status_json(session.spec(), status)
                                    : status_text(session.spec(), status));

@@ -79,6 +79,14 @@ class Connection {
   // when `thorough` or the store is small. Throws Error(k_storage).
   virtual void verify_storage(bool thorough) { (void)thorough; }
 
+  // Throws Error(k_access_denied) unless this session may read `table`,
+  // write `columns` of it (and insert rows when `inserts`), and create or
+  // write the ledger's tables. Stores without privileges do nothing.
+  virtual void verify_write_privileges(std::string_view table, std::span<const std::string> columns,
+                                       bool inserts) {
+    (void)table, (void)columns, (void)inserts;
+  }
+
   // Readies the store for a run's writes alongside other writers (SQLite:
   // WAL). Called once validation has passed, so a rejected job changes nothing.
   virtual Result<void> prepare_for_writes() { return {}; }

@@ -16,9 +16,14 @@ namespace backfill {
 
 class JobSession {
  public:
+  // What a command does with the job's stores.
+  enum class Access {
+    k_read,   // plan, status, verify: nothing is written
+    k_check,  // check: nothing is written, but every privilege a run needs is checked
+    k_write,  // run
+  };
   // Connects and validates; throws Error with a hint on any problem.
-  // `writable`: open the target for writing (run); otherwise nothing is written.
-  JobSession(JobSpec spec, bool writable);
+  JobSession(JobSpec spec, Access access);
   ~JobSession();
   JobSession(const JobSession&) = delete;
   JobSession& operator=(const JobSession&) = delete;
@@ -69,6 +74,9 @@ class JobSession {
 
  private:
   void validate_and_resolve();
+  // Checks that the session may write the target's columns and the ledger.
+  // Throws Error(k_access_denied or k_read_only).
+  void verify_write_privileges();
 
   JobSpec spec_;
   std::unique_ptr<Connection> source_connection_;

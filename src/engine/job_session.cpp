@@ -69,7 +69,8 @@ std::vector<std::string> resolve_key(const TableSchema& schema,
 
 }  // namespace
 
-JobSession::JobSession(JobSpec spec, bool writable) : spec_(std::move(spec)) {
+JobSession::JobSession(JobSpec spec, Access access) : spec_(std::move(spec)) {
+  const bool writable = access == Access::k_write;
   const Connector& source_connector = connector_for(spec_.source.url);
   ConnectOptions options = ConnectOptions::from(spec_.options, writable && spec_.in_place);
   source_connection_ = source_connector.connect(spec_.source.url, options);
@@ -87,6 +88,8 @@ JobSession::JobSession(JobSpec spec, bool writable) : spec_(std::move(spec)) {
   source_connection_->verify_storage(false);
   if (separate_target_connection_) separate_target_connection_->verify_storage(false);
   validate_and_resolve();
+  // Before the statements compile: a missing privilege is named, with its GRANT.
+  if (access != Access::k_read) verify_write_privileges();
   source_query_ = SourceQuery{
       spec_.source.table,
       spec_.source.key,
@@ -101,7 +104,6 @@ JobSession::JobSession(JobSpec spec, bool writable) : spec_(std::move(spec)) {
     checks_.push_back("each batch is mapped and written by one statement in the database");
   mapping_ = std::make_unique<Mapping>(spec_.fields, source_columns_);
   ledger_ = std::make_unique<Ledger>(*target_);
-  if (writable) checks_.push_back("target is writable");
 }
 
 JobSession::~JobSession() = default;
@@ -249,6 +251,19 @@ void JobSession::require_same_keys(const RunRecord& run, const std::optional<Key
                     spec_.name, key_to_json(*resume_after), spec_.source.table, key_to_json(now)),
         hint);
   }
+}
+
+void JobSession::verify_write_privileges() {
+  std::vector<std::string> columns;
+  if (spec_.target.mode == WriteMode::k_merge_json) {
+    columns.push_back(spec_.target.json_column);
+  } else {
+    for (const FieldSpec& f : spec_.fields) columns.push_back(f.column);
+  }
+  const bool inserts = spec_.target.mode == WriteMode::k_upsert ||
+                       spec_.target.mode == WriteMode::k_insert_if_absent;
+  target_->verify_write_privileges(spec_.target.table, columns, inserts);
+  checks_.push_back("target is writable: its columns, and the ledger's tables");
 }
 
 void JobSession::verify_storage_thoroughly() {

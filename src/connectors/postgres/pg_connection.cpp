@@ -428,6 +428,70 @@ std::string PgConnection::quote(std::string_view identifier) const {
   }
 }
 
+void PgConnection::verify_write_privileges(std::string_view table,
+                                           std::span<const std::string> columns, bool inserts) {
+  static constexpr std::string_view k_ledger_tables[] = {"_backfill_jobs", "_backfill_runs",
+                                                         "_backfill_batches", "_backfill_failures"};
+  std::vector<std::string> asks = {"current_user::text", "coalesce(current_schema(), '')",
+                                   "has_table_privilege(to_regclass($1), 'SELECT')",
+                                   "to_regclass('_backfill_runs') IS NOT NULL",
+                                   "coalesce(has_schema_privilege(current_schema(), 'CREATE'), "
+                                   "false)"};
+  for (std::string_view ledger : k_ledger_tables) {
+    asks.push_back(fmt::format(
+        "coalesce(has_table_privilege(to_regclass('{}'), 'SELECT, INSERT, UPDATE'), true)",
+        ledger));
+  }
+  asks.push_back(inserts ? "has_table_privilege(to_regclass($1), 'INSERT')" : "true");
+  std::vector<Value> params{Value(quote(table))};
+  for (const std::string& c : columns) {
+    params.emplace_back(c);
+    asks.push_back(
+        fmt::format("has_column_privilege(to_regclass($1), ${}, 'UPDATE')", params.size()));
+  }
+  std::vector<Value> got;
+  auto r = query(fmt::format("SELECT {}", fmt::join(asks, ", ")), params,
+                 [&](std::span<const Value> row) { got.assign(row.begin(), row.end()); });
+  if (!r) throw validation_error(r.error(), "checking privileges", "");
+  auto yes = [&](std::size_t i) { return std::get_if<bool>(&got[i]) && std::get<bool>(got[i]); };
+  const std::string role = to_display(got[0]), schema = to_display(got[1]);
+  auto denied = [&](std::string what, std::string grant) {
+    return Error(
+        ExitCode::k_access_denied,
+        fmt::format("role '{}' may not {} in {}", role, what, display_name_),
+        fmt::format("a run needs it: {} (as the table's owner), or run as a role that may", grant));
+  };
+  if (!yes(2))
+    throw denied(fmt::format("read table '{}'", table),
+                 fmt::format("GRANT SELECT ON {} TO {}", table, role));
+  const bool ledger_exists = yes(3);
+  if (!ledger_exists && !yes(4)) {
+    throw denied(schema.empty() ? "create the ledger's tables: no schema in its search_path exists"
+                                : fmt::format("create the ledger's tables in schema '{}'", schema),
+                 fmt::format("GRANT CREATE ON SCHEMA {} TO {}, or run once as a role that may, "
+                             "then GRANT SELECT, INSERT, UPDATE on the _backfill_* tables",
+                             schema.empty() ? "public" : schema, role));
+  }
+  for (std::size_t i = 0; i < std::size(k_ledger_tables); ++i) {
+    if (!yes(5 + i)) {
+      throw denied(fmt::format("write the ledger table '{}'", k_ledger_tables[i]),
+                   fmt::format("GRANT SELECT, INSERT, UPDATE ON {} TO {}",
+                               fmt::join(k_ledger_tables, ", "), role));
+    }
+  }
+  const std::size_t first_column = 5 + std::size(k_ledger_tables) + 1;
+  if (!yes(first_column - 1))
+    throw denied(fmt::format("insert rows into table '{}'", table),
+                 fmt::format("GRANT INSERT ON {} TO {}", table, role));
+  for (std::size_t c = 0; c < columns.size(); ++c) {
+    if (!yes(first_column + c)) {
+      throw denied(
+          fmt::format("update column '{}' of table '{}'", columns[c], table),
+          fmt::format("GRANT UPDATE ({}) ON {} TO {}", fmt::join(columns, ", "), table, role));
+    }
+  }
+}
+
 Result<std::optional<TableSchema>> PgConnection::describe(std::string_view table) {
   Value name{quote(table)};
   auto exists = run("SELECT to_regclass($1)::oid", {&name, 1}, "looking up the table");

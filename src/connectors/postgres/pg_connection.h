@@ -46,6 +46,8 @@ class PgConnection final : public Connection {
 
   std::string display_name() const override { return display_name_; }
   Result<std::optional<TableSchema>> describe(std::string_view table) override;
+  void verify_write_privileges(std::string_view table, std::span<const std::string> columns,
+                               bool inserts) override;
   Result<void> begin_write() override;
   Result<void> commit() override;
   void rollback() noexcept override;

@@ -1,6 +1,7 @@
 #include "connectors/sqlite/sqlite_connection.h"
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -95,6 +96,21 @@ SqliteConnection::SqliteConnection(std::string path, const ConnectOptions& optio
   if (sqlite3_db_readonly(db_, "main") == 1) {
     throw Error(ExitCode::k_read_only, fmt::format("database {} is read-only for this user", path_),
                 "run as a user who may write the file and its directory, or use `plan` to preview");
+  }
+}
+
+void SqliteConnection::verify_write_privileges(std::string_view, std::span<const std::string>,
+                                               bool) {
+  if (::access(path_.c_str(), W_OK) != 0) {
+    throw Error(ExitCode::k_read_only, fmt::format("database {} is read-only for this user", path_),
+                "run as a user who may write the file and its directory, or use `plan` to preview");
+  }
+  const auto dir = std::filesystem::absolute(path_).parent_path();
+  if (::access(dir.c_str(), W_OK) != 0) {
+    throw Error(
+        ExitCode::k_read_only,
+        fmt::format("cannot write beside {}: its directory {} is read-only", path_, dir.string()),
+        "SQLite needs to create its journal next to the database file");
   }
 }
 

@@ -21,6 +21,8 @@ class SqliteConnection final : public Connection {
   std::string identity() const override;
   Result<std::optional<TableSchema>> describe(std::string_view table) override;
   void verify_storage(bool thorough) override;
+  void verify_write_privileges(std::string_view table, std::span<const std::string> columns,
+                               bool inserts) override;
   Result<void> prepare_for_writes() override;
   Result<void> begin_write() override;
   Result<void> commit() override;
