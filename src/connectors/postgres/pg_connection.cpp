@@ -456,10 +456,9 @@ void PgConnection::verify_write_privileges(std::string_view table,
   auto yes = [&](std::size_t i) { return std::get_if<bool>(&got[i]) && std::get<bool>(got[i]); };
   const std::string role = to_display(got[0]), schema = to_display(got[1]);
   auto denied = [&](std::string what, std::string grant) {
-    return Error(
-        ExitCode::k_access_denied,
-        fmt::format("role '{}' may not {} in {}", role, what, display_name_),
-        fmt::format("a run needs it: {} (as the table's owner), or run as a role that may", grant));
+    return Error(ExitCode::k_access_denied,
+                 fmt::format("role '{}' may not {} in {}", role, what, display_name_),
+                 fmt::format("a run needs it: {}; or run as a role that may", grant));
   };
   if (!yes(2))
     throw denied(fmt::format("read table '{}'", table),
@@ -468,8 +467,8 @@ void PgConnection::verify_write_privileges(std::string_view table,
   if (!ledger_exists && !yes(4)) {
     throw denied(schema.empty() ? "create the ledger's tables: no schema in its search_path exists"
                                 : fmt::format("create the ledger's tables in schema '{}'", schema),
-                 fmt::format("GRANT CREATE ON SCHEMA {} TO {}, or run once as a role that may, "
-                             "then GRANT SELECT, INSERT, UPDATE on the _backfill_* tables",
+                 fmt::format("GRANT CREATE ON SCHEMA {} TO {} (the first run creates the "
+                             "_backfill_* tables there)",
                              schema.empty() ? "public" : schema, role));
   }
   for (std::size_t i = 0; i < std::size(k_ledger_tables); ++i) {
