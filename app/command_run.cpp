@@ -2,6 +2,9 @@
 
 #include <atomic>
 #include <csignal>
+#include <filesystem>
+
+#include <unistd.h>
 
 #include "backfill/runner.h"
 #include "commands.h"
@@ -37,6 +40,23 @@ int run_command(const CommonOptions& common, const RunOptions& options) {
     if (ext != ".md" && ext != ".json") {
       throw Error(ExitCode::k_usage, fmt::format("--report {}: the extension must be .md or .json",
                                                  options.report_file));
+    }
+  }
+  if (!options.report_file.empty()) {
+    // Checked before the run, not found missing after it.
+    auto dir = std::filesystem::absolute(options.report_file).parent_path();
+    std::error_code ec;
+    if (!std::filesystem::is_directory(dir, ec)) {
+      throw Error(ExitCode::k_usage,
+                  fmt::format("--report {}: directory {} does not exist", options.report_file,
+                              dir.string()),
+                  "create the directory first, or write the report elsewhere");
+    }
+    if (::access(dir.c_str(), W_OK) != 0) {
+      throw Error(ExitCode::k_usage,
+                  fmt::format("--report {}: directory {} is not writable", options.report_file,
+                              dir.string()),
+                  "write the report into a directory this user may write");
     }
   }
   JobSession session(common.load(), JobSession::Access::k_write);

@@ -4,7 +4,9 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <map>
+#include <string_view>
 
 #include "commands.h"
 
@@ -77,6 +79,16 @@ int main(int argc, char** argv) {
   add_common(verify, common);
   verify->add_option("--sample", sample, "Recompute N random rows instead of every row");
 
+  if (argc > 1 && argv[1][0] != '-') {
+    static constexpr std::string_view k_commands[] = {"check", "plan", "run", "status", "verify"};
+    if (std::ranges::find(k_commands, std::string_view(argv[1])) == std::end(k_commands)) {
+      fmt::print(stderr,
+                 "backfill: error: unknown command '{}'\n  hint: the commands are check, plan, "
+                 "run, status and verify; `backfill --help` says what each does\n",
+                 argv[1]);
+      return static_cast<int>(ExitCode::k_usage);
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

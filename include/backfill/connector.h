@@ -105,6 +105,9 @@ class Connection {
   virtual Result<void> query(std::string_view sql, std::span<const Value> params,
                              const RowCallback& on_row) = 0;
 
+  // The job option that bounds how long a statement waits for a lock here.
+  virtual std::string_view lock_wait_option() const { return "busy_timeout_ms"; }
+
   // Quotes an identifier for this store's SQL dialect.
   virtual std::string quote(std::string_view identifier) const = 0;
 

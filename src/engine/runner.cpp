@@ -58,15 +58,17 @@ class Runner {
       db_.rollback();
       if (!r.error().retryable() || tries >= max_retries) {
         bool busy = r.error().kind == Failure::Kind::k_busy;
-        throw Error(
-            busy ? ExitCode::k_database_busy : ExitCode::k_failed,
-            busy
-                ? fmt::format("{}: the database stayed locked beyond {} ms, {} times: {}", what,
-                              session_.spec().options.busy_timeout_ms, tries + 1, r.error().message)
-                : fmt::format("{}: {}", what, r.error().message),
-            busy ? "another process holds the write lock; run again later (nothing is lost), "
-                   "or raise options.busy_timeout_ms"
-                 : "run again to resume from the last committed batch");
+        const bool postgres = db_.lock_wait_option() == "lock_timeout_ms";
+        const int waited = postgres ? session_.spec().options.lock_timeout_ms
+                                    : session_.spec().options.busy_timeout_ms;
+        throw Error(busy ? ExitCode::k_database_busy : ExitCode::k_failed,
+                    busy ? fmt::format("{}: the database stayed locked beyond {} ms, {} times: {}",
+                                       what, waited, tries + 1, r.error().message)
+                         : fmt::format("{}: {}", what, r.error().message),
+                    busy ? fmt::format("another session holds a lock on the rows; run again later "
+                                       "(nothing is lost), or raise options.{}",
+                                       db_.lock_wait_option())
+                         : "run again to resume from the last committed batch");
       }
       int delay = std::min(5000, 50 << std::min(tries, 7));
       std::uniform_int_distribution<int> jitter(0, delay / 2);

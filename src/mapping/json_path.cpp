@@ -41,6 +41,8 @@ std::expected<JsonPath, std::string> parse_json_path(std::string_view text) {
           index = index * 10 + static_cast<std::size_t>(text[i] - '0');
           ++i;
         }
+        if (i == start && i < text.size() && text[i] == '*')
+          return error(start, "wildcards are not supported: name one element, such as [0]");
         if (i == start) return error(start, "expected an array index or a quoted name inside [ ]");
         path.steps.emplace_back(index);
       }

@@ -76,6 +76,22 @@ std::string Extractor::describe() const {
 
 namespace {
 
+// Levenshtein distance, for suggesting the key a misspelled one meant.
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      std::size_t next = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
+      diagonal = row[j];
+      row[j] = next;
+    }
+  }
+  return row[b.size()];
+}
+
 // Reads one job file, turning every problem into an Error naming file:line and key.
 class JobReader {
  public:
@@ -84,6 +100,9 @@ class JobReader {
   [[noreturn]] void fail(
       const toml::node* node, std::string_view key, std::string_view what,
       std::string hint = "docs/job-spec.md lists every key, its type and its default") const {
+    if (std::ranges::find(overridden_, key) != overridden_.end()) {
+      throw Error(ExitCode::k_job_invalid, fmt::format("--set {}: {}", key, what), std::move(hint));
+    }
     std::string where = file_.string();
     if (node != nullptr && node->source().begin.line > 0) {
       where += fmt::format(":{}", node->source().begin.line);
@@ -100,8 +119,12 @@ class JobReader {
       if (std::ranges::find(known, k.str()) == known.end()) {
         std::string list;
         for (auto n : known) list += (list.empty() ? "" : ", ") + std::string(n);
+        auto close = std::ranges::find_if(
+            known, [&](std::string_view n) { return edit_distance(n, k.str()) <= 2; });
         fail(&node, fmt::format("{}{}", prefix, k.str()), "unknown key",
-             fmt::format("known keys here: {}", list));
+             close != known.end()
+                 ? fmt::format("did you mean {}{}? known keys here: {}", prefix, *close, list)
+                 : fmt::format("known keys here: {}", list));
       }
     }
   }
@@ -399,6 +422,7 @@ class JobReader {
                   "for example --set source.url=/data/store.db or --set options.batch_size=5000");
     }
     std::string dotted = text.substr(0, eq);
+    overridden_.push_back(dotted);
     std::string raw = text.substr(eq + 1);
     toml::table* t = &root;
     std::size_t start = 0;
@@ -440,6 +464,7 @@ class JobReader {
 
  private:
   std::filesystem::path file_;
+  mutable std::vector<std::string> overridden_;  // dotted keys given with --set
 };
 
 }  // namespace

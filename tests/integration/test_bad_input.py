@@ -98,6 +98,33 @@ class BadInputTest(TempDirTest):
         self.assert_rejected(run("run", job, "--db", self.db), 65, "job.toml:23: fields.source_event_ts.from[1].path",
                              "bad JSON path '$.event[*].ts'")
 
+    def test_wildcard_json_path_says_wildcards_are_not_supported(self):
+        job = self.job(AGENTOS_TEXT.replace('path = "$.event.ts"', 'path = "$.event[*].ts"'))
+        self.assert_rejected(run("check", job, "--db", self.db), 65, "wildcards are not supported")
+
+    def test_job_path_that_is_a_directory_names_the_file_inside(self):
+        os.mkdir(self.path("jobdir"))
+        with open(self.path("jobdir/job.toml"), "w") as f:
+            f.write(AGENTOS_TEXT)
+        result = run("run", self.path("jobdir"), "--db", self.db)
+        shutil.rmtree(self.path("jobdir"))
+        self.assert_rejected(result, 65, "is a directory, not a job file", "jobdir/job.toml")
+
+    def test_misspelled_override_names_the_set_argument_and_the_key_meant(self):
+        result = run("run", AGENTOS_JOB, "--db", self.db, "--set", "options.batchsize=5")
+        self.assert_rejected(result, 65, "--set options.batchsize: unknown key", "did you mean options.batch_size?")
+        self.assertNotIn("job.toml:", result.stderr)
+
+    def test_report_into_a_missing_directory_is_refused_before_the_run(self):
+        result = run("run", AGENTOS_JOB, "--db", self.db, "--report", self.path("absent/report.md"))
+        self.assert_rejected(result, 64, "directory", "does not exist")
+
+    def test_unknown_command_lists_the_commands(self):
+        result = run("frobnicate", AGENTOS_JOB)
+        self.assertEqual(result.returncode, 64)
+        self.assertIn("unknown command 'frobnicate'", result.stderr)
+        self.assertIn("check, plan, run, status and verify", result.stderr)
+
     def test_bad_filter_sql(self):
         job = self.job(AGENTOS_TEXT.replace("filter = \"event_type LIKE '%SUPERVISOR%'\"", 'filter = "event_kind = 1"'))
         self.assert_rejected(run("run", job, "--db", self.db), 67, "SQL rejected", "no such column: event_kind")

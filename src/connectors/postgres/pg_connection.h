@@ -45,6 +45,7 @@ class PgConnection final : public Connection {
   ~PgConnection() override;
 
   std::string display_name() const override { return display_name_; }
+  std::string_view lock_wait_option() const override { return "lock_timeout_ms"; }
   Result<std::optional<TableSchema>> describe(std::string_view table) override;
   void verify_write_privileges(std::string_view table, std::span<const std::string> columns,
                                bool inserts) override;
