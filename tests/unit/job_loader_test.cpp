@@ -84,7 +84,7 @@ TEST_F(JobLoaderTest, OverridesParseAsTomlOrFallBackToText) {
   EXPECT_EQ(job.source.url, std::string(std::getenv("HOME")) + "/x.db");
   EXPECT_EQ(job.name, "renamed");
   EXPECT_EQ(job.fields[0].policy, WritePolicy::k_overwrite);
-  EXPECT_NE(error_of(k_job, {"options.batch_size=big"}).find("(command line --set)"),
+  EXPECT_NE(error_of(k_job, {"options.batch_size=big"}).find("--set options.batch_size: must be"),
             std::string::npos);
   error_of(k_job, {"nokey"}, ExitCode::k_usage);
   EXPECT_TRUE(load(k_job).options.read_ahead);
