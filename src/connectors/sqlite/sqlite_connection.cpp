@@ -123,8 +123,11 @@ void SqliteConnection::verify_storage(bool thorough) {
     const std::uint32_t page_size =
         header[16] == 0 && header[17] == 1 ? 65536u : (std::uint32_t{header[16]} << 8) | header[17];
     const std::uint32_t pages = big_endian(header + 28);
-    const bool current = big_endian(header + 92) == big_endian(header + 24);
+    // In WAL mode (format byte 2), or with a hot journal after a crash, the
+    // file may legitimately lag its header until SQLite recovers it.
     std::error_code ec;
+    const bool recovering = header[18] == 2 || std::filesystem::exists(path_ + "-journal", ec);
+    const bool current = !recovering && big_endian(header + 92) == big_endian(header + 24);
     const auto size = std::filesystem::file_size(path_, ec);
     if (!ec && current && pages > 0 && std::uintmax_t{pages} * page_size > size) {
       throw damaged(path_, fmt::format("its header counts {} pages of {} bytes, but the file holds "
