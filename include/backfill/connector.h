@@ -32,6 +32,7 @@ struct TableSchema {
   std::vector<std::string> primary_key;               // empty when none is declared
   std::vector<std::vector<std::string>> unique_keys;  // UNIQUE constraints and indexes
   bool has_rowid = false;                             // SQLite rowid tables
+  bool is_view = false;                               // a view: no keys of its own
   // Changes when the table is dropped and created again (PostgreSQL: its
   // oid); empty where the store keeps no such thing (SQLite).
   std::string identity;

@@ -36,6 +36,14 @@ std::vector<std::string> resolve_key(const TableSchema& schema,
   if (wanted.empty()) {
     if (!schema.primary_key.empty()) return schema.primary_key;
     if (schema.has_rowid) return {"rowid"};
+    if (schema.is_view) {
+      throw Error(ExitCode::k_schema_mismatch,
+                  fmt::format("{} '{}' in {} is a view, not a table: it has no key to page by",
+                              role, schema.name, where),
+                  fmt::format("point {}.table at the table the view reads, and {}.filter at the "
+                              "rows it selects",
+                              role, role));
+    }
     throw Error(ExitCode::k_schema_mismatch,
                 fmt::format("{} table '{}' in {} has no primary key", role, schema.name, where),
                 fmt::format("name a unique, NOT NULL key with {}.key", role));

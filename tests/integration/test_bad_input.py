@@ -125,6 +125,13 @@ class BadInputTest(TempDirTest):
         self.assertIn("unknown command 'frobnicate'", result.stderr)
         self.assertIn("check, plan, run, status and verify", result.stderr)
 
+    def test_view_given_as_the_table_is_named_a_view(self):
+        self.sql("CREATE VIEW supervisor_audits AS SELECT * FROM task_audits WHERE event_type LIKE '%SUPERVISOR%'")
+        job = self.job(AGENTOS_TEXT.replace('table = "task_audits"', 'table = "supervisor_audits"')
+                       .replace('key = "audit_id"\n', ""))
+        self.assert_rejected(run("check", job, "--db", self.db), 67, "'supervisor_audits'", "is a view, not a table",
+                             "source.table at the table the view reads")
+
     def test_bad_filter_sql(self):
         job = self.job(AGENTOS_TEXT.replace("filter = \"event_type LIKE '%SUPERVISOR%'\"", 'filter = "event_kind = 1"'))
         self.assert_rejected(run("run", job, "--db", self.db), 67, "SQL rejected", "no such column: event_kind")

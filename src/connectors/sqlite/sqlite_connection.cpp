@@ -465,6 +465,7 @@ Result<std::optional<TableSchema>> SqliteConnection::describe(std::string_view t
   for (char c : create_sql) upper += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   schema.has_rowid =
       upper.find("WITHOUT ROWID") == std::string::npos && upper.rfind("CREATE TABLE", 0) == 0;
+  schema.is_view = upper.rfind("CREATE VIEW", 0) == 0;
 
   std::vector<std::pair<int, std::string>> pk;
   r = query("SELECT name, type, \"notnull\", pk FROM pragma_table_info(?)", {&name, 1},
