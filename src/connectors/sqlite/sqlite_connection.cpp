@@ -115,6 +115,8 @@ void SqliteConnection::verify_write_privileges(std::string_view, std::span<const
 }
 
 void SqliteConnection::verify_storage(bool thorough) {
+  std::error_code size_error;
+  const auto size = std::filesystem::file_size(path_, size_error);
   // The header's page count, when current, must fit in the file: a shorter
   // file lost its tail.
   std::ifstream file(path_, std::ios::binary);
@@ -128,16 +130,14 @@ void SqliteConnection::verify_storage(bool thorough) {
     std::error_code ec;
     const bool recovering = header[18] == 2 || std::filesystem::exists(path_ + "-journal", ec);
     const bool current = !recovering && big_endian(header + 92) == big_endian(header + 24);
-    const auto size = std::filesystem::file_size(path_, ec);
-    if (!ec && current && pages > 0 && std::uintmax_t{pages} * page_size > size) {
+    if (!size_error && current && pages > 0 && std::uintmax_t{pages} * page_size > size) {
       throw damaged(path_, fmt::format("its header counts {} pages of {} bytes, but the file holds "
                                        "{} bytes: it was cut short",
                                        pages, page_size, size));
     }
   }
-  std::error_code ec;
-  const auto size = std::filesystem::file_size(path_, ec);
-  if (checked_page_by_page_ || (!thorough && (ec || size > k_quick_check_max_bytes))) return;
+  if (checked_page_by_page_ || (!thorough && (size_error || size > k_quick_check_max_bytes)))
+    return;
   std::vector<std::string> problems;
   auto r = query("PRAGMA quick_check(10)", {}, [&](std::span<const Value> row) {
     std::string text = to_display(row[0]);
