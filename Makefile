@@ -3,9 +3,11 @@
 BUILD_DIR ?= build
 SANITIZE_DIR ?= build-sanitize
 THREAD_SANITIZE_DIR ?= build-tsan
+FUZZ_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 600
 CMAKE_FLAGS ?=
 
-.PHONY: all setup build build-sanitize build-tsan demo test bench format clean
+.PHONY: all setup build build-sanitize build-tsan build-fuzz fuzz demo test bench format clean
 
 all: build
 
@@ -29,10 +31,21 @@ build-tsan: setup
 	  -DBACKFILL_SANITIZE_THREAD=ON $(CMAKE_FLAGS) > /dev/null
 	@cmake --build $(THREAD_SANITIZE_DIR)
 
+# The libFuzzer targets (fuzz/), built with clang under ASan and UBSan.
+build-fuzz: setup
+	@cmake -S . -B $(FUZZ_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_CXX_COMPILER=clang++-19 -DBACKFILL_FUZZ=ON $(CMAKE_FLAGS) > /dev/null
+	@cmake --build $(FUZZ_DIR)
+
+# Each target for FUZZ_SECONDS (10 minutes) from its seed corpus.
+fuzz: build-fuzz
+	@scripts/fuzz --seconds $(FUZZ_SECONDS) $(FUZZ_DIR)
+
 demo: build
 	@scripts/demo $(BUILD_DIR)/backfill
 
-test: build build-sanitize build-tsan
+test: build build-sanitize build-tsan build-fuzz
+	@scripts/fuzz --runs 100000 $(FUZZ_DIR)
 	@ctest --test-dir $(SANITIZE_DIR) --output-on-failure
 	@ctest --test-dir $(BUILD_DIR) --output-on-failure --parallel 2
 	@ctest --test-dir $(THREAD_SANITIZE_DIR) --output-on-failure --parallel 2
@@ -45,4 +58,4 @@ format:
 	@clang-format -i $$(git ls-files '*.cpp' '*.h')
 
 clean:
-	rm -rf $(BUILD_DIR) $(SANITIZE_DIR) $(THREAD_SANITIZE_DIR) demo
+	rm -rf $(BUILD_DIR) $(SANITIZE_DIR) $(THREAD_SANITIZE_DIR) $(FUZZ_DIR) demo

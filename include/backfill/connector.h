@@ -276,7 +276,8 @@ struct ConnectOptions {
   int lock_timeout_ms = Options::k_default_lock_timeout_ms;
   int statement_timeout_ms = Options::k_default_statement_timeout_ms;
   std::string application_name = "backfill";
-  bool read_ahead = true;  // a sink may map the next batch on a second connection
+  bool read_ahead = true;                  // a sink may map the next batch on a second connection
+  std::string url_setting = "source.url";  // the job's key naming this store, for hints
 
   static ConnectOptions from(const Options& options, bool writable);
 };

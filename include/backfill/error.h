@@ -56,8 +56,13 @@ struct Failure {
     k_row,        // this row cannot be written (constraint, type); count it
     k_permanent,  // retrying will not help
   };
+  Failure() = default;
+  Failure(Kind k, std::string m, std::string h = {})
+      : kind(k), message(std::move(m)), hint(std::move(h)) {}
+
   Kind kind = Kind::k_permanent;
   std::string message;
+  std::string hint;  // what to do, when the store knows better than "run again"
 
   bool retryable() const { return kind == Kind::k_busy || kind == Kind::k_transient; }
 };

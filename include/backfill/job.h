@@ -115,6 +115,11 @@ struct JobSpec {
 // Throws Error(k_job_invalid) naming file:line and the key on any problem.
 JobSpec load_job(const std::filesystem::path& file, const std::vector<std::string>& overrides);
 
+// As load_job, on a job file's `text` already read; `file` names it in
+// messages and anchors its relative paths.
+JobSpec load_job_text(std::string_view text, const std::filesystem::path& file,
+                      const std::vector<std::string>& overrides);
+
 // Expands a leading `~` and `${VAR}` references; throws Error(k_job_invalid)
 // for an unset variable.
 std::string expand_path(std::string_view text, std::string_view what);

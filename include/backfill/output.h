@@ -20,6 +20,10 @@ void add_secret(std::string_view secret);
 // Remembers the password a database URL or keyword/value string holds, if any.
 void add_url_secrets(std::string_view url);
 
+// Forgets every remembered secret, for a process that loads many unrelated
+// jobs (the fuzz targets).
+void forget_secrets();
+
 // `text` with every remembered secret, the password of every URL in it
 // (scheme://user:password@) and every password=... replaced by k_redacted.
 std::string redact(std::string_view text);

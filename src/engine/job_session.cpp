@@ -6,6 +6,8 @@
 #include <ranges>
 #include <set>
 
+#include "engine/result_or_throw.h"
+
 namespace backfill {
 
 namespace {
@@ -17,33 +19,32 @@ bool same_columns(std::vector<std::string> a, std::vector<std::string> b) {
 }
 
 TableSchema require_table(Connection& db, const std::string& table, std::string_view role) {
-  auto schema = db.describe(table);
-  if (!schema)
-    throw Error(ExitCode::k_failed, fmt::format("cannot read the schema of {}: {}",
-                                                db.display_name(), schema.error().message));
-  if (!*schema) {
+  auto schema = value_or_throw(db.describe(table),
+                               fmt::format("reading the schema of {}", db.display_name()));
+  if (!schema) {
     throw Error(ExitCode::k_schema_mismatch,
                 fmt::format("{} table '{}' does not exist in {}", role, table, db.display_name()),
                 "check the table name, or apply the schema migration that creates it first");
   }
-  return std::move(**schema);
+  return std::move(*schema);
 }
 
 // Resolves the key a job pages by, and proves it identifies one row.
 std::vector<std::string> resolve_key(const TableSchema& schema,
                                      const std::vector<std::string>& wanted, std::string_view role,
                                      const std::string& where) {
+  // No index proves a view's rows unique, and paging it would re-run its query per batch.
+  if (schema.is_view) {
+    throw Error(ExitCode::k_schema_mismatch,
+                fmt::format("{} '{}' in {} is a view, not a table: it has no key to page by", role,
+                            schema.name, where),
+                fmt::format("point {}.table at the table the view reads, and {}.filter at the "
+                            "rows it selects",
+                            role, role));
+  }
   if (wanted.empty()) {
     if (!schema.primary_key.empty()) return schema.primary_key;
     if (schema.has_rowid) return {"rowid"};
-    if (schema.is_view) {
-      throw Error(ExitCode::k_schema_mismatch,
-                  fmt::format("{} '{}' in {} is a view, not a table: it has no key to page by",
-                              role, schema.name, where),
-                  fmt::format("point {}.table at the table the view reads, and {}.filter at the "
-                              "rows it selects",
-                              role, role));
-    }
     throw Error(ExitCode::k_schema_mismatch,
                 fmt::format("{} table '{}' in {} has no primary key", role, schema.name, where),
                 fmt::format("name a unique, NOT NULL key with {}.key", role));
@@ -89,6 +90,7 @@ JobSession::JobSession(JobSpec spec, Access access) : spec_(std::move(spec)) {
   } else {
     target_connector = &connector_for(spec_.target.url);
     options.writable = writable;
+    options.url_setting = "target.url";
     separate_target_connection_ = target_connector->connect(spec_.target.url, options);
     target_ = separate_target_connection_.get();
     checks_.push_back(fmt::format("target database {} opened", target_->display_name()));

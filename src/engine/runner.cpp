@@ -68,7 +68,8 @@ class Runner {
                     busy ? fmt::format("another session holds a lock on the rows; run again later "
                                        "(nothing is lost), or raise options.{}",
                                        db_.lock_wait_option())
-                         : "run again to resume from the last committed batch");
+                    : r.error().hint.empty() ? "run again to resume from the last committed batch"
+                                             : r.error().hint);
       }
       int delay = std::min(5000, 50 << std::min(tries, 7));
       std::uniform_int_distribution<int> jitter(0, delay / 2);

@@ -6,6 +6,10 @@
 
 namespace backfill {
 
+namespace {
+constexpr std::size_t k_max_index_digits = 9;
+}  // namespace
+
 std::expected<JsonPath, std::string> parse_json_path(std::string_view text) {
   JsonPath path;
   path.text = std::string(text);
@@ -40,6 +44,9 @@ std::expected<JsonPath, std::string> parse_json_path(std::string_view text) {
         while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
           index = index * 10 + static_cast<std::size_t>(text[i] - '0');
           ++i;
+          // Longer indexes would wrap around and pick some other element.
+          if (i - start > k_max_index_digits)
+            return error(start, "array index too large: no JSON array has that many elements");
         }
         if (i == start && i < text.size() && text[i] == '*')
           return error(start, "wildcards are not supported: name one element, such as [0]");

@@ -84,6 +84,11 @@ void add_secret(std::string_view secret) {
                     [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
 }
 
+void forget_secrets() {
+  std::lock_guard lock(g_secrets_mutex);
+  g_secrets.clear();
+}
+
 void add_url_secrets(std::string_view url) {
   std::vector<std::string> found;
   auto take = [&](std::size_t start, std::size_t end) {

@@ -431,7 +431,8 @@ class JobReader {
       std::string part =
           dotted.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
       if (part.empty())
-        throw Error(ExitCode::k_usage, fmt::format("--set '{}': empty key part", text));
+        throw Error(ExitCode::k_usage, fmt::format("--set '{}': empty key part", text),
+                    "write the key as section.name, such as --set options.batch_size=5000");
       if (dot == std::string::npos) {
         toml::node_view existing = (*t)[part];
         bool want_string = existing && existing.is_string();
@@ -455,7 +456,10 @@ class JobReader {
         next = t->get(part);
       }
       if (!next->is_table()) {
-        throw Error(ExitCode::k_usage, fmt::format("--set '{}': {} is not a section", text, part));
+        throw Error(ExitCode::k_usage, fmt::format("--set '{}': {} is not a section", text, part),
+                    fmt::format("{} holds a value; --set a key of a section, such as "
+                                "--set options.batch_size=5000",
+                                part));
       }
       t = next->as_table();
       start = dot + 1;
@@ -491,6 +495,11 @@ JobSpec load_job(const std::filesystem::path& file, const std::vector<std::strin
                 fmt::format("cannot read job file {}: {}", file.string(), std::strerror(errno)),
                 "check the file's permissions: the user running backfill must be able to read it");
   }
+  return load_job_text(text, file, overrides);
+}
+
+JobSpec load_job_text(std::string_view text, const std::filesystem::path& file,
+                      const std::vector<std::string>& overrides) {
   // Passwords in the job's URLs never reach output, whatever fails next.
   add_url_secrets(text);
   for (const std::string& o : overrides) add_url_secrets(o);

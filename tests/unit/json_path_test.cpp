@@ -27,5 +27,12 @@ TEST(JsonPathTest, RejectsUnsupportedSyntaxWithPosition) {
   EXPECT_FALSE(parse_json_path("$.a..b"));
 }
 
+TEST(JsonPathTest, IndexTooLargeToBeAnElementIsRefused) {
+  EXPECT_TRUE(parse_json_path("$[999999999]").has_value());
+  auto huge = parse_json_path("$.a[18446744073709551617]");
+  ASSERT_FALSE(huge.has_value());
+  EXPECT_NE(huge.error().find("array index too large"), std::string::npos) << huge.error();
+}
+
 }  // namespace
 }  // namespace backfill

@@ -174,6 +174,13 @@ Failure PgConnection::failure_of(const PGresult* result, std::string_view during
   if (state == nullptr) return {Failure::Kind::k_transient, message};
   std::string_view code = state;
   if (code == "55P03") return {Failure::Kind::k_busy, message};  // lock_timeout
+  if (code == "57014" && message.find("statement timeout") != std::string::npos) {
+    // Worth a retry under a passing load; the hint is for when it keeps happening.
+    return {Failure::Kind::k_transient, message,
+            fmt::format("a statement ran past options.statement_timeout_ms ({} ms): raise it, or "
+                        "lower options.batch_size so that each batch's statement is shorter",
+                        options_.statement_timeout_ms)};
+  }
   if (code == "40001" || code == "40P01" || code == "57014" || code.starts_with("08") ||
       code.starts_with("53") || code.starts_with("57P")) {
     return {Failure::Kind::k_transient, message};
@@ -493,14 +500,19 @@ void PgConnection::verify_write_privileges(std::string_view table,
 
 Result<std::optional<TableSchema>> PgConnection::describe(std::string_view table) {
   Value name{quote(table)};
-  auto exists = run("SELECT to_regclass($1)::oid", {&name, 1}, "looking up the table");
+  auto exists =
+      run("SELECT c.oid, c.relkind IN ('v', 'm') FROM pg_class c "
+          "WHERE c.oid = to_regclass($1)",
+          {&name, 1}, "looking up the table");
   if (!exists) return std::unexpected(exists.error());
-  if (PQgetisnull(exists->get(), 0, 0)) return std::nullopt;
-  Value oid{std::string(PQgetvalue(exists->get(), 0, 0))};
-
+  if (PQntuples(exists->get()) == 0) return std::nullopt;
   TableSchema schema;
+  for_each_row(exists->get(), [&](std::span<const Value> row) {
+    schema.identity = to_display(row[0]);
+    schema.is_view = std::get<bool>(row[1]);
+  });
+  Value oid{schema.identity};
   schema.name = std::string(table);
-  schema.identity = std::get<std::string>(oid);
   auto columns =
       run("SELECT attname, format_type(atttypid, atttypmod), attnotnull FROM pg_attribute "
           "WHERE attrelid = $1::oid AND attnum > 0 AND NOT attisdropped ORDER BY attnum",

@@ -47,16 +47,19 @@ SqliteConnection::SqliteConnection(std::string path, const ConnectOptions& optio
     : path_(std::move(path)),
       busy_timeout_ms_(options.busy_timeout_ms),
       wal_wanted_(options.sqlite_wal),
-      read_ahead_(options.read_ahead) {
+      read_ahead_(options.read_ahead),
+      url_setting_(options.url_setting) {
   std::error_code ec;
   if (!std::filesystem::exists(path_, ec)) {
     throw Error(ExitCode::k_database_missing,
                 fmt::format("database file {} does not exist (backfill never creates one)", path_),
-                "check the path, or point the job at the database with --set source.url=PATH");
+                fmt::format("check the path, or point the job at the database with --set {}=PATH",
+                            url_setting_));
   }
   if (std::filesystem::is_directory(path_, ec)) {
     throw Error(ExitCode::k_database_missing,
-                fmt::format("{} is a directory, not a database file", path_));
+                fmt::format("{} is a directory, not a database file", path_),
+                fmt::format("point {} at the database file inside it", url_setting_));
   }
   int flags =
       (options.writable ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY) | SQLITE_OPEN_NOMUTEX;
@@ -80,7 +83,7 @@ SqliteConnection::SqliteConnection(std::string path, const ConnectOptions& optio
   sqlite3_free(err);
   if ((rc & 0xff) == SQLITE_NOTADB) {
     throw Error(ExitCode::k_database_missing, fmt::format("{} is not an SQLite database", path_),
-                "check the path in source.url");
+                fmt::format("check the path in {}", url_setting_));
   }
   if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED) {
     throw Error(

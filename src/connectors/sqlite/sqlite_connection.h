@@ -73,6 +73,7 @@ class SqliteConnection final : public Connection {
   int busy_timeout_ms_;
   bool wal_wanted_;
   bool read_ahead_;
+  std::string url_setting_;  // the job key naming this file, for hints
   bool checked_page_by_page_ = false;
 };
 
