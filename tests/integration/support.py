@@ -226,13 +226,17 @@ def record_catalogue_case(test, result, error=None, hint=None):
         hint = hint or rest
     error = error or (lines[0] if lines else "")
     method = getattr(test, test._testMethodName, None)
+    pg = getattr(sys.modules.get("pg_server"), "_shared", None)
     with open(out, "a") as f:
         f.write(json.dumps({"case": test.id().split(".", 1)[-1], "doc": (test.shortDescription() or ""),
                             "family": getattr(test, "family", ""), "verb": _verb(result.args),
                             "code": result.returncode, "error": error, "hint": hint,
                             # A case marked to fail until the tool is fixed shows today's output, not the
                             # behaviour the catalogue documents: the catalogue leaves it out.
-                            "expected_failure": bool(getattr(method, "__unittest_expecting_failure__", False))})
+                            "expected_failure": bool(getattr(method, "__unittest_expecting_failure__", False)),
+                            # What differs from one test run to the next, for the catalogue to write generically.
+                            "dir": getattr(test, "dir", ""), "pg_dir": pg.dir if pg else "",
+                            "pg_port": pg.port if pg else 0})
                 + "\n")
 
 
