@@ -18,10 +18,11 @@ build: setup
 	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) > /dev/null
 	@cmake --build $(BUILD_DIR)
 
-# The library and unit tests again, under AddressSanitizer and UBSan.
+# Everything again under AddressSanitizer and UBSan, asserts on, lightly
+# optimised so that the integration suites stay quick.
 build-sanitize: setup
-	@cmake -S . -B $(SANITIZE_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DBACKFILL_SANITIZE=ON \
-	  -DBACKFILL_UNIT_TESTS_ONLY=ON $(CMAKE_FLAGS) > /dev/null
+	@cmake -S . -B $(SANITIZE_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-g -O1" \
+	  -DBACKFILL_SANITIZE=ON $(CMAKE_FLAGS) > /dev/null
 	@cmake --build $(SANITIZE_DIR)
 
 # Everything again under ThreadSanitizer: batches are read and mapped ahead
@@ -46,7 +47,7 @@ demo: build
 
 test: build build-sanitize build-tsan build-fuzz
 	@scripts/fuzz --runs 100000 $(FUZZ_DIR)
-	@ctest --test-dir $(SANITIZE_DIR) --output-on-failure
+	@ctest --test-dir $(SANITIZE_DIR) --output-on-failure --parallel 2
 	@ctest --test-dir $(BUILD_DIR) --output-on-failure --parallel 2
 	@ctest --test-dir $(THREAD_SANITIZE_DIR) --output-on-failure --parallel 2
 

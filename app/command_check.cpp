@@ -7,7 +7,15 @@ namespace backfill::cli {
 
 JobSpec CommonOptions::load() const {
   std::vector<std::string> all = overrides;
-  if (!database.empty()) all.insert(all.begin(), "source.url=" + database);
+  if (database) {
+    // `--db "$DB"` with DB unset must not quietly fall back to the job's own database.
+    if (database->empty()) {
+      throw Error(ExitCode::k_usage, "--db: empty: it names no database",
+                  "pass a database path or URL, or leave --db out to use the job file's "
+                  "source.url");
+    }
+    all.insert(all.begin(), "source.url=" + *database);
+  }
   return load_job(job_file, all);
 }
 

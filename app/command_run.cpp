@@ -38,8 +38,10 @@ int run_command(const CommonOptions& common, const RunOptions& options) {
   if (!options.report_file.empty()) {
     auto ext = std::filesystem::path(options.report_file).extension();
     if (ext != ".md" && ext != ".json") {
-      throw Error(ExitCode::k_usage, fmt::format("--report {}: the extension must be .md or .json",
-                                                 options.report_file));
+      throw Error(
+          ExitCode::k_usage,
+          fmt::format("--report {}: the extension must be .md or .json", options.report_file),
+          "name the report run.md for Markdown or run.json for JSON");
     }
   }
   if (!options.report_file.empty()) {

@@ -14,8 +14,8 @@ namespace backfill::cli {
 
 struct CommonOptions {
   std::string job_file;
-  std::vector<std::string> overrides;  // --set KEY=VALUE, in order
-  std::string database;                // --db PATH: shortcut for --set source.url=PATH
+  std::vector<std::string> overrides;   // --set KEY=VALUE, in order
+  std::optional<std::string> database;  // --db PATH: shortcut for --set source.url=PATH
   bool json = false;
 
   JobSpec load() const;

@@ -92,8 +92,16 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    int rc = app.exit(e);
-    return rc == 0 ? 0 : static_cast<int>(ExitCode::k_usage);
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    // Every refusal reads alike: an error line and what to do.
+    const CLI::App* command = app.get_subcommands().empty() ? nullptr : app.get_subcommands()[0];
+    fmt::print(stderr, "backfill: error: {}\n  hint: {}\n", e.what(),
+               command != nullptr
+                   ? fmt::format("`backfill {} --help` lists what it takes; for example: backfill "
+                                 "{} examples/agentos/job.toml",
+                                 command->get_name(), command->get_name())
+                   : std::string("`backfill --help` lists the commands"));
+    return static_cast<int>(ExitCode::k_usage);
   }
 
   try {

@@ -24,6 +24,9 @@ struct ColumnInfo {
   std::string name;
   std::string declared_type;
   bool not_null = false;
+  // False where the store's type rules out JSON text (a PostgreSQL integer,
+  // say): a JSON path into it can never find a value.
+  bool can_hold_json = true;
 };
 
 struct TableSchema {
@@ -74,6 +77,13 @@ class Connection {
 
   // The table's columns and keys; nullopt when it does not exist.
   virtual Result<std::optional<TableSchema>> describe(std::string_view table) = 0;
+  // Why `table`, which describe() did not find, is not there, when the store
+  // can tell more than "it does not exist" (PostgreSQL: its schema does not
+  // exist, or it is in a schema off the search_path); nullopt otherwise.
+  virtual std::optional<Error> explain_missing_table(std::string_view /*table*/,
+                                                     std::string_view /*role*/) {
+    return std::nullopt;
+  }
 
   // Checks that the store's storage is sound before anything is written:
   // cheaply always (SQLite: the file header and schema), and page by page
@@ -108,6 +118,11 @@ class Connection {
 
   // The job option that bounds how long a statement waits for a lock here.
   virtual std::string_view lock_wait_option() const { return "busy_timeout_ms"; }
+
+  // The deepest nesting of JSON this store itself reads: the engine reads
+  // the same documents as the store's own JSON functions, so both paths
+  // agree on which payloads are valid.
+  virtual std::size_t deepest_json() const { return 1024; }
 
   // Quotes an identifier for this store's SQL dialect.
   virtual std::string quote(std::string_view identifier) const = 0;

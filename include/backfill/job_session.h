@@ -37,6 +37,8 @@ class JobSession {
   const SourceQuery& source_query() const { return source_query_; }
   Sink& sink() { return *sink_; }
   Mapping& mapping() { return *mapping_; }
+  // A mapping of its own for another thread, reading JSON as the source does.
+  std::unique_ptr<Mapping> new_mapping() const;
   Ledger& ledger() { return *ledger_; }
 
   // Source row layout: key columns, then the columns the mapping reads and,

@@ -30,10 +30,14 @@ struct MappedRow {
 
 class Mapping {
  public:
+  static constexpr std::size_t k_default_deepest_json = 1024;
+
   // Resolves each extractor's column against `source_columns` (the columns a
   // Source delivers, in order). REQUIRES: every column named by an extractor
-  // is in `source_columns`.
-  Mapping(const std::vector<FieldSpec>& fields, const std::vector<std::string>& source_columns);
+  // is in `source_columns`. A document nested deeper than `deepest_json`
+  // levels counts as invalid JSON.
+  Mapping(const std::vector<FieldSpec>& fields, const std::vector<std::string>& source_columns,
+          std::size_t deepest_json = k_default_deepest_json);
   ~Mapping();
   Mapping(const Mapping&) = delete;
   Mapping& operator=(const Mapping&) = delete;

@@ -10,7 +10,7 @@ BatchMapper::BatchMapper(JobSession& session)
 
 std::unique_ptr<BatchMapper> BatchMapper::fork() const {
   auto copy = std::make_unique<BatchMapper>(session_);
-  copy->own_mapping_ = std::make_unique<Mapping>(session_.spec().fields, session_.source_columns());
+  copy->own_mapping_ = session_.new_mapping();
   copy->mapping_ = copy->own_mapping_.get();
   copy->current_index_ = current_index_;
   return copy;

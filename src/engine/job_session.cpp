@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <ranges>
 #include <set>
 
@@ -22,6 +23,7 @@ TableSchema require_table(Connection& db, const std::string& table, std::string_
   auto schema = value_or_throw(db.describe(table),
                                fmt::format("reading the schema of {}", db.display_name()));
   if (!schema) {
+    if (auto why = db.explain_missing_table(table, role)) throw *why;
     throw Error(ExitCode::k_schema_mismatch,
                 fmt::format("{} table '{}' does not exist in {}", role, table, db.display_name()),
                 "check the table name, or apply the schema migration that creates it first");
@@ -112,11 +114,34 @@ JobSession::JobSession(JobSpec spec, Access access) : spec_(std::move(spec)) {
   checks_.push_back("source query and write statement compile");
   if (pushdown())
     checks_.push_back("each batch is mapped and written by one statement in the database");
-  mapping_ = std::make_unique<Mapping>(spec_.fields, source_columns_);
+  mapping_ = new_mapping();
   ledger_ = std::make_unique<Ledger>(*target_);
 }
 
 JobSession::~JobSession() = default;
+
+std::unique_ptr<Mapping> JobSession::new_mapping() const {
+  return std::make_unique<Mapping>(spec_.fields, source_columns_,
+                                   source_connection_->deepest_json());
+}
+
+namespace {
+
+// The column of `table` whose name differs from `name` only in letter case:
+// what a user meant who wrote the name in capitals.
+const ColumnInfo* column_in_another_case(const TableSchema& table, std::string_view name) {
+  auto lower = [](std::string_view s) {
+    std::string out(s);
+    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+  };
+  for (const ColumnInfo& c : table.columns) {
+    if (lower(c.name) == lower(name)) return &c;
+  }
+  return nullptr;
+}
+
+}  // namespace
 
 void JobSession::validate_and_resolve() {
   TableSchema source = require_table(*source_connection_, spec_.source.table, "source");
@@ -138,12 +163,24 @@ void JobSession::validate_and_resolve() {
       const Extractor& ex = field.from[i];
       if (ex.kind == Extractor::Kind::k_constant) continue;
       if (source.find_column(ex.column) == nullptr && !(ex.column == "rowid" && source.has_rowid)) {
+        const ColumnInfo* meant = column_in_another_case(source, ex.column);
         throw Error(
             ExitCode::k_schema_mismatch,
             fmt::format(
                 "{}:{}: fields.{}.from[{}]: column '{}' does not exist in source table '{}'",
                 spec_.file.string(), field.line, field.column, i, ex.column, source.name),
-            "check the column name against the table's schema");
+            meant != nullptr ? fmt::format("the table spells it {}: write it so", meant->name)
+                             : "check the column name against the table's schema");
+      }
+      const ColumnInfo* column = source.find_column(ex.column);
+      if (ex.kind == Extractor::Kind::k_json_path && column != nullptr && !column->can_hold_json) {
+        throw Error(ExitCode::k_schema_mismatch,
+                    fmt::format("{}:{}: fields.{}.from[{}]: path {} reads column '{}', which is {} "
+                                "and holds no JSON",
+                                spec_.file.string(), field.line, field.column, i, ex.path.text,
+                                ex.column, column->declared_type),
+                    "name the json, jsonb or text column holding the document, or read this "
+                    "column without a path");
       }
     }
   }
@@ -184,15 +221,24 @@ void JobSession::validate_and_resolve() {
     }
   }
   std::vector<std::string> absent;
+  std::vector<std::string> respelt;  // `SUPERVISOR_AT -> supervisor_at`
   for (const FieldSpec& field : spec_.fields) {
-    if (target.find_column(field.column) == nullptr) absent.push_back(field.column);
+    if (target.find_column(field.column) != nullptr) continue;
+    absent.push_back(field.column);
+    if (const ColumnInfo* c = column_in_another_case(target, field.column)) {
+      respelt.push_back(fmt::format("fields.{} -> fields.{}", field.column, c->name));
+    }
   }
   if (!absent.empty()) {
     throw Error(ExitCode::k_schema_mismatch,
                 fmt::format("target table '{}' in {} has no column {}", target.name,
                             target_->display_name(), fmt::join(absent, ", ")),
-                "the schema migration that adds these columns has not been applied: apply it, then "
-                "run again");
+                respelt.empty()
+                    ? "the schema migration that adds these columns has not been applied: apply "
+                      "it, then run again"
+                    : fmt::format("the table spells its columns in another letter case; write "
+                                  "them as it does: {}",
+                                  fmt::join(respelt, ", ")));
   }
   checks_.push_back(
       fmt::format("target table '{}' has columns {}", target.name,

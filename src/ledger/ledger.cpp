@@ -335,8 +335,12 @@ Result<void> Ledger::record_failures(std::int64_t run_id, const std::vector<RowF
     }
     if (it->second <= 0) continue;
     --it->second;
-    Value params[] = {Value(run_id), Value(f.key),    f.field.empty() ? Value() : Value(f.field),
-                      Value(f.kind), Value(redact(f.detail)), Value(now),
+    Value params[] = {Value(run_id),
+                      Value(f.key),
+                      f.field.empty() ? Value() : Value(f.field),
+                      Value(f.kind),
+                      Value(redact(f.detail)),
+                      Value(now),
                       Value(run_id)};
     auto r = db_.execute(
         "INSERT INTO _backfill_failures (run_id, seq, row_key, field, kind, detail, recorded_at) "

@@ -147,6 +147,26 @@ std::string quote_big_integers(std::string_view json) {
 struct Mapping::Compiled {
   std::vector<JsonSlot> slots;
   std::vector<std::vector<CompiledExtractor>> fields;
+  std::size_t deepest_json = k_default_deepest_json;
+
+  // Parses the slot's buffer (`size` bytes). The parser starts at simdjson's
+  // default depth and grows only when a deeper document comes, so that a
+  // store allowing deep nesting costs nothing on ordinary payloads.
+  simdjson::error_code parse_buffer(JsonSlot& slot, std::size_t size) const {
+    if (slot.parser.max_depth() > deepest_json) {
+      if (slot.parser.allocate(simdjson::dom::MINIMAL_DOCUMENT_CAPACITY, deepest_json))
+        throw std::bad_alloc();
+    }
+    auto error = slot.parser.parse(slot.buffer.data(), size, false).get(slot.root);
+    // A document of `size` bytes nests at most size / 2 levels.
+    const std::size_t needed = std::min(deepest_json, size / 2 + 1);
+    if (error == simdjson::DEPTH_ERROR && slot.parser.max_depth() < needed) {
+      if (slot.parser.allocate(std::max(size, slot.parser.capacity()), needed))
+        throw std::bad_alloc();
+      error = slot.parser.parse(slot.buffer.data(), size, false).get(slot.root);
+    }
+    return error;
+  }
 
   JsonSlot& parsed_slot(std::size_t index, std::span<const Value> row, bool& invalid) {
     JsonSlot& slot = slots[index];
@@ -160,15 +180,14 @@ struct Mapping::Compiled {
     } else {
       slot.buffer.reserve(text->size() + simdjson::SIMDJSON_PADDING);
       slot.buffer.assign(*text);
-      auto parsed = slot.parser.parse(slot.buffer.data(), text->size(), false);
-      auto error = parsed.get(slot.root);
+      auto error = parse_buffer(slot, text->size());
       if (error == simdjson::NUMBER_ERROR) {
         // Rare: reparse with the big integers as text, so they do not
         // poison the rest of the document.
         slot.buffer = quote_big_integers(*text);
         const std::size_t size = slot.buffer.size();
         slot.buffer.reserve(size + simdjson::SIMDJSON_PADDING);
-        error = slot.parser.parse(slot.buffer.data(), size, false).get(slot.root);
+        error = parse_buffer(slot, size);
       }
       slot.state =
           error == simdjson::SUCCESS ? JsonSlot::State::k_parsed : JsonSlot::State::k_invalid;
@@ -179,8 +198,9 @@ struct Mapping::Compiled {
 };
 
 Mapping::Mapping(const std::vector<FieldSpec>& fields,
-                 const std::vector<std::string>& source_columns)
+                 const std::vector<std::string>& source_columns, std::size_t deepest_json)
     : fields_(fields), compiled_(std::make_unique<Compiled>()) {
+  compiled_->deepest_json = deepest_json;
   for (const FieldSpec& field : fields_) {
     auto& chain = compiled_->fields.emplace_back();
     for (const Extractor& ex : field.from) {

@@ -123,8 +123,10 @@ std::optional<std::int64_t> parse_timestamp_text(std::string_view s) {
         ++i;
         unsigned oh = 0, om = 0;
         if (!read_digits(s, i, 2, oh)) return std::nullopt;
-        if (i < s.size() && s[i] == ':') ++i;
-        if (i < s.size() && !read_digits(s, i, 2, om)) return std::nullopt;
+        // `+hh`, `+hhmm` and `+hh:mm`; a colon must have minutes after it.
+        const bool colon = i < s.size() && s[i] == ':';
+        if (colon) ++i;
+        if ((colon || i < s.size()) && !read_digits(s, i, 2, om)) return std::nullopt;
         if (oh > 23 || om > 59) return std::nullopt;
         offset_minutes = sign * static_cast<std::int64_t>(oh * 60 + om);
       } else {

@@ -1,6 +1,7 @@
 #include "backfill/output.h"
 
 #include <algorithm>
+#include <cctype>
 #include <mutex>
 #include <vector>
 
@@ -36,19 +37,39 @@ std::string percent_decoded(std::string_view s) {
   return out;
 }
 
-// Where the value of each `password=` begins and ends in `text`.
+// True for a connection keyword that holds a password, spelt right or not:
+// `password`, `sslpassword`, and the misspellings libpq refuses while its
+// message still carries the whole URL (`passwd`, `pwd`, `pass`, `pw`).
+bool is_password_keyword(std::string_view keyword) {
+  std::string lower;
+  for (char c : keyword) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return lower.find("pass") != std::string::npos || lower.find("pwd") != std::string::npos ||
+         lower == "pw";
+}
+
+// Where the value of each password keyword (`password=`, `passwd =`, ...)
+// begins and ends in `text`.
 template <class F>
 void for_each_password_value(std::string_view text, F&& on_value) {
-  for (std::size_t at = text.find("password="); at != std::string_view::npos;
-       at = text.find("password=", at + 1)) {
-    std::size_t start = at + 9, end = start;
+  auto is_word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+  for (std::size_t eq = text.find('='); eq != std::string_view::npos; eq = text.find('=', eq + 1)) {
+    std::size_t word_end = eq;
+    while (word_end > 0 && text[word_end - 1] == ' ') --word_end;
+    std::size_t word_start = word_end;
+    while (word_start > 0 && is_word(text[word_start - 1])) --word_start;
+    if (word_start == word_end ||
+        !is_password_keyword(text.substr(word_start, word_end - word_start)))
+      continue;
+    std::size_t start = eq + 1;
+    while (start < text.size() && text[start] == ' ') ++start;
+    std::size_t end = start;
     if (end < text.size() && text[end] == '\'') {
       end = text.find('\'', end + 1);
       end = end == std::string_view::npos ? text.size() : end + 1;
     } else {
       end = std::min(text.find_first_of("& \n\"", start), text.size());
     }
-    on_value(start, end);
+    if (end > start) on_value(start, end);
   }
 }
 

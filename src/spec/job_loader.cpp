@@ -10,6 +10,7 @@
 
 #include "backfill/error.h"
 #include "backfill/job.h"
+#include "backfill/mapping.h"
 #include "backfill/output.h"
 
 namespace backfill {
@@ -69,7 +70,10 @@ std::string Extractor::describe() const {
     case Kind::k_json_path:
       return column + " " + path.text;
     case Kind::k_constant:
-      return "constant " + to_display(constant);
+      // Quoted when text, so that `"42"` and `42` read differently.
+      return "constant " + (std::holds_alternative<std::string>(constant)
+                                ? fmt::format("'{}'", to_display(constant))
+                                : to_display(constant));
   }
   return "?";
 }
@@ -103,6 +107,16 @@ class JobReader {
     if (std::ranges::find(overridden_, key) != overridden_.end()) {
       throw Error(ExitCode::k_job_invalid, fmt::format("--set {}: {}", key, what), std::move(hint));
     }
+    // A section the command line made (`--set opts.batch_size=5` makes `opts`)
+    // or a key missing from a section it made has no line in the job file.
+    const bool from_command_line = node == nullptr || node->source().begin.line == 0;
+    if (auto o = override_within(key); o && from_command_line) {
+      throw Error(ExitCode::k_job_invalid, fmt::format("--set {}: {}", *o, what), std::move(hint));
+    }
+    if (auto o = override_beside(key); o && from_command_line) {
+      throw Error(ExitCode::k_job_invalid, fmt::format("--set {}: {}: {}", *o, key, what),
+                  std::move(hint));
+    }
     std::string where = file_.string();
     if (node != nullptr && node->source().begin.line > 0) {
       where += fmt::format(":{}", node->source().begin.line);
@@ -113,18 +127,40 @@ class JobReader {
                 std::move(hint));
   }
 
+  // The --set argument `key` is, or is a section of.
+  std::optional<std::string> override_within(std::string_view key) const {
+    for (const std::string& o : overridden_) {
+      if (o.size() > key.size() && o.starts_with(key) && o[key.size()] == '.') return o;
+    }
+    return std::nullopt;
+  }
+
+  // A --set argument in the same section as `key` (`fields.extra.type` for
+  // `fields.extra.from`).
+  std::optional<std::string> override_beside(std::string_view key) const {
+    auto dot = key.rfind('.');
+    if (dot == std::string_view::npos) return std::nullopt;
+    return override_within(key.substr(0, dot));
+  }
+
   void reject_unknown(const toml::table& table, std::string_view prefix,
                       std::initializer_list<std::string_view> known) const {
     for (auto&& [k, node] : table) {
       if (std::ranges::find(known, k.str()) == known.end()) {
         std::string list;
         for (auto n : known) list += (list.empty() ? "" : ", ") + std::string(n);
+        const std::string full = fmt::format("{}{}", prefix, k.str());
+        // Section names are short and few: `opts` is close enough to `options`.
+        const std::size_t tolerance = prefix.empty() ? 3 : 2;
         auto close = std::ranges::find_if(
-            known, [&](std::string_view n) { return edit_distance(n, k.str()) <= 2; });
-        fail(&node, fmt::format("{}{}", prefix, k.str()), "unknown key",
-             close != known.end()
-                 ? fmt::format("did you mean {}{}? known keys here: {}", prefix, *close, list)
-                 : fmt::format("known keys here: {}", list));
+            known, [&](std::string_view n) { return edit_distance(n, k.str()) <= tolerance; });
+        // What follows the misspelt section in a --set argument goes with the suggestion.
+        std::string rest;
+        if (auto o = override_within(full)) rest = o->substr(full.size());
+        fail(&node, full, "unknown key",
+             close != known.end() ? fmt::format("did you mean {}{}{}? known keys here: {}", prefix,
+                                                *close, rest, list)
+                                  : fmt::format("known keys here: {}", list));
       }
     }
   }
@@ -148,15 +184,22 @@ class JobReader {
     const toml::node* node = t.get(key);
     std::string full = fmt::format("{}{}", prefix, key);
     if (node == nullptr) {
-      if (required) {
-        throw Error(ExitCode::k_job_invalid,
-                    fmt::format("{}: missing required key {}", file_.string(), full),
-                    "see docs/job-spec.md");
-      }
+      if (required) fail(&t, full, "missing required key " + full, "see docs/job-spec.md");
       return std::nullopt;
     }
     if (!node->is_string()) fail(node, full, "must be a string");
     return std::string(node->as_string()->get());
+  }
+
+  // A string that names something: an empty one is a mistake (a template's
+  // unset variable, say), never "all" or "the default".
+  std::optional<std::string> non_empty_string(const toml::table& t, std::string_view prefix,
+                                              std::string_view key, bool required) const {
+    auto value = string(t, prefix, key, required);
+    if (value && value->empty()) {
+      fail(t.get(key), fmt::format("{}{}", prefix, key), "must not be empty");
+    }
+    return value;
   }
 
   template <class T>
@@ -173,7 +216,9 @@ class JobReader {
     } else {
       fail(node, full, std::is_floating_point_v<T> ? "must be a number" : "must be an integer");
     }
-    if (v < min || v > max) fail(node, full, fmt::format("must be between {} and {}", min, max));
+    if (!(v >= min && v <= max)) {  // so that nan fails too
+      fail(node, full, fmt::format("must be between {} and {}", min, max));
+    }
     out = static_cast<T>(v);
   }
 
@@ -193,6 +238,14 @@ class JobReader {
     } else {
       fail(node, full, "must be a column name or a list of column names");
     }
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      if (out[i].empty()) fail(node, full, "must not be empty");
+      if (std::ranges::find(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(i), out[i]) !=
+          out.begin() + static_cast<std::ptrdiff_t>(i)) {
+        fail(node, full, fmt::format("names column '{}' twice", out[i]),
+             "list each key column once, in the order of the table's key");
+      }
+    }
     return out;
   }
 
@@ -204,11 +257,16 @@ class JobReader {
       reject_unknown(t, prefix, {"url", "table", "key", "mode", "json_column"});
     }
     Endpoint e;
-    e.url = expand_path(*string(t, prefix, "url", true), prefix + "url");
-    e.table = *string(t, prefix, "table", true);
+    e.url = expand_path(*non_empty_string(t, prefix, "url", true), prefix + "url");
+    e.table = *non_empty_string(t, prefix, "table", true);
     e.key = key_list(t, prefix);
     if (allow_filter) {
       e.filter = string(t, prefix, "filter", false).value_or("");
+      // An empty filter would widen the job to every row of the table.
+      if (t.contains("filter") && e.filter.find_first_not_of(" \t\r\n") == std::string::npos) {
+        fail(t.get("filter"), prefix + "filter", "must not be empty",
+             "leave it out to take every row, or write the condition that selects the rows");
+      }
       return e;
     }
     if (const toml::node* m = t.get("mode")) e.mode = write_mode(*m, prefix + "mode");
@@ -297,7 +355,11 @@ class JobReader {
         fail(v, key + ".value", "must be a string, number or boolean");
       return ex;
     }
-    ex.column = *string(t, key + ".", "column", true);
+    if (!t.contains("column") && t.contains("path")) {
+      fail(&node, key, "a path needs the column holding the JSON",
+           "name the column holding the JSON: { column = \"payload\", path = \"$.a\" }");
+    }
+    ex.column = *non_empty_string(t, key + ".", "column", true);
     if (auto path = string(t, key + ".", "path", false)) {
       auto parsed = parse_json_path(*path);
       if (!parsed)
@@ -307,6 +369,44 @@ class JobReader {
       ex.path = std::move(*parsed);
     }
     return ex;
+  }
+
+  // A constant is known before the run: one that never converts to the
+  // field's type would leave every row without a value, and one that does
+  // ends the chain, so sources after it would never be tried.
+  void check_constants(const FieldSpec& spec, const toml::node& from,
+                       const std::string& key) const {
+    for (std::size_t i = 0; i < spec.from.size(); ++i) {
+      const Extractor& ex = spec.from[i];
+      if (ex.kind != Extractor::Kind::k_constant) continue;
+      const std::string at = from.is_array() ? fmt::format("{}[{}]", key, i) : key;
+      if (!convert_value(ex.constant, spec.type, spec.format)) {
+        fail(&from, at, fmt::format("the {} is no {} value", ex.describe(), to_string(spec.type)),
+             fmt::format("write a constant of type {}, or change the field's type",
+                         to_string(spec.type)));
+      }
+      if (i + 1 < spec.from.size()) {
+        fail(&from, fmt::format("{}[{}]", key, i + 1),
+             fmt::format("is never tried: the {} before it always gives a value", ex.describe()),
+             "put the constant last, as the fallback when no other source gives a value");
+      }
+    }
+  }
+
+  // In place with fill_null, a field's own column is NULL wherever the field
+  // is written: as a source it can never give a value.
+  void check_not_own_column(const FieldSpec& spec, const toml::node& from,
+                            const std::string& key) const {
+    for (std::size_t i = 0; i < spec.from.size(); ++i) {
+      const Extractor& ex = spec.from[i];
+      if (ex.kind == Extractor::Kind::k_constant || ex.column != spec.column) continue;
+      fail(&from, from.is_array() ? fmt::format("{}[{}]", key, i) : key + "[0]",
+           fmt::format("reads {}, the column it fills: with policy fill_null that column is NULL "
+                       "wherever the field is written",
+                       spec.column),
+           "read the value from another column, or use policy = \"overwrite\" to rewrite the "
+           "column from itself");
+    }
   }
 
   TimestampFormat timestamp_format(const toml::node& node, const std::string& key) const {
@@ -331,7 +431,8 @@ class JobReader {
     fail(node, key, "must be one of text, integer, real, boolean, timestamp, json");
   }
 
-  std::vector<FieldSpec> fields(const toml::table& t, WritePolicy default_policy) const {
+  std::vector<FieldSpec> fields(const toml::table& t, WritePolicy default_policy,
+                                bool in_place) const {
     std::vector<FieldSpec> out;
     for (auto&& [name, node] : t) {
       std::string key = fmt::format("fields.{}", name.str());
@@ -351,11 +452,9 @@ class JobReader {
       }
       const toml::node* from = f.get("from");
       if (from == nullptr) {
-        throw Error(ExitCode::k_job_invalid,
-                    fmt::format("{}:{}: {}.from: missing; say where the value comes from",
-                                file_.string(), spec.line, key),
-                    "for example: from = [{ column = \"payload\", path = \"$.ts\" }, { column = "
-                    "\"created_at\" }]");
+        fail(&node, key + ".from", "missing; say where the value comes from",
+             "for example: from = [{ column = \"payload\", path = \"$.ts\" }, { column = "
+             "\"created_at\" }]");
       }
       if (from->is_table()) {
         spec.from.push_back(extractor(*from, key + ".from"));
@@ -368,6 +467,10 @@ class JobReader {
         fail(from, key + ".from", "must be a list of sources");
       }
       if (spec.from.empty()) fail(from, key + ".from", "must list at least one source");
+      check_constants(spec, *from, key + ".from");
+      if (in_place && spec.policy == WritePolicy::k_fill_null) {
+        check_not_own_column(spec, *from, key + ".from");
+      }
       out.push_back(std::move(spec));
     }
     // toml++ keeps tables sorted by name; keep the order the job file wrote.
@@ -411,7 +514,7 @@ class JobReader {
     if (job.in_place) job.target.filter = job.source.filter;
     WritePolicy default_policy = WritePolicy::k_fill_null;
     job.options = options(table(root, "options", false), default_policy);
-    job.fields = fields(*table(root, "fields", true), default_policy);
+    job.fields = fields(*table(root, "fields", true), default_policy, job.in_place);
     return job;
   }
 

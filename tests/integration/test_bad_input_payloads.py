@@ -31,7 +31,12 @@ from = {{ column = "p", path = "$.a" }}
 LABELS = {"Rows read": "read", "Updated": "updated", "No value found": "no_value", "Field missing": "missing",
           "Invalid JSON": "invalid_json", "Failed to write": "failed"}
 
-DEEP = '{"a": "deep", "z": ' + "[" * 5000 + "]" * 5000 + "}"
+def nested(depth):
+    """A payload `depth` levels deep (the outer object is level 1) with "a" at the top."""
+    return '{"a": "deep", "z": ' + "[" * (depth - 1) + "]" * (depth - 1) + "}"
+
+
+DEEP = nested(5001)
 OUT_OF_RANGE = ["10000-01-01T00:00:00Z", "0000-12-31T23:59:59Z", "9999-12-31T23:59:59-01:00", -62135596801]
 IN_RANGE = {"0001-01-01T00:00:00Z": "0001-01-01T00:00:00.000Z",
             "9999-12-31T23:59:59.999Z": "9999-12-31T23:59:59.999Z",
@@ -95,6 +100,18 @@ class PayloadTest(RejectionTest):
         """A payload nested 5,000 levels deep."""
         self.on_both_sqlite_paths([DEEP, '{"a": "shallow"}'], [None, "shallow"], read=2, updated=1, invalid_json=1)
 
+    def test_payloads_near_the_depth_sqlite_reads(self):
+        """Payloads nested 1,000 to 2,001 levels deep, about as deep as SQLite's JSON functions read."""
+        payloads = [nested(depth) for depth in (1000, 1001, 1500, 2000, 2001)] + ['{"a": "shallow"}']
+        con = sqlite3.connect(":memory:")
+        valid = [con.execute("SELECT json_valid(?)", (p,)).fetchone()[0] == 1 for p in payloads]
+        expected = [con.execute("SELECT json_extract(?, '$.a')", (p,)).fetchone()[0] if ok else None
+                    for p, ok in zip(payloads, valid)]
+        con.close()
+        self.assertIn(False, valid, "SQLite reads JSON of any depth: the case needs a deeper payload")
+        self.on_both_sqlite_paths(payloads, expected, read=len(payloads), updated=sum(valid),
+                                  invalid_json=len(payloads) - sum(valid))
+
     def test_numbers_past_64_bits(self):
         """Numbers past 64 bits in a payload (integer field)."""
         payloads = [json.dumps({"a": n}) for n in (10**20, -10**25, 2**64 - 1, 42, 2**63 - 1)]
@@ -133,8 +150,6 @@ class PayloadTest(RejectionTest):
             self.assert_counted(result, read=len(payloads), updated=len(IN_RANGE), no_value=len(OUT_OF_RANGE))
             self.assertEqual(stored, expected)
 
-    # needs fix: the fast path fills "deep" where the engine counts the document as invalid JSON
-    @unittest.expectedFailure
     def test_jsonb_nested_deeper_than_the_parser_reads(self):
         """A PostgreSQL jsonb payload nested 2,000 levels deep: the fast path and the engine agree."""
         deep = '{"a": "deep", "z": ' + "[" * 2000 + "]" * 2000 + "}"

@@ -100,9 +100,6 @@ class SQLiteFileTest(RejectionTest):
         result = run("run", self.job(), "--db", self.path("data"))
         self.refused(result, 66, "data is a directory, not a database file", "the database file inside it")
 
-    # needs fix: an empty file (as a mistyped path left by another tool) reads as a database without the table (exit
-    #   67, "apply the schema migration")
-    @unittest.expectedFailure
     def test_empty_file_given_as_the_database(self):
         """An empty file (0 bytes) given as the database."""
         empty = self.path("empty.db")
@@ -129,9 +126,6 @@ class SQLiteFileTest(RejectionTest):
         self.remember(db)
         return db
 
-    # needs fix: the hint says why (SQLite creates its journal there) but not what to do: let this user write the
-    #   directory, or run as one who may
-    @unittest.expectedFailure
     @unittest.skipUnless(shutil.which("setpriv") or os.geteuid() != 0, "needs setpriv to drop root")
     def test_read_only_directory(self):
         """A writable database in a directory the user may not write."""
@@ -141,16 +135,12 @@ class SQLiteFileTest(RejectionTest):
         hint = next(l for l in result.stderr.splitlines() if "hint:" in l)
         self.assertRegex(hint, "writ(e|able)")
 
-    # needs fix: exit 66 ("cannot read ...: attempt to write a readonly database") with no hint
-    @unittest.expectedFailure
     @unittest.skipUnless(shutil.which("setpriv") or os.geteuid() != 0, "needs setpriv to drop root")
     def test_wal_database_in_a_read_only_directory(self):
         """A database in WAL mode in a directory the user may not write."""
         db = self.read_only_directory(wal=True)
         self.refused(run_as_nobody("run", self.job(db)), 68, f"its directory {self.path('ro')} is read-only", db=db)
 
-    # needs fix: blames the database file and its directory (both writable), not the -wal and -shm files
-    @unittest.expectedFailure
     @unittest.skipUnless(shutil.which("setpriv") or os.geteuid() != 0, "needs setpriv to drop root")
     def test_wal_files_the_user_may_not_write(self):
         """WAL files left beside the database by another user (root ran sqlite3 on it)."""

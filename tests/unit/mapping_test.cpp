@@ -107,6 +107,27 @@ TEST(BigNumberTest, NumbersPastSixtyFourBitsDoNotPoisonTheirNeighbours) {
   }
 }
 
+// A document `depth` levels deep (the outer object is level 1) with "a" at the top.
+std::string nested(std::size_t depth) {
+  return R"({"a": "top", "z": )" + std::string(depth - 1, '[') + std::string(depth - 1, ']') + "}";
+}
+
+TEST(DeepJsonTest, DocumentsAsDeepAsTheSourceAllowsAreReadAndDeeperOnesAreInvalid) {
+  std::vector<FieldSpec> fields{field("a", FieldType::k_text, {json("p", "$.a")})};
+  std::vector<std::string> columns{"p"};
+  for (std::size_t deepest : {std::size_t{1000}, std::size_t{2000}, std::size_t{1} << 17}) {
+    Mapping mapping(fields, columns, deepest);
+    MappedRow out;
+    // Deeper first: the parser grown for one row still refuses the next.
+    for (std::size_t depth : {deepest + 1, deepest, std::size_t{3}, deepest + 1}) {
+      std::vector<Value> row{nested(depth)};
+      mapping.apply(row, out);
+      EXPECT_EQ(out.invalid_json, depth > deepest) << depth << " levels, at most " << deepest;
+      EXPECT_EQ(out.fields[0].value, depth > deepest ? Value{} : Value(std::string("top")));
+    }
+  }
+}
+
 TEST_F(MappingTest, NullPayloadIsMissingNotInvalid) {
   apply(std::monostate{}, std::monostate{});
   EXPECT_FALSE(out.invalid_json);

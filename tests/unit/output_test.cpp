@@ -14,6 +14,11 @@ TEST(OutputTest, RedactsPasswordsOfUrlsInEveryForm) {
             "postgres://app@db/pcas?password=***&sslmode=require");
   EXPECT_EQ(redact("host=db password='a b' dbname=x"), "host=db password=*** dbname=x");
   EXPECT_EQ(redact("postgresql://app@db/pcas"), "postgresql://app@db/pcas");
+  // Misspelt password keywords, which libpq refuses while echoing the URL.
+  EXPECT_EQ(redact("host=db passwd=typo-pw dbname=x"), "host=db passwd=*** dbname=x");
+  EXPECT_EQ(redact("host=db PWD = typo-pw dbname=x"), "host=db PWD = *** dbname=x");
+  EXPECT_EQ(redact("postgres://db/x?sslpassword=k3y"), "postgres://db/x?sslpassword=***");
+  EXPECT_EQ(redact("host=db user=passenger"), "host=db user=passenger") << "a value, not a keyword";
   // An @ in the query is not user info.
   EXPECT_EQ(redact("postgresql:///pcas?host=/run/pg@x"), "postgresql:///pcas?host=/run/pg@x");
   // A malformed host, as a driver echoes it back.

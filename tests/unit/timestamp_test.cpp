@@ -18,6 +18,9 @@ TEST(TimestampTest, RejectsWhatIsNotATimestamp) {
   EXPECT_FALSE(parse_timestamp_text("2026-02-30T00:00:00Z"));
   EXPECT_FALSE(parse_timestamp_text("2026-01-28T25:00:00Z"));
   EXPECT_FALSE(parse_timestamp_text("2026-01-28T10:00:00 junk"));
+  EXPECT_FALSE(parse_timestamp_text("2026-01-28T10:00:00+05:")) << "a colon with no minutes";
+  EXPECT_FALSE(parse_timestamp_text("2026-01-28T10:00:00+0")) << "one digit of offset";
+  EXPECT_EQ(parse_timestamp_text("2026-01-28T15:00:00+05"), 1769594400000) << "hours alone";
   EXPECT_FALSE(parse_timestamp_text(""));
 }
 

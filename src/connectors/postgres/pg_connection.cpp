@@ -1,4 +1,5 @@
 #include "connectors/postgres/pg_connection.h"
+#include "connectors/postgres/pg_types.h"
 
 #include <fmt/format.h>
 
@@ -105,6 +106,27 @@ PgConnection::PgConnection(std::string url, const ConnectOptions& options)
       throw Error(ExitCode::k_database_missing,
                   fmt::format("PostgreSQL at {}: {}", display_name_, message),
                   "check the database name in the URL; backfill never creates databases");
+    }
+    // libpq refuses a malformed URL before it tries the server: a mistake in
+    // the job file, not a server that is down.
+    if (contains_any(
+            message,
+            {"invalid connection option", "invalid integer value", "invalid sslmode value",
+             "invalid value for", "invalid URI query parameter", "invalid port number",
+             "missing \"=\" after", "unterminated quoted string", "invalid percent-encoded token",
+             "invalid channel_binding value", "invalid gssencmode value",
+             "invalid target_session_attrs value", "invalid load_balance_hosts value"})) {
+      throw Error(ExitCode::k_job_invalid,
+                  fmt::format("{} {}: {}", options_.url_setting, display_name_, message),
+                  fmt::format("correct {}: libpq's keywords are host, port, dbname, user, "
+                              "password, sslmode and the others its documentation lists",
+                              options_.url_setting));
+    }
+    if (message.find("does not support SSL") != std::string::npos) {
+      throw Error(ExitCode::k_unavailable,
+                  fmt::format("PostgreSQL at {}: {}", display_name_, message),
+                  "the server takes no SSL connections: use sslmode=prefer or sslmode=disable "
+                  "in the URL, or turn ssl on in the server's configuration");
     }
     throw Error(ExitCode::k_unavailable,
                 fmt::format("cannot reach PostgreSQL at {}: {}", display_name_, message),
@@ -456,6 +478,8 @@ void PgConnection::verify_write_privileges(std::string_view table,
     asks.push_back(
         fmt::format("has_column_privilege(to_regclass($1), ${}, 'UPDATE')", params.size()));
   }
+  const std::size_t row_security = asks.size();
+  asks.push_back("coalesce(row_security_active(to_regclass($1)), false)");
   std::vector<Value> got;
   auto r = query(fmt::format("SELECT {}", fmt::join(asks, ", ")), params,
                  [&](std::span<const Value> row) { got.assign(row.begin(), row.end()); });
@@ -496,6 +520,50 @@ void PgConnection::verify_write_privileges(std::string_view table,
           fmt::format("GRANT UPDATE ({}) ON {} TO {}", fmt::join(columns, ", "), table, role));
     }
   }
+  // Policies may hide rows from the reads or the updates: those rows would
+  // look filled by someone else, and the run would end "done" without them.
+  if (yes(row_security)) {
+    throw Error(ExitCode::k_access_denied,
+                fmt::format("row-level security on table '{}' applies to role '{}' in {}: its "
+                            "policies may hide rows from the backfill, which would leave them "
+                            "unfilled",
+                            table, role, display_name_),
+                fmt::format("run as a role that bypasses it (the table's owner, or ALTER ROLE {} "
+                            "BYPASSRLS), or disable it for the backfill with ALTER TABLE {} "
+                            "DISABLE ROW LEVEL SECURITY",
+                            role, table));
+  }
+}
+
+std::optional<Error> PgConnection::explain_missing_table(std::string_view table,
+                                                         std::string_view role) {
+  if (auto dot = table.find('.'); dot != std::string_view::npos) {
+    Value schema{std::string(table.substr(0, dot))};
+    auto found =
+        run("SELECT 1 FROM pg_namespace WHERE nspname = $1", {&schema, 1}, "looking up the schema");
+    if (found && PQntuples(found->get()) == 0) {
+      return Error(ExitCode::k_schema_mismatch,
+                   fmt::format("{} table '{}': schema '{}' does not exist in {}", role, table,
+                               to_display(schema), display_name_),
+                   "check the schema name (psql's \\dn lists them), or apply the migration that "
+                   "creates it");
+    }
+    return std::nullopt;
+  }
+  Value name{std::string(table)};
+  auto found =
+      run("SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+          "WHERE c.relname = $1 AND c.relkind IN ('r', 'p', 'v', 'm') ORDER BY 1 LIMIT 5",
+          {&name, 1}, "looking for the table in other schemas");
+  if (!found || PQntuples(found->get()) == 0) return std::nullopt;
+  std::vector<std::string> places;
+  for_each_row(found->get(), [&](std::span<const Value> row) {
+    places.push_back(fmt::format("{}.{}", to_display(row[0]), table));
+  });
+  return Error(ExitCode::k_schema_mismatch,
+               fmt::format("{} table '{}' is not on the search_path of {}; there is {}", role,
+                           table, display_name_, fmt::join(places, ", ")),
+               fmt::format("name the table with its schema, as in table = \"{}\"", places[0]));
 }
 
 Result<std::optional<TableSchema>> PgConnection::describe(std::string_view table) {
@@ -519,8 +587,13 @@ Result<std::optional<TableSchema>> PgConnection::describe(std::string_view table
           {&oid, 1}, "reading the table's columns");
   if (!columns) return std::unexpected(columns.error());
   for_each_row(columns->get(), [&](std::span<const Value> row) {
-    schema.columns.push_back(ColumnInfo{std::get<std::string>(row[0]),
-                                        std::get<std::string>(row[1]), std::get<bool>(row[2])});
+    const std::string& type = std::get<std::string>(row[1]);
+    schema.columns.push_back(
+        ColumnInfo{.name = std::get<std::string>(row[0]),
+                   .declared_type = type,
+                   .not_null = std::get<bool>(row[2]),
+                   .can_hold_json = !is_number_type(type) && !is_time_type(type) &&
+                                    !starts_with_any(type, {"boolean", "uuid", "bytea"})});
   });
   // Unique indexes on plain columns, without a predicate: the keys a job may page by.
   auto keys =

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <vector>
 
 namespace backfill::sqlite {
@@ -27,6 +28,35 @@ Error damaged(const std::string& path, std::string_view what) {
                            "`sqlite3 {} .recover | sqlite3 recovered.db` and point the job at "
                            "the copy",
                            path));
+}
+
+// Why this user cannot write beside the database file at `path`, when that is
+// why SQLite refused: its directory, where SQLite creates the journal (and,
+// in WAL mode, the -wal and -shm files even to read), or -wal and -shm files
+// left by another user. nullopt when everything beside it is writable.
+std::optional<Error> unwritable_beside(const std::string& path) {
+  const auto dir = std::filesystem::absolute(path).parent_path();
+  for (const char* suffix : {"-wal", "-shm"}) {
+    const std::string side = path + suffix;
+    std::error_code ec;
+    if (std::filesystem::exists(side, ec) && ::access(side.c_str(), W_OK) != 0) {
+      return Error(ExitCode::k_read_only,
+                   fmt::format("cannot write {}: SQLite's {} file beside {} is read-only for this "
+                               "user",
+                               side, suffix + 1, path),
+                   "another user's session left it: run as that user, or let this one write it "
+                   "(chown or chmod), after making sure no session has the database open");
+    }
+  }
+  if (::access(dir.c_str(), W_OK) != 0) {
+    return Error(
+        ExitCode::k_read_only,
+        fmt::format("cannot write beside {}: its directory {} is read-only", path, dir.string()),
+        fmt::format("SQLite creates its journal next to the database file: let this "
+                    "user write {}, or run as a user who may",
+                    dir.string()));
+  }
+  return std::nullopt;
 }
 
 std::string pragma_text(sqlite3* db, const char* sql) {
@@ -61,6 +91,15 @@ SqliteConnection::SqliteConnection(std::string path, const ConnectOptions& optio
                 fmt::format("{} is a directory, not a database file", path_),
                 fmt::format("point {} at the database file inside it", url_setting_));
   }
+  // SQLite reads an empty file as an empty database; here it is a mistyped
+  // path or a file another tool left, never the store a job means.
+  if (std::filesystem::is_regular_file(path_, ec) && std::filesystem::file_size(path_, ec) == 0 &&
+      !ec) {
+    throw Error(
+        ExitCode::k_database_missing,
+        fmt::format("database file {} is empty (0 bytes): it holds no tables", path_),
+        fmt::format("check the path in {}; backfill never creates a database", url_setting_));
+  }
   int flags =
       (options.writable ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY) | SQLITE_OPEN_NOMUTEX;
   int rc = sqlite3_open_v2(path_.c_str(), &db_, flags, nullptr);
@@ -92,6 +131,10 @@ SqliteConnection::SqliteConnection(std::string path, const ConnectOptions& optio
         "another process holds an exclusive lock; retry later or raise options.busy_timeout_ms");
   }
   if ((rc & 0xff) == SQLITE_CORRUPT) throw damaged(path_, message);
+  if ((rc & 0xff) == SQLITE_READONLY || (rc & 0xff) == SQLITE_CANTOPEN) {
+    // A WAL database cannot even be read without its -shm file.
+    if (auto why = unwritable_beside(path_)) throw *why;
+  }
   if (rc != SQLITE_OK)
     throw Error(ExitCode::k_database_missing, fmt::format("cannot read {}: {}", path_, message));
 
@@ -108,13 +151,7 @@ void SqliteConnection::verify_write_privileges(std::string_view, std::span<const
     throw Error(ExitCode::k_read_only, fmt::format("database {} is read-only for this user", path_),
                 "run as a user who may write the file and its directory, or use `plan` to preview");
   }
-  const auto dir = std::filesystem::absolute(path_).parent_path();
-  if (::access(dir.c_str(), W_OK) != 0) {
-    throw Error(
-        ExitCode::k_read_only,
-        fmt::format("cannot write beside {}: its directory {} is read-only", path_, dir.string()),
-        "SQLite needs to create its journal next to the database file");
-  }
+  if (auto why = unwritable_beside(path_)) throw *why;
 }
 
 void SqliteConnection::verify_storage(bool thorough) {
@@ -161,6 +198,7 @@ Result<void> SqliteConnection::prepare_for_writes() {
     if (pragma_text(db_, "PRAGMA journal_mode=WAL") != "wal") {
       int code = sqlite3_extended_errcode(db_);
       if ((code & 0xff) == SQLITE_READONLY || (code & 0xff) == SQLITE_CANTOPEN) {
+        if (auto why = unwritable_beside(path_)) throw *why;
         throw Error(ExitCode::k_read_only,
                     fmt::format("cannot write beside {} ({}): its directory is read-only", path_,
                                 sqlite3_errmsg(db_)),
@@ -199,6 +237,7 @@ Failure SqliteConnection::failure(int rc, std::string_view during) const {
     case SQLITE_LOCKED:
       return Failure{Failure::Kind::k_busy, message};
     case SQLITE_READONLY:
+      if (auto why = unwritable_beside(path_)) throw *why;
       throw Error(ExitCode::k_read_only,
                   fmt::format("cannot write {}: {}", path_, sqlite3_errmsg(db_)),
                   "run as a user who may write the database file and its directory");

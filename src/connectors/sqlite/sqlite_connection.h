@@ -31,6 +31,11 @@ class SqliteConnection final : public Connection {
   Result<void> query(std::string_view sql, std::span<const Value> params,
                      const RowCallback& on_row) override;
   std::string quote(std::string_view identifier) const override;
+  // SQLite's JSON functions refuse documents nested deeper than 2,000
+  // levels, or 1,000 from version 3.45.
+  std::size_t deepest_json() const override {
+    return sqlite3_libversion_number() >= 3045000 ? 1000 : 2000;
+  }
 
   // True when `column` is `rowid` or the INTEGER PRIMARY KEY that aliases it:
   // its values are integers, and a new row gets a larger one than any present.

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cctype>
+
 #include <algorithm>
 #include <limits>
 #include <unordered_map>
@@ -48,8 +50,31 @@ void SqliteSink::validate() {
                             to_string(target_.mode)),
                 "use mode = \"update\", or a PostgreSQL target");
   }
+  refuse_iso_text_in_integer_columns();
   db_.prepare(update_sql_);
   db_.prepare(exists_sql_);
+}
+
+// SQLite would store ISO text in an INTEGER column without a word, where
+// every other store and every reader of the column expects a number.
+void SqliteSink::refuse_iso_text_in_integer_columns() {
+  auto schema = db_.describe(target_.table);
+  if (!schema || !*schema) return;  // the session has named the missing table already
+  for (const FieldSpec& f : fields_) {
+    if (f.type != FieldType::k_timestamp || f.format != TimestampFormat::k_iso) continue;
+    const ColumnInfo* column = (*schema)->find_column(f.column);
+    if (column == nullptr) continue;
+    std::string declared = column->declared_type;
+    for (char& c : declared) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    // SQLite's own rule: a declared type containing INT has integer affinity.
+    if (declared.find("INT") == std::string::npos) continue;
+    throw Error(ExitCode::k_schema_mismatch,
+                fmt::format("fields.{}: ISO timestamps cannot be written into column '{}' of "
+                            "table '{}', which is {}",
+                            f.column, f.column, target_.table, column->declared_type),
+                "write epoch seconds with format = \"unix\" (or milliseconds with format = "
+                "\"unix_ms\"), or point the field at a TEXT column");
+  }
 }
 
 Result<bool> SqliteSink::current_values(const RowBatch& rows, std::size_t key_width,

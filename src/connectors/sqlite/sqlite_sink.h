@@ -30,6 +30,8 @@ class SqliteSink final : public Sink {
 
  private:
   PushdownState& pushdown_state();
+  // Refuses an ISO `timestamp` field bound for a column of INTEGER affinity.
+  void refuse_iso_text_in_integer_columns();
   // Whether the target has a row with `key`: tells "kept" from "no target row".
   Result<bool> row_exists(std::span<const Value> key);
   // Whether the key is the table's rowid, so batches can be key ranges.
