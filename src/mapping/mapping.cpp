@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 
 namespace backfill {
@@ -23,6 +24,7 @@ struct JsonSlot {
   simdjson::dom::parser parser;
   std::string buffer;  // padded copy of the payload, reused across rows
   simdjson::dom::element root;
+  bool big_numbers_marked = false;  // reparsed by mark_big_numbers
   enum class State { k_unparsed, k_parsed, k_absent, k_invalid } state = State::k_unparsed;
 };
 
@@ -38,31 +40,6 @@ std::size_t column_index(const std::vector<std::string>& columns, const std::str
   auto it = std::ranges::find(columns, name);
   if (it == columns.end()) throw std::logic_error("mapping column not read by source: " + name);
   return static_cast<std::size_t>(it - columns.begin());
-}
-
-Value element_to_value(simdjson::dom::element el, bool as_json) {
-  using simdjson::dom::element_type;
-  if (as_json) return simdjson::minify(el);
-  switch (el.type()) {
-    case element_type::STRING:
-      return std::string(std::string_view(el.get_string().value_unsafe()));
-    case element_type::INT64:
-      return el.get_int64().value_unsafe();
-    case element_type::UINT64:
-      // Past int64, as the integers past 64 bits (quote_big_integers): the
-      // exact digits, which no number field takes.
-      return std::to_string(el.get_uint64().value_unsafe());
-    case element_type::DOUBLE:
-      return el.get_double().value_unsafe();
-    case element_type::BOOL:
-      return el.get_bool().value_unsafe();
-    case element_type::NULL_VALUE:
-      return std::monostate{};
-    case element_type::ARRAY:
-    case element_type::OBJECT:
-      return simdjson::minify(el);
-  }
-  return std::monostate{};
 }
 
 // Whether `n` follows JSON's number grammar: -?(0|[1-9]d*)(.d+)?([eE][+-]?d+)?
@@ -88,11 +65,17 @@ bool is_json_number(std::string_view n) {
   return i == n.size();
 }
 
+// Marks a number too large for 64 bits once it is a string: the control
+// character no JSON text holds unescaped, then the digits.
+constexpr std::string_view k_big_number_mark = "\x1f";
+constexpr std::string_view k_big_number_mark_escaped = "\\u001f";
+
 // `json` with every number too large for 64 bits (an integer past 2^64, a
-// real past 1e308) turned into a string of its digits: the rest of the
-// document stays readable, a text field gets the exact digits, and a number
-// field finds no value in it. Malformed numbers are left to fail the parse.
-std::string quote_big_integers(std::string_view json) {
+// real past 1e308) turned into a marked string of its digits: the rest of
+// the document stays readable, a text field gets the exact digits, and a
+// number field finds no value in it. Malformed numbers are left to fail the
+// parse.
+std::string mark_big_numbers(std::string_view json) {
   std::string out;
   out.reserve(json.size() + 16);
   bool in_string = false;
@@ -107,7 +90,20 @@ std::string quote_big_integers(std::string_view json) {
       ++i;
       continue;
     }
-    if (c == '"') in_string = true;
+    if (c == '"') {
+      in_string = true;
+      // A string of the payload that starts with the mark keeps its own by
+      // getting a second one, which reading it takes off.
+      const std::string_view start = json.substr(i + 1, k_big_number_mark_escaped.size());
+      if (std::ranges::equal(start, k_big_number_mark_escaped, [](char a, char b) {
+            return std::tolower(static_cast<unsigned char>(a)) == b;
+          })) {
+        out += c;
+        out += k_big_number_mark_escaped;
+        ++i;
+        continue;
+      }
+    }
     if (c != '-' && (c < '0' || c > '9')) {
       out += c;
       ++i;
@@ -132,6 +128,7 @@ std::string quote_big_integers(std::string_view json) {
     }
     if (!fits && is_json_number(number)) {
       out += '"';
+      out += k_big_number_mark_escaped;
       out += number;
       out += '"';
     } else {
@@ -140,6 +137,70 @@ std::string quote_big_integers(std::string_view json) {
     i = end;
   }
   return out;
+}
+
+// Compact JSON text from a marked document with each marked number back as
+// its digits, as the store's own JSON functions write it.
+std::string unmark_big_numbers(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    const std::size_t mark = text.find(k_big_number_mark_escaped, i);
+    const std::size_t digits = mark + k_big_number_mark_escaped.size();
+    const std::size_t close = mark == std::string_view::npos ? mark : text.find('"', digits);
+    if (close == std::string_view::npos) {
+      out += text.substr(i);
+      break;
+    }
+    // Only a mark right after a string's opening quote counts: before a
+    // second mark it keeps a string of the payload, else it marks a number.
+    const bool opens_string = mark > i && text[mark - 1] == '"';
+    if (opens_string && text.substr(digits).starts_with(k_big_number_mark_escaped)) {
+      out += text.substr(i, mark - i);
+      i = digits;
+    } else if (opens_string && is_json_number(text.substr(digits, close - digits))) {
+      out += text.substr(i, mark - 1 - i);
+      out += text.substr(digits, close - digits);
+      i = close + 1;
+    } else {
+      out += text.substr(i, digits - i);
+      i = digits;
+    }
+  }
+  return out;
+}
+
+Value element_to_value(simdjson::dom::element el, bool as_json, bool big_numbers_marked) {
+  using simdjson::dom::element_type;
+  auto compact = [&] {
+    std::string text = simdjson::minify(el);
+    return big_numbers_marked ? unmark_big_numbers(text) : text;
+  };
+  if (as_json) return compact();
+  switch (el.type()) {
+    case element_type::STRING: {
+      std::string_view s = el.get_string().value_unsafe();
+      // A marked big number: its exact digits, which no number field takes.
+      if (big_numbers_marked && s.starts_with(k_big_number_mark)) s.remove_prefix(1);
+      return std::string(s);
+    }
+    case element_type::INT64:
+      return el.get_int64().value_unsafe();
+    case element_type::UINT64:
+      // Past int64, as the integers past 64 bits (mark_big_numbers): the
+      // exact digits, which no number field takes.
+      return std::to_string(el.get_uint64().value_unsafe());
+    case element_type::DOUBLE:
+      return el.get_double().value_unsafe();
+    case element_type::BOOL:
+      return el.get_bool().value_unsafe();
+    case element_type::NULL_VALUE:
+      return std::monostate{};
+    case element_type::ARRAY:
+    case element_type::OBJECT:
+      return compact();
+  }
+  return std::monostate{};
 }
 
 }  // namespace
@@ -184,7 +245,8 @@ struct Mapping::Compiled {
       if (error == simdjson::NUMBER_ERROR) {
         // Rare: reparse with the big integers as text, so they do not
         // poison the rest of the document.
-        slot.buffer = quote_big_integers(*text);
+        slot.buffer = mark_big_numbers(*text);
+        slot.big_numbers_marked = true;
         const std::size_t size = slot.buffer.size();
         slot.buffer.reserve(size + simdjson::SIMDJSON_PADDING);
         error = parse_buffer(slot, size);
@@ -243,7 +305,10 @@ std::vector<std::string> Mapping::input_columns(const std::vector<FieldSpec>& fi
 void Mapping::apply(std::span<const Value> row, MappedRow& out) {
   out.fields.resize(fields_.size());
   out.invalid_json = false;
-  for (JsonSlot& slot : compiled_->slots) slot.state = JsonSlot::State::k_unparsed;
+  for (JsonSlot& slot : compiled_->slots) {
+    slot.state = JsonSlot::State::k_unparsed;
+    slot.big_numbers_marked = false;
+  }
 
   for (std::size_t f = 0; f < fields_.size(); ++f) {
     FieldResult& result = out.fields[f];
@@ -279,7 +344,7 @@ void Mapping::apply(std::span<const Value> row, MappedRow& out) {
             }
           }
           if (!found) continue;
-          candidate = element_to_value(el, type == FieldType::k_json);
+          candidate = element_to_value(el, type == FieldType::k_json, slot.big_numbers_marked);
           break;
         }
       }

@@ -99,6 +99,25 @@ TEST(BigNumberTest, NumbersPastSixtyFourBitsDoNotPoisonTheirNeighbours) {
     EXPECT_EQ(out.fields[2].value, Value(big)) << "text keeps the exact digits";
     EXPECT_EQ(out.fields[3].chosen, -1) << big << ": no instant that far out";
   }
+  // A document read whole keeps each big number as a number, with its digits.
+  std::vector<FieldSpec> whole{field("doc", FieldType::k_text, {json("p", "$")}),
+                               field("items", FieldType::k_json, {json("p", "$.items")}),
+                               field("big", FieldType::k_json, {json("p", "$.items[0]")}),
+                               field("own", FieldType::k_text, {json("p", "$.items[2]")})};
+  Mapping whole_mapping(whole, columns);
+  std::vector<Value> row{
+      std::string(R"({"items": [100000000000000000000, -1e400, "\u001f1", 2], "s": "say \"1\""})")};
+  whole_mapping.apply(row, out);
+  EXPECT_FALSE(out.invalid_json);
+  EXPECT_EQ(out.fields[0].value,
+            Value(std::string(
+                R"({"items":[100000000000000000000,-1e400,"\u001f1",2],"s":"say \"1\""})")));
+  EXPECT_EQ(out.fields[1].value,
+            Value(std::string(R"([100000000000000000000,-1e400,"\u001f1",2])")));
+  EXPECT_EQ(out.fields[2].value, Value(std::string("100000000000000000000")));
+  EXPECT_EQ(out.fields[3].value, Value(std::string("\x1f"
+                                                   "1")))
+      << "the payload's own string";
   // Numbers that break JSON's grammar still make the document invalid.
   for (std::string bad : {"01", "1.", "-", "1e", "00000000000000000000001"}) {
     std::vector<Value> row{std::string(R"({"big": )" + bad + R"(, "a": "x"})")};
