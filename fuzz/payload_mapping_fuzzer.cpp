@@ -1,6 +1,7 @@
 // Any bytes as one row's JSON payload, mapped by a job with every field type
 // and fallback chains through JSON paths: mapping never crashes, and each
-// field's value is what its type promises or NULL with no source chosen.
+// field's value is what its type promises or NULL with no source chosen; a
+// document read whole as JSON reads back as itself.
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include <cmath>
@@ -56,6 +57,30 @@ Mapping& job_mapping() {
       },
       k_columns);
   return mapping;
+}
+
+// The whole payload as compact JSON: written, then read again as a payload,
+// it must give the same text (big numbers, marks and deep nesting included).
+Mapping& whole_document_mapping() {
+  static Mapping mapping({field("doc", FieldType::k_json, {json("$")})}, k_columns);
+  return mapping;
+}
+
+void check_whole_document_round_trip(const Value& payload) {
+  Mapping& mapping = whole_document_mapping();
+  std::vector<Value> row{Value(std::int64_t{1}), payload, Value()};
+  MappedRow first;
+  mapping.apply(row, first);
+  if (first.invalid_json) return;
+  FUZZ_CHECK(first.fields[0].chosen == 0, "doc: a payload that parsed gave no document");
+  row[1] = first.fields[0].value;
+  MappedRow second;
+  mapping.apply(row, second);
+  FUZZ_CHECK(!second.invalid_json, "doc: the compact document %s does not parse",
+             std::get<std::string>(row[1]).c_str());
+  FUZZ_CHECK(second.fields[0].value == first.fields[0].value, "doc: %s reads back as %s",
+             std::get<std::string>(first.fields[0].value).c_str(),
+             std::get<std::string>(second.fields[0].value).c_str());
 }
 
 void check_field(const FieldSpec& spec, const FieldResult& result) {
@@ -128,5 +153,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                  "%s: a JSON path of an invalid payload gave a value",
                  mapping.fields()[i].column.c_str());
   }
+  check_whole_document_round_trip(row[1]);
   return 0;
 }

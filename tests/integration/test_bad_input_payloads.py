@@ -65,8 +65,8 @@ class PayloadTest(RejectionTest):
         said = [f"{label}: {counters[key]}" for label, key in LABELS.items()
                 if key in ("no_value", "missing", "invalid_json") and counters.get(key)]
         hint = next((l.strip().rstrip(":") for l in result.stdout.splitlines() if l.startswith("First problems")), "")
-        record_catalogue_case(self, result, error=f"run completed, {counters['updated']} of {counters['read']} rows "
-                              "updated; " + ", ".join(said), hint=hint)
+        done = f"run completed, {counters['updated']} of {counters['read']} rows updated"
+        record_catalogue_case(self, result, error="; ".join([done, ", ".join(said)] if said else [done]), hint=hint)
         return counters
 
     def sqlite_run(self, payloads, type="text", pushdown="true"):

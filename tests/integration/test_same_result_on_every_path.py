@@ -31,7 +31,7 @@ from pg_server import server
 from support import TempDirTest, assert_counters_add_up, run
 
 BASE_SEED = int(os.environ.get("BACKFILL_PROPERTY_SEED", "20261201"))
-CASES = int(os.environ.get("BACKFILL_PROPERTY_CASES", "120"))
+CASES = int(os.environ.get("BACKFILL_PROPERTY_CASES", "200"))
 SECONDS = float(os.environ.get("BACKFILL_PROPERTY_SECONDS", "40"))
 
 # ---------------------------------------------------------------------------
