@@ -305,6 +305,21 @@ class PostgresPrivilegeTest(PostgresCase):
                  f"CREATE POLICY some_updates ON t FOR UPDATE TO {ROLE} USING (id <= 50)")
         self.assert_refused_everywhere(self.job(server().url(self.db, user=ROLE)), "row-level security", "'t'")
 
+    def test_row_level_security_hiding_rows_from_reads_of_a_source(self):
+        """Row-level security lets the role read only some rows of a source copied into SQLite."""
+        self.sql(f"GRANT SELECT ON t TO {ROLE}; ALTER TABLE t ENABLE ROW LEVEL SECURITY;"
+                 f"CREATE POLICY some_reads ON t FOR SELECT TO {ROLE} USING (id <= 50)")
+        target = self.path("copy.db")
+        con = sqlite3.connect(target)
+        con.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
+        con.executemany("INSERT INTO t VALUES (?, NULL)", [(i,) for i in range(1, ROWS + 1)])
+        con.commit()
+        con.close()
+        self.remember(target)
+        job = self.job(server().url(self.db, user=ROLE), tail=f'\n[target]\nurl = "{target}"\ntable = "t"\n')
+        self.assert_refused_everywhere(job, "row-level security on table 't' applies to role", "BYPASSRLS")
+        self.assertEqual(file_digest(target), self.digests[target], "the target changed")
+
     def test_with_every_privilege_granted_the_run_fills_every_row(self):
         self.sql(f"GRANT SELECT, UPDATE (v) ON t TO {ROLE}; GRANT CREATE ON SCHEMA public TO {ROLE}")
         job = self.job(server().url(self.db, user=ROLE))

@@ -520,19 +520,32 @@ void PgConnection::verify_write_privileges(std::string_view table,
           fmt::format("GRANT UPDATE ({}) ON {} TO {}", fmt::join(columns, ", "), table, role));
     }
   }
-  // Policies may hide rows from the reads or the updates: those rows would
-  // look filled by someone else, and the run would end "done" without them.
-  if (yes(row_security)) {
-    throw Error(ExitCode::k_access_denied,
-                fmt::format("row-level security on table '{}' applies to role '{}' in {}: its "
-                            "policies may hide rows from the backfill, which would leave them "
-                            "unfilled",
-                            table, role, display_name_),
-                fmt::format("run as a role that bypasses it (the table's owner, or ALTER ROLE {} "
-                            "BYPASSRLS), or disable it for the backfill with ALTER TABLE {} "
-                            "DISABLE ROW LEVEL SECURITY",
-                            role, table));
-  }
+  if (yes(row_security)) throw row_security_error(table, role);
+}
+
+// Policies may hide rows from the reads or the updates: those rows would
+// look filled by someone else, or never be read, and the run would end
+// "done" without them.
+Error PgConnection::row_security_error(std::string_view table, std::string_view role) const {
+  return Error(ExitCode::k_access_denied,
+               fmt::format("row-level security on table '{}' applies to role '{}' in {}: its "
+                           "policies may hide rows from the backfill, which would leave them "
+                           "unfilled",
+                           table, role, display_name_),
+               fmt::format("run as a role that bypasses it (the table's owner, or ALTER ROLE {} "
+                           "BYPASSRLS), or disable it for the backfill with ALTER TABLE {} "
+                           "DISABLE ROW LEVEL SECURITY",
+                           role, table));
+}
+
+void PgConnection::refuse_row_security(std::string_view table) {
+  std::vector<Value> params{std::string(table)};
+  std::vector<Value> got;
+  auto r = query("SELECT coalesce(row_security_active(to_regclass($1)), false), current_user",
+                 params, [&](std::span<const Value> row) { got.assign(row.begin(), row.end()); });
+  if (!r) throw validation_error(r.error(), "checking row-level security", "");
+  if (got.size() == 2 && std::get_if<bool>(&got[0]) && std::get<bool>(got[0]))
+    throw row_security_error(table, to_display(got[1]));
 }
 
 std::optional<Error> PgConnection::explain_missing_table(std::string_view table,

@@ -54,6 +54,9 @@ class PgConnection final : public Connection {
                                              std::string_view role) override;
   void verify_write_privileges(std::string_view table, std::span<const std::string> columns,
                                bool inserts) override;
+  // Throws (exit 77) when row-level security applies to this role on
+  // `table`: its policies may hide rows the job would then never read.
+  void refuse_row_security(std::string_view table);
   Result<void> begin_write() override;
   Result<void> commit() override;
   void rollback() noexcept override;
@@ -89,6 +92,7 @@ class PgConnection final : public Connection {
   std::unique_ptr<PgConnection> open_another() const;
 
  private:
+  Error row_security_error(std::string_view table, std::string_view role) const;
   Result<void> configure_session();
   // Reconnects when the server went away; transient failure when it stays away.
   Result<void> ensure_connected();

@@ -21,6 +21,7 @@ Result<void> PgSource::read_into(const std::string& sql, std::span<const Value> 
 }
 
 void PgSource::validate() {
+  db_.refuse_row_security(query().table);
   // Planning the read without running it finds a bad filter or column.
   for (bool from_start : {true, false}) {
     std::string explain = "EXPLAIN " + numbered_placeholders(sql().read(from_start));
