@@ -132,6 +132,17 @@ PgConnection::PgConnection(std::string url, const ConnectOptions& options)
                 fmt::format("cannot reach PostgreSQL at {}: {}", display_name_, message),
                 "check that the server runs and the host, port or socket directory are right");
   }
+  // A constructor that throws runs no destructor: close the session here.
+  try {
+    prepare_session();
+  } catch (...) {
+    PQfinish(conn_);
+    conn_ = nullptr;
+    throw;
+  }
+}
+
+void PgConnection::prepare_session() {
   if (auto r = configure_session(); !r)
     throw Error(ExitCode::k_failed, fmt::format("{}: {}", display_name_, r.error().message));
   if (options_.writable) {

@@ -94,6 +94,8 @@ class PgConnection final : public Connection {
  private:
   Error row_security_error(std::string_view table, std::string_view role) const;
   Result<void> configure_session();
+  // Configures a new session and refuses a standby for writes. Throws Error.
+  void prepare_session();
   // Reconnects when the server went away; transient failure when it stays away.
   Result<void> ensure_connected();
   Failure failure_of(const PGresult* result, std::string_view during) const;

@@ -109,6 +109,17 @@ SqliteConnection::SqliteConnection(std::string path, const ConnectOptions& optio
     db_ = nullptr;
     throw Error(ExitCode::k_database_missing, fmt::format("cannot open {}: {}", path_, message));
   }
+  // A constructor that throws runs no destructor: close the file here.
+  try {
+    check_opened_file(options.writable);
+  } catch (...) {
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw;
+  }
+}
+
+void SqliteConnection::check_opened_file(bool writable) {
   sqlite3_extended_result_codes(db_, 1);
   // A misspelled "column" must be an error, not a string constant.
   sqlite3_db_config(db_, SQLITE_DBCONFIG_DQS_DML, 0, nullptr);
@@ -117,7 +128,7 @@ SqliteConnection::SqliteConnection(std::string path, const ConnectOptions& optio
 
   // Reading the schema proves the file is a database and takes the read lock once.
   char* err = nullptr;
-  rc = sqlite3_exec(db_, "SELECT count(*) FROM sqlite_schema", nullptr, nullptr, &err);
+  int rc = sqlite3_exec(db_, "SELECT count(*) FROM sqlite_schema", nullptr, nullptr, &err);
   std::string message = err ? err : "";
   sqlite3_free(err);
   if ((rc & 0xff) == SQLITE_NOTADB) {
@@ -138,7 +149,7 @@ SqliteConnection::SqliteConnection(std::string path, const ConnectOptions& optio
   if (rc != SQLITE_OK)
     throw Error(ExitCode::k_database_missing, fmt::format("cannot read {}: {}", path_, message));
 
-  if (!options.writable) return;
+  if (!writable) return;
   if (sqlite3_db_readonly(db_, "main") == 1) {
     throw Error(ExitCode::k_read_only, fmt::format("database {} is read-only for this user", path_),
                 "run as a user who may write the file and its directory, or use `plan` to preview");

@@ -72,6 +72,8 @@ class SqliteConnection final : public Connection {
   sqlite3* handle() { return db_; }
 
  private:
+  // Proves the file is a database this user may use as the job needs. Throws Error.
+  void check_opened_file(bool writable);
   std::string path_;
   sqlite3* db_ = nullptr;
   std::unordered_map<std::string, sqlite3_stmt*> statements_;
