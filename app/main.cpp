@@ -82,10 +82,11 @@ int main(int argc, char** argv) {
   if (argc > 1 && argv[1][0] != '-') {
     static constexpr std::string_view k_commands[] = {"check", "plan", "run", "status", "verify"};
     if (std::ranges::find(k_commands, std::string_view(argv[1])) == std::end(k_commands)) {
-      fmt::print(stderr,
-                 "backfill: error: unknown command '{}'\n  hint: the commands are check, plan, "
-                 "run, status and verify; `backfill --help` says what each does\n",
-                 argv[1]);
+      write_output(stderr,
+                   fmt::format("backfill: error: unknown command '{}'\n  hint: the commands are "
+                               "check, plan, run, status and verify; `backfill --help` says what "
+                               "each does\n",
+                               argv[1]));
       return static_cast<int>(ExitCode::k_usage);
     }
   }
@@ -95,12 +96,14 @@ int main(int argc, char** argv) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
     // Every refusal reads alike: an error line and what to do.
     const CLI::App* command = app.get_subcommands().empty() ? nullptr : app.get_subcommands()[0];
-    fmt::print(stderr, "backfill: error: {}\n  hint: {}\n", e.what(),
-               command != nullptr
-                   ? fmt::format("`backfill {} --help` lists what it takes; for example: backfill "
-                                 "{} examples/agentos/job.toml",
-                                 command->get_name(), command->get_name())
-                   : std::string("`backfill --help` lists the commands"));
+    // Through the redaction: a misplaced argument may be a URL with its password.
+    write_output(stderr,
+                 fmt::format("backfill: error: {}\n  hint: {}\n", e.what(),
+                             command != nullptr
+                                 ? fmt::format("`backfill {} --help` lists what it takes; for "
+                                               "example: backfill {} examples/agentos/job.toml",
+                                               command->get_name(), command->get_name())
+                                 : std::string("`backfill --help` lists the commands")));
     return static_cast<int>(ExitCode::k_usage);
   }
 

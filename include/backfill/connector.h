@@ -119,9 +119,9 @@ class Connection {
   // The job option that bounds how long a statement waits for a lock here.
   virtual std::string_view lock_wait_option() const { return "busy_timeout_ms"; }
 
-  // The deepest nesting of JSON this store itself reads: the engine reads
-  // the same documents as the store's own JSON functions, so both paths
-  // agree on which payloads are valid.
+  // The deepest nesting of JSON this store's own JSON functions read: the
+  // engine takes the same documents as valid, so a job agrees with the
+  // store's SQL (and PostgreSQL's push-down) on which payloads are JSON.
   virtual std::size_t deepest_json() const { return 1024; }
 
   // Quotes an identifier for this store's SQL dialect.

@@ -7,6 +7,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "backfill/job.h"
@@ -62,6 +63,9 @@ class Mapping {
 // in `format`: ISO-8601 UTC with milliseconds unless said otherwise.
 std::optional<Value> convert_value(const Value& v, FieldType type,
                                    TimestampFormat format = TimestampFormat::k_iso);
+
+// True when `text` is one JSON value, as a `json` field's constant must be.
+bool is_json_text(std::string_view text);
 
 // True when `stored` (as read back from the target) and `computed` denote the
 // same value of `type`: timestamps compare as instants, numbers by value.

@@ -140,34 +140,64 @@ std::string mark_big_numbers(std::string_view json) {
 }
 
 // Compact JSON text from a marked document with each marked number back as
-// its digits, as the store's own JSON functions write it.
+// its digits, as the store's own JSON functions write it. Reads the text as
+// JSON, string by string, so that a mark is only ever taken at a string's
+// start.
 std::string unmark_big_numbers(std::string_view text) {
   std::string out;
   out.reserve(text.size());
+  const std::size_t mark = k_big_number_mark_escaped.size();
   for (std::size_t i = 0; i < text.size();) {
-    const std::size_t mark = text.find(k_big_number_mark_escaped, i);
-    const std::size_t digits = mark + k_big_number_mark_escaped.size();
-    const std::size_t close = mark == std::string_view::npos ? mark : text.find('"', digits);
-    if (close == std::string_view::npos) {
-      out += text.substr(i);
-      break;
+    if (text[i] != '"') {
+      out += text[i++];
+      continue;
     }
-    // Only a mark right after a string's opening quote counts: before a
-    // second mark it keeps a string of the payload, else it marks a number.
-    const bool opens_string = mark > i && text[mark - 1] == '"';
-    if (opens_string && text.substr(digits).starts_with(k_big_number_mark_escaped)) {
-      out += text.substr(i, mark - i);
-      i = digits;
-    } else if (opens_string && is_json_number(text.substr(digits, close - digits))) {
-      out += text.substr(i, mark - 1 - i);
-      out += text.substr(digits, close - digits);
-      i = close + 1;
-    } else {
-      out += text.substr(i, digits - i);
-      i = digits;
+    // A string: `i` is its opening quote.
+    std::size_t body = i + 1;
+    if (text.substr(body).starts_with(k_big_number_mark_escaped)) {
+      const std::size_t digits = body + mark;
+      const std::size_t close = text.find('"', digits);
+      if (text.substr(digits).starts_with(k_big_number_mark_escaped)) {
+        body = digits;  // the payload's own mark, doubled: keep one
+      } else if (close != std::string_view::npos &&
+                 is_json_number(text.substr(digits, close - digits))) {
+        out += text.substr(digits, close - digits);
+        i = close + 1;
+        continue;
+      }
     }
+    out += '"';
+    std::size_t j = body;
+    while (j < text.size() && text[j] != '"') j += text[j] == '\\' ? 2 : 1;
+    j = std::min(j, text.size());
+    out += text.substr(body, j - body);
+    if (j < text.size()) out += '"';
+    i = j + 1;
   }
   return out;
+}
+
+// How deeply the containers of JSON text `json` nest, every `[` and `{`
+// counted as SQLite and PostgreSQL count them.
+std::size_t json_nesting_depth(std::string_view json) {
+  std::size_t depth = 0, deepest = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < json.size(); ++i) {
+    const char c = json[i];
+    if (in_string) {
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return deepest;
 }
 
 Value element_to_value(simdjson::dom::element el, bool as_json, bool big_numbers_marked) {
@@ -210,22 +240,29 @@ struct Mapping::Compiled {
   std::vector<std::vector<CompiledExtractor>> fields;
   std::size_t deepest_json = k_default_deepest_json;
 
-  // Parses the slot's buffer (`size` bytes). The parser starts at simdjson's
-  // default depth and grows only when a deeper document comes, so that a
-  // store allowing deep nesting costs nothing on ordinary payloads.
+  // Parses the slot's buffer (`size` bytes), refusing documents nested
+  // deeper than `deepest_json`. The parser reads the usual depth; only a
+  // document past it is read again deeper, so that deep nesting costs
+  // nothing on ordinary payloads. simdjson counts a level less for an empty
+  // innermost container, so a document read past `deepest_json` has its
+  // depth counted as the stores count it. Allocation failures come back as
+  // errors: this runs inside SQLite's callbacks, which no exception may cross.
   simdjson::error_code parse_buffer(JsonSlot& slot, std::size_t size) const {
-    if (slot.parser.max_depth() > deepest_json) {
-      if (slot.parser.allocate(simdjson::dom::MINIMAL_DOCUMENT_CAPACITY, deepest_json))
-        throw std::bad_alloc();
+    const std::size_t usual = std::min(k_default_deepest_json, deepest_json);
+    if (slot.parser.max_depth() != usual) {
+      if (auto e = slot.parser.allocate(
+              std::max(slot.parser.capacity(), simdjson::dom::MINIMAL_DOCUMENT_CAPACITY), usual))
+        return e;
     }
     auto error = slot.parser.parse(slot.buffer.data(), size, false).get(slot.root);
     // A document of `size` bytes nests at most size / 2 levels.
-    const std::size_t needed = std::min(deepest_json, size / 2 + 1);
-    if (error == simdjson::DEPTH_ERROR && slot.parser.max_depth() < needed) {
-      if (slot.parser.allocate(std::max(size, slot.parser.capacity()), needed))
-        throw std::bad_alloc();
-      error = slot.parser.parse(slot.buffer.data(), size, false).get(slot.root);
-    }
+    const std::size_t deeper = std::min(deepest_json + 1, size / 2 + 2);
+    if (error != simdjson::DEPTH_ERROR || deeper <= usual) return error;
+    if (auto e = slot.parser.allocate(std::max(size, slot.parser.capacity()), deeper)) return e;
+    error = slot.parser.parse(slot.buffer.data(), size, false).get(slot.root);
+    if (error == simdjson::SUCCESS &&
+        json_nesting_depth(std::string_view(slot.buffer.data(), size)) > deepest_json)
+      return simdjson::DEPTH_ERROR;
     return error;
   }
 
@@ -288,6 +325,13 @@ Mapping::Mapping(const std::vector<FieldSpec>& fields,
 }
 
 Mapping::~Mapping() = default;
+
+bool is_json_text(std::string_view text) {
+  simdjson::dom::parser parser;
+  const simdjson::padded_string padded(mark_big_numbers(text));
+  simdjson::dom::element root;
+  return parser.parse(padded).get(root) == simdjson::SUCCESS;
+}
 
 std::vector<std::string> Mapping::input_columns(const std::vector<FieldSpec>& fields) {
   std::vector<std::string> columns;

@@ -38,13 +38,14 @@ std::string percent_decoded(std::string_view s) {
 }
 
 // True for a connection keyword that holds a password, spelt right or not:
-// `password`, `sslpassword`, and the misspellings libpq refuses while its
-// message still carries the whole URL (`passwd`, `pwd`, `pass`, `pw`).
+// `password`, `sslpassword`, and the misspellings libpq refuses while the
+// error naming the URL still shows it (`passwd`, `pwd`, `pass`, `pw`). Only
+// these words: a column such as pass_status in a filter is no password.
 bool is_password_keyword(std::string_view keyword) {
   std::string lower;
   for (char c : keyword) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return lower.find("pass") != std::string::npos || lower.find("pwd") != std::string::npos ||
-         lower == "pw";
+  return lower == "password" || lower == "sslpassword" || lower == "passwd" || lower == "pwd" ||
+         lower == "pass" || lower == "pw";
 }
 
 // Where the value of each password keyword (`password=`, `passwd =`, ...)

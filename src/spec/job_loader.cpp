@@ -143,6 +143,33 @@ class JobReader {
     return override_within(key.substr(0, dot));
   }
 
+  // The known key meant by `typed`: a misspelling (two edits at most) or an
+  // abbreviation (`opts`, `src`, `tgt`); the fewest edits win, an
+  // abbreviation on a tie.
+  static std::initializer_list<std::string_view>::iterator closest_key(
+      std::initializer_list<std::string_view> known, std::string_view typed) {
+    auto abbreviates = [&](std::string_view name) {
+      if (typed.empty() || name.empty() || typed[0] != name[0]) return false;
+      std::size_t at = 0;
+      for (char c : name)
+        if (at < typed.size() && c == typed[at]) ++at;
+      return at == typed.size();
+    };
+    auto best = known.end();
+    std::pair<std::size_t, bool> best_score{};
+    for (auto it = known.begin(); it != known.end(); ++it) {
+      const std::size_t edits = edit_distance(*it, typed);
+      const bool abbreviation = abbreviates(*it);
+      if (edits > 2 && !abbreviation) continue;
+      const std::pair<std::size_t, bool> score{edits, !abbreviation};
+      if (best == known.end() || score < best_score) {
+        best = it;
+        best_score = score;
+      }
+    }
+    return best;
+  }
+
   void reject_unknown(const toml::table& table, std::string_view prefix,
                       std::initializer_list<std::string_view> known) const {
     for (auto&& [k, node] : table) {
@@ -150,10 +177,7 @@ class JobReader {
         std::string list;
         for (auto n : known) list += (list.empty() ? "" : ", ") + std::string(n);
         const std::string full = fmt::format("{}{}", prefix, k.str());
-        // Section names are short and few: `opts` is close enough to `options`.
-        const std::size_t tolerance = prefix.empty() ? 3 : 2;
-        auto close = std::ranges::find_if(
-            known, [&](std::string_view n) { return edit_distance(n, k.str()) <= tolerance; });
+        auto close = closest_key(known, k.str());
         // What follows the misspelt section in a --set argument goes with the suggestion.
         std::string rest;
         if (auto o = override_within(full)) rest = o->substr(full.size());
@@ -384,6 +408,12 @@ class JobReader {
         fail(&from, at, fmt::format("the {} is no {} value", ex.describe(), to_string(spec.type)),
              fmt::format("write a constant of type {}, or change the field's type",
                          to_string(spec.type)));
+      }
+      const auto* text = std::get_if<std::string>(&ex.constant);
+      if (spec.type == FieldType::k_json && text != nullptr && !is_json_text(*text)) {
+        fail(&from, at, fmt::format("the {} is no JSON text", ex.describe()),
+             R"(a json field's constant is written as it is: write JSON, such as '{"a": 1}', )"
+             R"(or '"none"' for a JSON string)");
       }
       if (i + 1 < spec.from.size()) {
         fail(&from, fmt::format("{}[{}]", key, i + 1),

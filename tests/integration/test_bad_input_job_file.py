@@ -72,6 +72,11 @@ class JobFileTest(JobFileTestCase):
         text = self.text + "\n[option]\nbatch_size = 5\n"
         self.refused(text, 65, line_of(text, "[option]") + " option: unknown key", "did you mean options?")
 
+    def test_abbreviated_section_offers_the_one_meant(self):
+        """An abbreviated section ([tgt] for [target])."""
+        text = self.text + '\n[tgt]\ntable = "t"\n'
+        self.refused(text, 65, line_of(text, "[tgt]") + " tgt: unknown key", "did you mean target?")
+
     def test_misspelled_field_key_offers_the_one_meant(self):
         """A misspelled key in a field (frm for from)."""
         text = self.text.replace(SOURCE, SOURCE + "\nfrm = 1")
@@ -317,6 +322,13 @@ class FieldSourcesTest(JobFileTestCase):
         """An integer field from the constant "abc"."""
         text = self.text.replace('type = "text"', 'type = "integer"').replace(SOURCE, 'from = { value = "abc" }')
         self.refused(text, 65, line_of(text, "from =") + " fields.v.from", "'abc'", "integer", verb="check")
+
+    def test_json_constant_that_is_no_json(self):
+        """A json field whose fallback constant "none" is no JSON text."""
+        text = self.text.replace('type = "text"', 'type = "json"').replace(
+            SOURCE, 'from = [{ column = "p", path = "$.a" }, { value = "none" }]')
+        self.refused(text, 65, line_of(text, "from =") + " fields.v.from[1]", "'none' is no JSON text",
+                     "'\"none\"' for a JSON string", verb="check")
 
     def test_sources_after_a_constant(self):
         """A constant first in the chain, so the sources after it are never tried."""

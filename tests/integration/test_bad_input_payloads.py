@@ -31,9 +31,9 @@ from = {{ column = "p", path = "$.a" }}
 LABELS = {"Rows read": "read", "Updated": "updated", "No value found": "no_value", "Field missing": "missing",
           "Invalid JSON": "invalid_json", "Failed to write": "failed"}
 
-def nested(depth):
+def nested(depth, innermost=""):
     """A payload `depth` levels deep (the outer object is level 1) with "a" at the top."""
-    return '{"a": "deep", "z": ' + "[" * (depth - 1) + "]" * (depth - 1) + "}"
+    return '{"a": "deep", "z": ' + "[" * (depth - 1) + innermost + "]" * (depth - 1) + "}"
 
 
 DEEP = nested(5001)
@@ -102,7 +102,8 @@ class PayloadTest(RejectionTest):
 
     def test_payloads_near_the_depth_sqlite_reads(self):
         """Payloads nested 1,000 to 2,001 levels deep, about as deep as SQLite's JSON functions read."""
-        payloads = [nested(depth) for depth in (1000, 1001, 1500, 2000, 2001)] + ['{"a": "shallow"}']
+        payloads = [nested(depth, innermost) for depth in (1000, 1001, 1500, 2000, 2001) for innermost in ("", "1")]
+        payloads.append('{"a": "shallow"}')
         con = sqlite3.connect(":memory:")
         valid = [con.execute("SELECT json_valid(?)", (p,)).fetchone()[0] == 1 for p in payloads]
         expected = [con.execute("SELECT json_extract(?, '$.a')", (p,)).fetchone()[0] if ok else None

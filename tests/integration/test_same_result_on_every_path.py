@@ -82,7 +82,7 @@ def epoch_number_ms(x):
     return ms_or_none(int(round(ms)))
 
 
-ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:?\d{2})?)?$")
+ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}(?::?\d{2})?)?)?$")
 DECIMAL = re.compile(r"^-?\d+(\.\d+)?([eE][+-]?\d+)?$")
 
 
@@ -111,7 +111,7 @@ def timestamp_ms_from_text(s):
     if m[8] and m[8] != "Z":
         sign = -1 if m[8][0] == "-" else 1
         digits = m[8][1:].replace(":", "")
-        offset = sign * (int(digits[:2]) * 60 + int(digits[2:]))
+        offset = sign * (int(digits[:2]) * 60 + int(digits[2:] or 0))
     seconds = days * 86400 + hour * 3600 + minute * 60 + second - offset * 60
     return ms_or_none(seconds * 1000 + millis)
 
@@ -433,9 +433,9 @@ class Case:
         return "\n".join(lines) + "\n"
 
     def pushdown_allowed_on_postgres(self):
-        """docs/operations.md: every field fill_null, of type text, integer or
-        timestamp, reading jsonb paths, text, integer or timestamptz columns,
-        or constants."""
+        """docs/operations.md: every field fill_null (the generator makes only
+        the field types and sources the push-down takes: text, integer and
+        timestamp fields from jsonb paths, columns and constants)."""
         return all(f["policy"] == "fill_null" for f in self.fields)
 
     # -- the model ---------------------------------------------------------

@@ -120,12 +120,16 @@ class SecretsTest(TempDirTest):
                 self.call("check", self.job(self.urls(db="no_such_db")[form]), expect=66)
                 self.call("run", self.job(self.urls(password=SECRET + "-wrong")[form]), expect=77)
                 self.call("status", self.job(url, table="absent"), expect=1)
+                # A URL given where --db was meant: the command line is refused before any job is read.
+                self.call("run", self.job(url), url, expect=64)
                 self.assert_no_secret_anywhere()
 
     def test_malformed_url_echoed_by_the_driver(self):
         for url in (f"postgresql://{USER}:{ENCODED}@[::1:5432/db",
                     f"postgresql://{USER}:{ENCODED}@127.0.0.1:notaport/db",
-                    f"host=127.0.0.1 password='{SECRET}' port=x"):
+                    f"host=127.0.0.1 password='{SECRET}' port=x",
+                    # A quote in the password, which libpq takes as it is: a wrong password here.
+                    f"postgresql://{USER}:it's-{SECRET}@127.0.0.1:{server().port}/db"):
             result = self.call("check", self.job(url))
             self.assertNotEqual(result.returncode, 0)
             self.assertIn("hint:", result.stderr)

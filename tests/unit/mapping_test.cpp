@@ -118,6 +118,14 @@ TEST(BigNumberTest, NumbersPastSixtyFourBitsDoNotPoisonTheirNeighbours) {
   EXPECT_EQ(out.fields[3].value, Value(std::string("\x1f"
                                                    "1")))
       << "the payload's own string";
+  // The mark inside a string, after an escaped quote, is the payload's own.
+  for (std::string s :
+       {R"("\"\u001f7")", R"("\"\u001f\u001fx")", R"("\\\u001f8")", R"("\u001f\u001f9")"}) {
+    std::vector<Value> marked{std::string(R"({"n": 1e400, "s": )" + s + "}")};
+    whole_mapping.apply(marked, out);
+    EXPECT_FALSE(out.invalid_json) << s;
+    EXPECT_EQ(out.fields[0].value, Value(std::string(R"({"n":1e400,"s":)" + s + "}"))) << s;
+  }
   // Numbers that break JSON's grammar still make the document invalid.
   for (std::string bad : {"01", "1.", "-", "1e", "00000000000000000000001"}) {
     std::vector<Value> row{std::string(R"({"big": )" + bad + R"(, "a": "x"})")};
@@ -126,9 +134,11 @@ TEST(BigNumberTest, NumbersPastSixtyFourBitsDoNotPoisonTheirNeighbours) {
   }
 }
 
-// A document `depth` levels deep (the outer object is level 1) with "a" at the top.
-std::string nested(std::size_t depth) {
-  return R"({"a": "top", "z": )" + std::string(depth - 1, '[') + std::string(depth - 1, ']') + "}";
+// A document `depth` levels deep (the outer object is level 1) with "a" at
+// the top; the innermost array empty or holding a value.
+std::string nested(std::size_t depth, std::string_view innermost = "") {
+  return R"({"a": "top", "z": )" + std::string(depth - 1, '[') + std::string(innermost) +
+         std::string(depth - 1, ']') + "}";
 }
 
 TEST(DeepJsonTest, DocumentsAsDeepAsTheSourceAllowsAreReadAndDeeperOnesAreInvalid) {
@@ -139,10 +149,13 @@ TEST(DeepJsonTest, DocumentsAsDeepAsTheSourceAllowsAreReadAndDeeperOnesAreInvali
     MappedRow out;
     // Deeper first: the parser grown for one row still refuses the next.
     for (std::size_t depth : {deepest + 1, deepest, std::size_t{3}, deepest + 1}) {
-      std::vector<Value> row{nested(depth)};
-      mapping.apply(row, out);
-      EXPECT_EQ(out.invalid_json, depth > deepest) << depth << " levels, at most " << deepest;
-      EXPECT_EQ(out.fields[0].value, depth > deepest ? Value{} : Value(std::string("top")));
+      for (std::string_view innermost : {"", "1", "\"x\"", "\"[[[\""}) {
+        std::vector<Value> row{nested(depth, innermost)};
+        mapping.apply(row, out);
+        EXPECT_EQ(out.invalid_json, depth > deepest)
+            << depth << " levels ending in [" << innermost << "], at most " << deepest;
+        EXPECT_EQ(out.fields[0].value, depth > deepest ? Value{} : Value(std::string("top")));
+      }
     }
   }
 }

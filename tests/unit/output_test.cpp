@@ -19,6 +19,9 @@ TEST(OutputTest, RedactsPasswordsOfUrlsInEveryForm) {
   EXPECT_EQ(redact("host=db PWD = typo-pw dbname=x"), "host=db PWD = *** dbname=x");
   EXPECT_EQ(redact("postgres://db/x?sslpassword=k3y"), "postgres://db/x?sslpassword=***");
   EXPECT_EQ(redact("host=db user=passenger"), "host=db user=passenger") << "a value, not a keyword";
+  // Words that merely contain "pass" are columns and settings, not passwords.
+  EXPECT_EQ(redact("WHERE pass_status = 'pending' AND (passed = 1)"),
+            "WHERE pass_status = 'pending' AND (passed = 1)");
   // An @ in the query is not user info.
   EXPECT_EQ(redact("postgresql:///pcas?host=/run/pg@x"), "postgresql:///pcas?host=/run/pg@x");
   // A malformed host, as a driver echoes it back.

@@ -83,9 +83,21 @@ Error validation_error(const Failure& failure, const std::string& what, std::str
 }
 
 PgConnection::PgConnection(std::string url, const ConnectOptions& options)
-    : url_(url), display_name_(redact(url)), options_(options) {
+    : url_(url), options_(options) {
   add_url_secrets(url);
   if (const char* password = std::getenv("PGPASSWORD")) add_secret(password);
+  // libpq's own reading of the URL finds every password, however it is
+  // spelt or quoted (`user:it's@host`, `?p%61ssword=`).
+  char* parse_error = nullptr;
+  if (PQconninfoOption* parsed = PQconninfoParse(url.c_str(), &parse_error)) {
+    for (const PQconninfoOption* o = parsed; o->keyword != nullptr; ++o) {
+      if (o->val != nullptr && o->dispchar != nullptr && std::string_view(o->dispchar) == "*")
+        add_secret(o->val);
+    }
+    PQconninfoFree(parsed);
+  }
+  PQfreemem(parse_error);
+  display_name_ = redact(url);
   const char* keys[] = {"dbname", "application_name", "connect_timeout", nullptr};
   const char* values[] = {url.c_str(), options_.application_name.c_str(), "10", nullptr};
   conn_ = PQconnectdbParams(keys, values, 1);
@@ -550,13 +562,18 @@ Error PgConnection::row_security_error(std::string_view table, std::string_view 
 }
 
 void PgConnection::refuse_row_security(std::string_view table) {
-  std::vector<Value> params{std::string(table)};
+  // The table is described before this: a name that finds no table here is
+  // an error, never "no row-level security".
+  std::vector<Value> params{Value(quote(table))};
   std::vector<Value> got;
-  auto r = query("SELECT coalesce(row_security_active(to_regclass($1)), false), current_user",
-                 params, [&](std::span<const Value> row) { got.assign(row.begin(), row.end()); });
+  auto r = query("SELECT row_security_active(to_regclass($1)), current_user", params,
+                 [&](std::span<const Value> row) { got.assign(row.begin(), row.end()); });
   if (!r) throw validation_error(r.error(), "checking row-level security", "");
-  if (got.size() == 2 && std::get_if<bool>(&got[0]) && std::get<bool>(got[0]))
-    throw row_security_error(table, to_display(got[1]));
+  if (got.size() != 2 || is_null(got[0]))
+    throw Error(ExitCode::k_schema_mismatch,
+                fmt::format("table '{}' is not found in {}", table, display_name_),
+                "check source.table");
+  if (std::get<bool>(got[0])) throw row_security_error(table, to_display(got[1]));
 }
 
 std::optional<Error> PgConnection::explain_missing_table(std::string_view table,
