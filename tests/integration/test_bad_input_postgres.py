@@ -197,6 +197,13 @@ class PostgresSchemaTest(PostgresCase):
         """A JSON path into an integer column."""
         self.refused(run("check", self.job(column="n")), 67, "column 'n'", "integer")
 
+    def test_json_path_into_a_domain_over_jsonb_is_read(self):
+        # Not refused: the domain's name (dated_doc) says nothing of what it holds; its base type does.
+        self.sql("CREATE DOMAIN dated_doc AS jsonb; ALTER TABLE t ALTER payload TYPE dated_doc")
+        result = run("run", self.job(), "--progress", "none")
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        self.assert_filled_as_an_uninterrupted_run_leaves_it()
+
     def test_field_type_the_column_cannot_hold(self):
         """A timestamp field filling an integer column."""
         self.refused(run("run", self.job(field="n", type="timestamp")), 67,

@@ -623,18 +623,21 @@ Result<std::optional<TableSchema>> PgConnection::describe(std::string_view table
   Value oid{schema.identity};
   schema.name = std::string(table);
   auto columns =
-      run("SELECT attname, format_type(atttypid, atttypmod), attnotnull FROM pg_attribute "
-          "WHERE attrelid = $1::oid AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+      // A column holds JSON when its type, or a domain's base type, is
+      // text-like or json: decided by type, not by the name a domain got.
+      run("SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, "
+          "b.typcategory = 'S' OR b.typname IN ('json', 'jsonb') "
+          "FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+          "JOIN pg_type b ON b.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END "
+          "WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
           {&oid, 1}, "reading the table's columns");
   if (!columns) return std::unexpected(columns.error());
   for_each_row(columns->get(), [&](std::span<const Value> row) {
     const std::string& type = std::get<std::string>(row[1]);
-    schema.columns.push_back(
-        ColumnInfo{.name = std::get<std::string>(row[0]),
-                   .declared_type = type,
-                   .not_null = std::get<bool>(row[2]),
-                   .can_hold_json = !is_number_type(type) && !is_time_type(type) &&
-                                    !starts_with_any(type, {"boolean", "uuid", "bytea"})});
+    schema.columns.push_back(ColumnInfo{.name = std::get<std::string>(row[0]),
+                                        .declared_type = type,
+                                        .not_null = std::get<bool>(row[2]),
+                                        .can_hold_json = std::get<bool>(row[3])});
   });
   // Unique indexes on plain columns, without a predicate: the keys a job may page by.
   auto keys =
