@@ -96,6 +96,10 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
   return row[b.size()];
 }
 
+// The source name of values given with --set, so that errors name the
+// argument rather than a line of the job file.
+constexpr std::string_view k_command_line_source = "--set";
+
 // Reads one job file, turning every problem into an Error naming file:line and key.
 class JobReader {
  public:
@@ -107,9 +111,16 @@ class JobReader {
     if (std::ranges::find(overridden_, key) != overridden_.end()) {
       throw Error(ExitCode::k_job_invalid, fmt::format("--set {}: {}", key, what), std::move(hint));
     }
-    // A section the command line made (`--set opts.batch_size=5` makes `opts`)
-    // or a key missing from a section it made has no line in the job file.
-    const bool from_command_line = node == nullptr || node->source().begin.line == 0;
+    // A section the command line made (`--set opts.batch_size=5` makes `opts`),
+    // a key missing from a section it made, or a key inside a value it gave
+    // has no line in the job file.
+    const bool from_command_line =
+        node == nullptr || node->source().begin.line == 0 ||
+        (node->source().path && *node->source().path == k_command_line_source);
+    if (auto o = override_containing(key); o && from_command_line) {
+      throw Error(ExitCode::k_job_invalid, fmt::format("--set {}: {}: {}", *o, key, what),
+                  std::move(hint));
+    }
     if (auto o = override_within(key); o && from_command_line) {
       throw Error(ExitCode::k_job_invalid, fmt::format("--set {}: {}", *o, what), std::move(hint));
     }
@@ -118,13 +129,24 @@ class JobReader {
                   std::move(hint));
     }
     std::string where = file_.string();
-    if (node != nullptr && node->source().begin.line > 0) {
+    if (node != nullptr && node->source().begin.line > 0 && !from_command_line) {
       where += fmt::format(":{}", node->source().begin.line);
     } else if (node != nullptr) {
       where += " (command line --set)";
     }
     throw Error(ExitCode::k_job_invalid, fmt::format("{}: {}: {}", where, key, what),
                 std::move(hint));
+  }
+
+  // The --set argument whose value holds `key` (`fields.v.from` for
+  // `fields.v.from[0].column`).
+  std::optional<std::string> override_containing(std::string_view key) const {
+    for (const std::string& o : overridden_) {
+      if (key.size() > o.size() && key.starts_with(o) &&
+          (key[o.size()] == '.' || key[o.size()] == '['))
+        return o;
+    }
+    return std::nullopt;
   }
 
   // The --set argument `key` is, or is a section of.
@@ -572,7 +594,7 @@ class JobReader {
         std::optional<toml::table> parsed;
         if (!want_string) {
           try {
-            parsed = toml::parse("v = " + raw);
+            parsed = toml::parse("v = " + raw, std::string(k_command_line_source));
           } catch (const toml::parse_error&) {
           }
         }

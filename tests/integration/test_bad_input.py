@@ -76,6 +76,13 @@ class CommandLineTest(AgentosStoreTest):
         self.refused(result, 65, "--set fields.extra", "fields.extra.from: missing")
         self.assertNotIn(":0:", result.stderr)
 
+    def test_override_with_a_bad_key_inside_its_value(self):
+        """--set 'fields.source_event_ts.from=[{ column = "" }]': an empty column inside the value."""
+        result = run("run", AGENTOS_JOB, "--db", self.db, "--set", 'fields.source_event_ts.from=[{ column = "" }]')
+        self.refused(result, 65, "--set fields.source_event_ts.from: fields.source_event_ts.from[0].column",
+                     "must not be empty")
+        self.assertNotIn("job.toml:", result.stderr)
+
     def test_override_of_the_wrong_type(self):
         """--set options.batch_size=lots."""
         self.refused(run("run", AGENTOS_JOB, "--db", self.db, "--set", "options.batch_size=lots"), 65,
