@@ -234,11 +234,15 @@ void JobSession::validate_and_resolve() {
                 fmt::format("target table '{}' in {} has no column {}", target.name,
                             target_->display_name(), fmt::join(absent, ", ")),
                 respelt.empty()
-                    ? "the schema migration that adds these columns has not been applied: apply "
-                      "it, then run again"
+                    ? std::string("the schema migration that adds these columns has not been "
+                                  "applied: apply it, then run again")
                     : fmt::format("the table spells its columns in another letter case; write "
-                                  "them as it does: {}",
-                                  fmt::join(respelt, ", ")));
+                                  "them as it does: {}{}",
+                                  fmt::join(respelt, ", "),
+                                  respelt.size() < absent.size()
+                                      ? "; the schema migration that adds the others has not "
+                                        "been applied: apply it, then run again"
+                                      : ""));
   }
   checks_.push_back(
       fmt::format("target table '{}' has columns {}", target.name,

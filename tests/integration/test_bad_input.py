@@ -153,6 +153,13 @@ class SQLiteSchemaTest(AgentosStoreTest):
         job = self.job(AGENTOS_TEXT.replace("[fields.supervisor_processed_at]", "[fields.SUPERVISOR_PROCESSED_AT]"))
         self.refused(run("check", job, "--db", self.db), 67, "SUPERVISOR_PROCESSED_AT", "supervisor_processed_at")
 
+    def test_one_column_in_another_letter_case_and_one_missing(self):
+        """[fields.SUPERVISOR_PROCESSED_AT] beside a field whose column no migration has added yet."""
+        job = self.job(AGENTOS_TEXT.replace("[fields.supervisor_processed_at]", "[fields.SUPERVISOR_PROCESSED_AT]")
+                       + '\n[fields.reviewed_at]\nfrom = { column = "created_at" }\n')
+        self.refused(run("check", job, "--db", self.db), 67, "SUPERVISOR_PROCESSED_AT, reviewed_at",
+                     "fields.SUPERVISOR_PROCESSED_AT -> fields.supervisor_processed_at", "schema migration")
+
     def test_timestamp_text_into_an_integer_column(self):
         """An ISO timestamp field filling an INTEGER column."""
         db = self.path("small.db")
