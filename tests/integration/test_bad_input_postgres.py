@@ -313,8 +313,7 @@ class PostgresPrivilegeTest(PostgresCase):
         self.assert_refused_everywhere(self.job(server().url(self.db, user=ROLE)), "row-level security", "'t'")
 
     def test_row_level_security_hiding_rows_from_reads_of_a_source(self):
-        """Row-level security lets the role read only some rows of a source (a table named in mixed case)
-        copied into SQLite."""
+        """Row-level security hides rows of a source table named in mixed case ("Audit") copied into SQLite."""
         self.sql('CREATE TABLE "Audit" (LIKE t INCLUDING ALL); INSERT INTO "Audit" SELECT * FROM t;'
                  f'GRANT SELECT ON "Audit" TO {ROLE}; ALTER TABLE "Audit" ENABLE ROW LEVEL SECURITY;'
                  f'CREATE POLICY some_reads ON "Audit" FOR SELECT TO {ROLE} USING (id <= 50)')
