@@ -4,6 +4,11 @@
 
 namespace backfill {
 
+std::string filter_condition(std::string_view filter) {
+  if (filter.empty()) return "TRUE";
+  return fmt::format("(\n{}\n)", filter);
+}
+
 KeysetSql::KeysetSql(const Connection& db, const SourceQuery& query)
     : db_(db), table_(db.quote(query.table)) {
   std::vector<std::string> keys, marks, descending, all;
@@ -24,7 +29,7 @@ KeysetSql::KeysetSql(const Connection& db, const SourceQuery& query)
     key_list_ = fmt::format("({})", fmt::join(keys, ", "));
     key_params_ = fmt::format("({})", fmt::join(marks, ", "));
   }
-  scope_ = query.filter.empty() ? "TRUE" : "(" + query.filter + ")";
+  scope_ = filter_condition(query.filter);
 }
 
 std::string KeysetSql::unfilled_condition(std::span<const std::string> unfilled) const {
@@ -80,7 +85,7 @@ Result<std::vector<std::int64_t>> count_in_scope(Connection& db, const Endpoint&
   std::string sql =
       fmt::format("SELECT count(*){}{} FROM {}{}", count_expressions.empty() ? "" : ", ",
                   fmt::join(count_expressions, ", "), db.quote(target.table),
-                  target.filter.empty() ? "" : " WHERE (" + target.filter + ")");
+                  target.filter.empty() ? "" : " WHERE " + filter_condition(target.filter));
   std::vector<std::int64_t> counts;
   auto r = db.query(sql, {}, [&](std::span<const Value> row) {
     rows_in_scope = std::get<std::int64_t>(row[0]);

@@ -16,6 +16,11 @@
 
 namespace backfill {
 
+// A job's filter as a condition to AND with others: `TRUE` when there is
+// none, else the user's text in parentheses, each on its own line so that
+// a trailing `-- comment` ends before the rest of the statement.
+std::string filter_condition(std::string_view filter);
+
 class KeysetSql {
  public:
   KeysetSql(const Connection& db, const SourceQuery& query);

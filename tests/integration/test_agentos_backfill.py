@@ -31,6 +31,16 @@ class AgentosBackfillTest(TempDirTest):
             self.assertEqual(result.returncode, 0, result.stderr)
             self.assertEqual(stored_agentos(copy), self.expected, setting)
 
+    def test_a_filter_ending_in_a_comment_fills_the_same_rows(self):
+        # The comment's apostrophe and question mark are the user's; the statement goes on after it.
+        filter_with_comment = "source.filter=event_type LIKE '%SUPERVISOR%' -- only supervisors' rows? yes"
+        for setting in ("options.pushdown=true", "options.read_ahead=false", "options.pushdown=false"):
+            copy = self.path(f"comment {setting}.db")
+            shutil.copy(self.db, copy)
+            result = run("run", AGENTOS_JOB, "--db", copy, "--set", setting, "--set", filter_with_comment)
+            self.assertEqual(result.returncode, 0, result.stderr)
+            self.assertEqual(stored_agentos(copy), self.expected, setting)
+
     def test_summary_counters_add_up_and_match_the_rows(self):
         before = stored_agentos(self.db)
         result = run("run", AGENTOS_JOB, "--db", self.db, "--json")

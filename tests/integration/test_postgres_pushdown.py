@@ -88,7 +88,7 @@ JOB = """
 [source]
 url = "{url}"
 table = "edges"
-filter = "id % 17 <> 3"
+filter = "id % 17 <> 3 -- a comment of the user's: ? and ' are no placeholders or quotes"
 
 [options]
 batch_size = {batch_size}

@@ -15,6 +15,12 @@ TEST(PgConnectionTest, NumbersPlaceholdersOutsideQuotesAndJsonOperators) {
             "SELECT 1 FROM t WHERE (payload ? 'kind') AND k > $1");
   EXPECT_EQ(numbered_placeholders("WHERE p ?| ARRAY['a'] AND p ?& ARRAY['b'] AND k = ?"),
             "WHERE p ?| ARRAY['a'] AND p ?& ARRAY['b'] AND k = $1");
+  // Comments in a filter keep their apostrophes and question marks.
+  EXPECT_EQ(numbered_placeholders("WHERE (\nkind = 'a' -- isn't it? yes\n) AND k > ?"),
+            "WHERE (\nkind = 'a' -- isn't it? yes\n) AND k > $1");
+  EXPECT_EQ(numbered_placeholders("WHERE (/* who's? */ kind = 'a') AND k > ? -- last?"),
+            "WHERE (/* who's? */ kind = 'a') AND k > $1 -- last?");
+  EXPECT_EQ(numbered_placeholders("WHERE k > ? /* unclosed ?"), "WHERE k > $1 /* unclosed ?");
 }
 
 TEST(PgConnectionTest, ClaimsUrisAndKeywordValueStrings) {

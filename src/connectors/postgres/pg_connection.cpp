@@ -51,15 +51,25 @@ std::string numbered_placeholders(std::string_view sql) {
   out.reserve(sql.size() + 16);
   int n = 0;
   char quote = 0;
-  for (const char& c : sql) {
+  for (std::size_t i = 0; i < sql.size(); ++i) {
+    const char& c = sql[i];
+    // Comments in a filter are the user's: copied whole, apostrophes and
+    // question marks included.
+    if (quote == 0 && (sql.substr(i).starts_with("--") || sql.substr(i).starts_with("/*"))) {
+      const bool line = sql[i + 1] == '-';
+      std::size_t end = line ? sql.find('\n', i) : sql.find("*/", i + 2);
+      end = end == std::string_view::npos ? sql.size() : end + (line ? 0 : 2);
+      out += sql.substr(i, end - i);
+      i = end - 1;
+      continue;
+    }
     if (quote != 0) {
       if (c == quote) quote = 0;
       out += c;
     } else if (c == '\'' || c == '"') {
       quote = c;
       out += c;
-    } else if (c == '?' &&
-               !is_json_operator(sql.substr(static_cast<std::size_t>(&c - sql.data()) + 1))) {
+    } else if (c == '?' && !is_json_operator(sql.substr(i + 1))) {
       out += fmt::format("${}", ++n);
     } else {
       out += c;

@@ -10,6 +10,7 @@
 #include "backfill/mapping.h"
 #include "backfill/timestamp.h"
 #include "connectors/postgres/pg_types.h"
+#include "connectors/table_sql.h"
 
 namespace backfill::postgres {
 
@@ -387,7 +388,7 @@ std::string PgPushdown::statement(bool from_start, bool read_only) const {
         fmt::format("(array_agg(backfill_k{} ORDER BY {}))[1]", i, fmt::join(descending, ", ")));
   }
   std::string lower = from_start ? "" : fmt::format("{} > {} AND ", row(keys), row(after));
-  std::string scope = target_.filter.empty() ? "TRUE" : "(" + target_.filter + ")";
+  std::string scope = filter_condition(target_.filter);
   // Text forms of JSON values, from the values the scan found.
   std::string scanned = input_texts_.empty()
                             ? std::string("scope")

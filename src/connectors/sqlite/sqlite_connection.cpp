@@ -287,8 +287,16 @@ sqlite3_stmt* SqliteConnection::prepare(std::string_view sql) {
   if (rc == SQLITE_OK && tail != nullptr &&
       std::string_view(tail).find_first_not_of(" \t\r\n;") != std::string_view::npos) {
     sqlite3_finalize(stmt);
+    // What follows the first statement, on one line: the part the filter added.
+    std::string more(tail);
+    std::ranges::replace(more, '\n', ' ');
+    while (!more.empty() && (more.back() == ' ' || more.back() == ';')) more.pop_back();
+    more.erase(0, more.find_first_not_of(' '));
+    if (more.size() > 80) more = more.substr(0, 77) + "...";
     throw Error(ExitCode::k_job_invalid,
-                fmt::format("one SQL statement expected, got more: {}", sql),
+                fmt::format("one SQL statement expected, got more: the filter ends the statement, "
+                            "and '{}' follows it",
+                            more),
                 "source.filter must be a single condition, without ';'");
   }
   if (rc != SQLITE_OK) {

@@ -5,10 +5,12 @@
 #include <algorithm>
 #include <limits>
 
+#include "connectors/table_sql.h"
+
 namespace backfill::sqlite {
 
 std::string scope_of(const SourceQuery& query) {
-  return query.filter.empty() ? "1" : "(" + query.filter + ")";
+  return filter_condition(query.filter);
 }
 
 namespace {
