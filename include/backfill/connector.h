@@ -16,6 +16,7 @@
 #include "backfill/counters.h"
 #include "backfill/error.h"
 #include "backfill/job.h"
+#include "backfill/mapping.h"
 #include "backfill/value.h"
 
 namespace backfill {
@@ -122,7 +123,7 @@ class Connection {
   // The deepest nesting of JSON this store's own JSON functions read: the
   // engine takes the same documents as valid, so a job agrees with the
   // store's SQL (and PostgreSQL's push-down) on which payloads are JSON.
-  virtual std::size_t deepest_json() const { return 1024; }
+  virtual std::size_t deepest_json() const { return Mapping::k_default_deepest_json; }
 
   // Quotes an identifier for this store's SQL dialect.
   virtual std::string quote(std::string_view identifier) const = 0;

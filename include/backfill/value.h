@@ -23,6 +23,10 @@ using Key = std::vector<Value>;
 // Renders a value for people: NULL, numbers, or the text itself.
 std::string to_display(const Value& v);
 
+// `s` with ASCII letters in lower case: names and keywords compared without
+// regard to case (SQL identifiers, connection keywords, `TRUE`).
+std::string ascii_lowercase(std::string_view s);
+
 // Encodes a key as a JSON array (`[42]`, `["a",7]`) for the ledger and reports.
 std::string key_to_json(const Key& key);
 

@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cctype>
 #include <ranges>
 #include <set>
 
@@ -130,13 +129,9 @@ namespace {
 // The column of `table` whose name differs from `name` only in letter case:
 // what a user meant who wrote the name in capitals.
 const ColumnInfo* column_in_another_case(const TableSchema& table, std::string_view name) {
-  auto lower = [](std::string_view s) {
-    std::string out(s);
-    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-  };
+  const std::string wanted = ascii_lowercase(name);
   for (const ColumnInfo& c : table.columns) {
-    if (lower(c.name) == lower(name)) return &c;
+    if (ascii_lowercase(c.name) == wanted) return &c;
   }
   return nullptr;
 }
@@ -162,7 +157,8 @@ void JobSession::validate_and_resolve() {
     for (std::size_t i = 0; i < field.from.size(); ++i) {
       const Extractor& ex = field.from[i];
       if (ex.kind == Extractor::Kind::k_constant) continue;
-      if (source.find_column(ex.column) == nullptr && !(ex.column == "rowid" && source.has_rowid)) {
+      const ColumnInfo* column = source.find_column(ex.column);
+      if (column == nullptr && !(ex.column == "rowid" && source.has_rowid)) {
         const ColumnInfo* meant = column_in_another_case(source, ex.column);
         throw Error(
             ExitCode::k_schema_mismatch,
@@ -172,7 +168,6 @@ void JobSession::validate_and_resolve() {
             meant != nullptr ? fmt::format("the table spells it {}: write it so", meant->name)
                              : "check the column name against the table's schema");
       }
-      const ColumnInfo* column = source.find_column(ex.column);
       if (ex.kind == Extractor::Kind::k_json_path && column != nullptr && !column->can_hold_json) {
         throw Error(ExitCode::k_schema_mismatch,
                     fmt::format("{}:{}: fields.{}.from[{}]: path {} reads column '{}', which is {} "

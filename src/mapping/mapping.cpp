@@ -3,7 +3,6 @@
 #include <simdjson.h>
 
 #include <algorithm>
-#include <cctype>
 #include <charconv>
 
 namespace backfill {
@@ -70,6 +69,14 @@ bool is_json_number(std::string_view n) {
 constexpr std::string_view k_big_number_mark = "\x1f";
 constexpr std::string_view k_big_number_mark_escaped = "\\u001f";
 
+// Just past the closing quote of the string that opens at `open` in JSON
+// text `json` (its end when the string is not closed).
+std::size_t past_string(std::string_view json, std::size_t open) {
+  std::size_t i = open + 1;
+  while (i < json.size() && json[i] != '"') i += json[i] == '\\' ? 2 : 1;
+  return std::min(i + 1, json.size());
+}
+
 // `json` with every number too large for 64 bits (an integer past 2^64, a
 // real past 1e308) turned into a marked string of its digits: the rest of
 // the document stays readable, a text field gets the exact digits, and a
@@ -78,31 +85,19 @@ constexpr std::string_view k_big_number_mark_escaped = "\\u001f";
 std::string mark_big_numbers(std::string_view json) {
   std::string out;
   out.reserve(json.size() + 16);
-  bool in_string = false;
   for (std::size_t i = 0; i < json.size();) {
     const char c = json[i];
-    if (in_string) {
-      out += c;
-      if (c == '\\' && i + 1 < json.size())
-        out += json[++i];
-      else if (c == '"')
-        in_string = false;
-      ++i;
-      continue;
-    }
     if (c == '"') {
-      in_string = true;
+      const std::size_t end = past_string(json, i);
+      out += c;
       // A string of the payload that starts with the mark keeps its own by
       // getting a second one, which reading it takes off.
-      const std::string_view start = json.substr(i + 1, k_big_number_mark_escaped.size());
-      if (std::ranges::equal(start, k_big_number_mark_escaped, [](char a, char b) {
-            return std::tolower(static_cast<unsigned char>(a)) == b;
-          })) {
-        out += c;
+      if (ascii_lowercase(json.substr(i + 1, k_big_number_mark_escaped.size())) ==
+          k_big_number_mark_escaped)
         out += k_big_number_mark_escaped;
-        ++i;
-        continue;
-      }
+      out += json.substr(i + 1, end - i - 1);
+      i = end;
+      continue;
     }
     if (c != '-' && (c < '0' || c > '9')) {
       out += c;
@@ -166,13 +161,10 @@ std::string unmark_big_numbers(std::string_view text) {
         continue;
       }
     }
+    const std::size_t end = past_string(text, i);
     out += '"';
-    std::size_t j = body;
-    while (j < text.size() && text[j] != '"') j += text[j] == '\\' ? 2 : 1;
-    j = std::min(j, text.size());
-    out += text.substr(body, j - body);
-    if (j < text.size()) out += '"';
-    i = j + 1;
+    out += text.substr(body, end - body);
+    i = end;
   }
   return out;
 }
@@ -181,16 +173,10 @@ std::string unmark_big_numbers(std::string_view text) {
 // counted as SQLite and PostgreSQL count them.
 std::size_t json_nesting_depth(std::string_view json) {
   std::size_t depth = 0, deepest = 0;
-  bool in_string = false;
   for (std::size_t i = 0; i < json.size(); ++i) {
     const char c = json[i];
-    if (in_string) {
-      if (c == '\\')
-        ++i;
-      else if (c == '"')
-        in_string = false;
-    } else if (c == '"') {
-      in_string = true;
+    if (c == '"') {
+      i = past_string(json, i) - 1;
     } else if (c == '[' || c == '{') {
       deepest = std::max(deepest, ++depth);
     } else if ((c == ']' || c == '}') && depth > 0) {

@@ -44,8 +44,7 @@ std::optional<Value> to_integer(const Value& v) {
 std::optional<Value> to_boolean(const Value& v) {
   if (auto* b = std::get_if<bool>(&v)) return *b;
   if (auto* s = std::get_if<std::string>(&v)) {
-    std::string lower;
-    for (char c : *s) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const std::string lower = ascii_lowercase(*s);
     if (lower == "true" || lower == "t" || lower == "yes" || lower == "y" || lower == "1")
       return true;
     if (lower == "false" || lower == "f" || lower == "no" || lower == "n" || lower == "0")

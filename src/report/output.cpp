@@ -5,6 +5,8 @@
 #include <mutex>
 #include <vector>
 
+#include "backfill/value.h"
+
 namespace backfill {
 
 namespace {
@@ -42,8 +44,7 @@ std::string percent_decoded(std::string_view s) {
 // error naming the URL still shows it (`passwd`, `pwd`, `pass`, `pw`). Only
 // these words: a column such as pass_status in a filter is no password.
 bool is_password_keyword(std::string_view keyword) {
-  std::string lower;
-  for (char c : keyword) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string lower = ascii_lowercase(keyword);
   return lower == "password" || lower == "sslpassword" || lower == "passwd" || lower == "pwd" ||
          lower == "pass" || lower == "pw";
 }

@@ -511,8 +511,6 @@ void PgConnection::verify_write_privileges(std::string_view table,
     asks.push_back(
         fmt::format("has_column_privilege(to_regclass($1), ${}, 'UPDATE')", params.size()));
   }
-  const std::size_t row_security = asks.size();
-  asks.push_back("coalesce(row_security_active(to_regclass($1)), false)");
   std::vector<Value> got;
   auto r = query(fmt::format("SELECT {}", fmt::join(asks, ", ")), params,
                  [&](std::span<const Value> row) { got.assign(row.begin(), row.end()); });
@@ -553,24 +551,12 @@ void PgConnection::verify_write_privileges(std::string_view table,
           fmt::format("GRANT UPDATE ({}) ON {} TO {}", fmt::join(columns, ", "), table, role));
     }
   }
-  if (yes(row_security)) throw row_security_error(table, role);
+  refuse_row_security(table);
 }
 
 // Policies may hide rows from the reads or the updates: those rows would
 // look filled by someone else, or never be read, and the run would end
 // "done" without them.
-Error PgConnection::row_security_error(std::string_view table, std::string_view role) const {
-  return Error(ExitCode::k_access_denied,
-               fmt::format("row-level security on table '{}' applies to role '{}' in {}: its "
-                           "policies may hide rows from the backfill, which would leave them "
-                           "unfilled",
-                           table, role, display_name_),
-               fmt::format("run as a role that bypasses it (the table's owner, or ALTER ROLE {} "
-                           "BYPASSRLS), or disable it for the backfill with ALTER TABLE {} "
-                           "DISABLE ROW LEVEL SECURITY",
-                           role, table));
-}
-
 void PgConnection::refuse_row_security(std::string_view table) {
   // The table is described before this: a name that finds no table here is
   // an error, never "no row-level security".
@@ -583,7 +569,17 @@ void PgConnection::refuse_row_security(std::string_view table) {
     throw Error(ExitCode::k_schema_mismatch,
                 fmt::format("table '{}' is not found in {}", table, display_name_),
                 "check source.table");
-  if (std::get<bool>(got[0])) throw row_security_error(table, to_display(got[1]));
+  if (!std::get<bool>(got[0])) return;
+  const std::string role = to_display(got[1]);
+  throw Error(ExitCode::k_access_denied,
+              fmt::format("row-level security on table '{}' applies to role '{}' in {}: its "
+                          "policies may hide rows from the backfill, which would leave them "
+                          "unfilled",
+                          table, role, display_name_),
+              fmt::format("run as a role that bypasses it (the table's owner, or ALTER ROLE {} "
+                          "BYPASSRLS), or disable it for the backfill with ALTER TABLE {} "
+                          "DISABLE ROW LEVEL SECURITY",
+                          role, table));
 }
 
 std::optional<Error> PgConnection::explain_missing_table(std::string_view table,

@@ -93,7 +93,6 @@ class PgConnection final : public Connection {
   std::unique_ptr<PgConnection> open_another() const;
 
  private:
-  Error row_security_error(std::string_view table, std::string_view role) const;
   Result<void> configure_session();
   // Configures a new session and refuses a standby for writes. Throws Error.
   void prepare_session();

@@ -2,8 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <cctype>
-
 #include <algorithm>
 #include <limits>
 #include <unordered_map>
@@ -64,10 +62,8 @@ void SqliteSink::refuse_iso_text_in_integer_columns() {
     if (f.type != FieldType::k_timestamp || f.format != TimestampFormat::k_iso) continue;
     const ColumnInfo* column = (*schema)->find_column(f.column);
     if (column == nullptr) continue;
-    std::string declared = column->declared_type;
-    for (char& c : declared) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     // SQLite's own rule: a declared type containing INT has integer affinity.
-    if (declared.find("INT") == std::string::npos) continue;
+    if (ascii_lowercase(column->declared_type).find("int") == std::string::npos) continue;
     throw Error(ExitCode::k_schema_mismatch,
                 fmt::format("fields.{}: ISO timestamps cannot be written into column '{}' of "
                             "table '{}', which is {}",
