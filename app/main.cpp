@@ -8,6 +8,8 @@
 #include <map>
 #include <string_view>
 
+#include "backfill/error.h"
+#include "backfill/version.h"
 #include "commands.h"
 
 namespace {
@@ -25,21 +27,32 @@ void add_common(CLI::App* command, backfill::cli::CommonOptions& common) {
   command->add_flag("--json", common.json, "Print JSON instead of text");
 }
 
+// The program's description with every exit code, from ExitCode itself.
+std::string exit_code_help() {
+  std::string text =
+      "backfill: fill new or derived data into existing databases, in batches, safely and "
+      "resumably.\nExit codes:";
+  std::size_t line_length = 11;
+  for (const auto& [code, meaning] : backfill::k_exit_code_meanings) {
+    std::string item = fmt::format(" {} {},", static_cast<int>(code), meaning);
+    if (line_length + item.size() > 90) {
+      text += "\n";
+      line_length = 0;
+    }
+    text += item;
+    line_length += item.size();
+  }
+  text.back() = '.';
+  return text;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace backfill;
-  CLI::App app{
-      "backfill: fill new or derived data into existing databases, in batches, safely and "
-      "resumably.\n"
-      "Exit codes: 0 ok, 1 failed, 2 work pending (status), 3 verification failed, 4 another run "
-      "active,\n"
-      "5 database locked, 64 usage, 65 bad job file, 66 database missing, 67 schema mismatch,\n"
-      "68 read-only, 69 server unreachable, 74 damaged file or full disk, 77 access denied,\n"
-      "130/143 stopped by SIGINT/SIGTERM.",
-      "backfill"};
+  CLI::App app{exit_code_help(), "backfill"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "backfill 0.1.0");
+  app.set_version_flag("--version", fmt::format("backfill {}", k_version));
   cli::CommonOptions common;
 
   auto* check =

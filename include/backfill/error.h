@@ -9,6 +9,7 @@
 #include <expected>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace backfill {
 
@@ -31,6 +32,30 @@ enum class ExitCode : int {
   k_access_denied = 77,     // the server refused the credentials or a privilege
   k_interrupted = 130,      // SIGINT
   k_terminated = 143,       // SIGTERM
+};
+
+// Each exit code with the few words `backfill --help` shows for it.
+struct ExitCodeMeaning {
+  ExitCode code;
+  std::string_view meaning;
+};
+inline constexpr ExitCodeMeaning k_exit_code_meanings[] = {
+    {ExitCode::k_ok, "ok"},
+    {ExitCode::k_failed, "failed"},
+    {ExitCode::k_pending, "work pending (status)"},
+    {ExitCode::k_verify_failed, "verification failed"},
+    {ExitCode::k_run_active, "another run active"},
+    {ExitCode::k_database_busy, "database locked"},
+    {ExitCode::k_usage, "usage"},
+    {ExitCode::k_job_invalid, "bad job file"},
+    {ExitCode::k_database_missing, "database missing"},
+    {ExitCode::k_schema_mismatch, "schema mismatch"},
+    {ExitCode::k_read_only, "read-only"},
+    {ExitCode::k_unavailable, "server unreachable"},
+    {ExitCode::k_storage, "damaged file or full disk"},
+    {ExitCode::k_access_denied, "access denied"},
+    {ExitCode::k_interrupted, "stopped by SIGINT"},
+    {ExitCode::k_terminated, "stopped by SIGTERM"},
 };
 
 // A fatal, user-facing error. `what()` says what is wrong; `hint()` says what

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "backfill/connector.h"
@@ -53,14 +54,23 @@ struct Owner {
 class Ledger {
  public:
   static constexpr int k_max_failures_per_kind = 100;  // per run; keeps the ledger small
+  // The layout this backfill writes. Older ledgers are migrated forward on
+  // the first write; newer ones are refused. docs/operations.md has the history.
+  static constexpr int k_schema_version = 2;
+  // Every table of a ledger of k_schema_version; a run writes them all.
+  static constexpr std::string_view k_tables[] = {
+      "_backfill_ledger",   "_backfill_jobs",   "_backfill_runs",          "_backfill_batches",
+      "_backfill_failures", "_backfill_claims", "_backfill_before_images", "_backfill_steps"};
 
   explicit Ledger(Connection& connection) : db_(connection) {}
 
-  // True when the ledger's tables exist. Never writes.
+  // True when the ledger's tables exist. Never writes. Throws
+  // Error(k_schema_mismatch) when a newer backfill wrote them.
   Result<bool> exists();
-  // Creates the tables when absent, and adds the columns a ledger of an
-  // earlier version lacks. REQUIRES: an open write transaction.
-  Result<void> create_tables();
+  // Creates the tables when absent, and migrates a ledger of an earlier
+  // version to k_schema_version. Throws as exists() does.
+  // REQUIRES: an open write transaction.
+  Result<void> create_or_migrate();
 
   // The owner holding `job`, or nullopt.
   Result<std::optional<Owner>> holder(const std::string& job);
@@ -86,6 +96,11 @@ class Ledger {
   Result<std::vector<RowFailure>> failures(std::int64_t run_id, int per_kind);
 
  private:
+  struct StoredVersion {
+    std::int64_t version = 0;  // 0: no ledger yet
+    std::string written_by;    // the backfill release that last migrated it
+  };
+  Result<StoredVersion> stored_version();
   Result<std::optional<RunRecord>> load_run(const std::string& where, const std::string& job);
   Result<bool> has_scope_column();
   Connection& db_;

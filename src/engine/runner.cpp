@@ -134,7 +134,7 @@ class Runner {
     with_retries("preparing the database for writes", [&] { return db_.prepare_for_writes(); });
     with_retries("claiming the job", [&]() -> Result<void> {
       if (auto r = db_.begin_write(); !r) return r;
-      if (auto r = ledger_.create_tables(); !r) return r;
+      if (auto r = ledger_.create_or_migrate(); !r) return r;
       auto holder = ledger_.holder(job_);
       if (!holder) return std::unexpected(holder.error());
       if (*holder && (*holder)->id != me.id && (*holder)->alive()) {

@@ -9,6 +9,7 @@
 
 #include "backfill/output.h"
 #include "backfill/timestamp.h"
+#include "backfill/version.h"
 
 namespace backfill {
 
@@ -47,28 +48,67 @@ std::string counter_columns(std::string_view format) {
   return out;
 }
 
-// Portable DDL: the same statements serve every SQL connector.
-std::vector<std::string> schema_statements() {
-  return {
-      "CREATE TABLE IF NOT EXISTS _backfill_jobs ("
-      " job TEXT PRIMARY KEY, owner TEXT, claimed_at TEXT, heartbeat_at TEXT)",
-      "CREATE TABLE IF NOT EXISTS _backfill_runs ("
-      " run_id BIGINT PRIMARY KEY, job TEXT NOT NULL, state TEXT NOT NULL,"
-      " started_at TEXT NOT NULL, finished_at TEXT,"
-      " start_after TEXT, watermark TEXT, cursor TEXT,"
-      " total_estimate BIGINT NOT NULL DEFAULT 0, batches BIGINT NOT NULL DEFAULT 0," +
-          counter_columns("rows_{} BIGINT NOT NULL DEFAULT 0") + ", message TEXT, scope TEXT)",
-      "CREATE INDEX IF NOT EXISTS _backfill_runs_by_job ON _backfill_runs (job, run_id)",
-      "CREATE TABLE IF NOT EXISTS _backfill_batches ("
-      " run_id BIGINT NOT NULL, batch_no BIGINT NOT NULL, first_key TEXT, last_key TEXT,"
-      " rows_read BIGINT NOT NULL, rows_updated BIGINT NOT NULL, duration_ms BIGINT NOT NULL,"
-      " committed_at TEXT NOT NULL, PRIMARY KEY (run_id, batch_no))",
-      "CREATE TABLE IF NOT EXISTS _backfill_failures ("
-      " run_id BIGINT NOT NULL, seq BIGINT NOT NULL, row_key TEXT, field TEXT,"
-      " kind TEXT NOT NULL, detail TEXT, recorded_at TEXT NOT NULL, PRIMARY KEY (run_id, seq))",
-      "CREATE INDEX IF NOT EXISTS _backfill_failures_by_run ON _backfill_failures (run_id, kind)",
+// One step of the ledger's layout from the version before it: portable DDL
+// that serves every SQL connector. Steps only ever add; the last entry's
+// version is Ledger::k_schema_version.
+struct Migration {
+  int to_version;
+  std::vector<std::string> statements;
+};
+
+const std::vector<Migration>& migrations() {
+  static const std::vector<Migration> steps{
+      // 1: the ledger as it was before it kept its version.
+      {1,
+       {
+           "CREATE TABLE IF NOT EXISTS _backfill_jobs ("
+           " job TEXT PRIMARY KEY, owner TEXT, claimed_at TEXT, heartbeat_at TEXT)",
+           "CREATE TABLE IF NOT EXISTS _backfill_runs ("
+           " run_id BIGINT PRIMARY KEY, job TEXT NOT NULL, state TEXT NOT NULL,"
+           " started_at TEXT NOT NULL, finished_at TEXT,"
+           " start_after TEXT, watermark TEXT, cursor TEXT,"
+           " total_estimate BIGINT NOT NULL DEFAULT 0, batches BIGINT NOT NULL DEFAULT 0," +
+               counter_columns("rows_{} BIGINT NOT NULL DEFAULT 0") + ", message TEXT, scope TEXT)",
+           "CREATE INDEX IF NOT EXISTS _backfill_runs_by_job ON _backfill_runs (job, run_id)",
+           "CREATE TABLE IF NOT EXISTS _backfill_batches ("
+           " run_id BIGINT NOT NULL, batch_no BIGINT NOT NULL, first_key TEXT, last_key TEXT,"
+           " rows_read BIGINT NOT NULL, rows_updated BIGINT NOT NULL, duration_ms BIGINT NOT NULL,"
+           " committed_at TEXT NOT NULL, PRIMARY KEY (run_id, batch_no))",
+           "CREATE TABLE IF NOT EXISTS _backfill_failures ("
+           " run_id BIGINT NOT NULL, seq BIGINT NOT NULL, row_key TEXT, field TEXT,"
+           " kind TEXT NOT NULL, detail TEXT, recorded_at TEXT NOT NULL, PRIMARY KEY (run_id, "
+           "seq))",
+           "CREATE INDEX IF NOT EXISTS _backfill_failures_by_run ON _backfill_failures (run_id, "
+           "kind)",
+       }},
+      // 2: run ids from a counter row, so two processes starting runs at once
+      // get different ids; tables for rows' before-images, claimed key ranges
+      // and the steps of a pipeline.
+      {2,
+       {
+           "UPDATE _backfill_ledger SET next_run_id ="
+           " (SELECT coalesce(max(run_id), 0) + 1 FROM _backfill_runs)",
+           "CREATE TABLE IF NOT EXISTS _backfill_before_images ("
+           " run_id BIGINT NOT NULL, batch_no BIGINT NOT NULL, row_key TEXT NOT NULL,"
+           " before_values TEXT, written_values TEXT, PRIMARY KEY (run_id, row_key))",
+           "CREATE TABLE IF NOT EXISTS _backfill_claims ("
+           " job TEXT NOT NULL, range_no BIGINT NOT NULL, range_start TEXT, range_end TEXT,"
+           " cursor TEXT, state TEXT NOT NULL, owner TEXT, lease_until TEXT,"
+           " PRIMARY KEY (job, range_no))",
+           "CREATE TABLE IF NOT EXISTS _backfill_steps ("
+           " pipeline TEXT NOT NULL, step TEXT NOT NULL, state TEXT NOT NULL,"
+           " started_at TEXT, finished_at TEXT, detail TEXT, PRIMARY KEY (pipeline, step))",
+       }},
   };
+  return steps;
 }
+
+// The row that says which version the ledger is. Ledgers of version 1 were
+// written before it existed.
+constexpr std::string_view k_version_table_ddl =
+    "CREATE TABLE IF NOT EXISTS _backfill_ledger ("
+    " one INTEGER PRIMARY KEY, version INTEGER NOT NULL, next_run_id BIGINT NOT NULL,"
+    " written_by TEXT)";
 
 // Columns of a run as load_run reads them: fixed ones, counters, message.
 constexpr std::size_t k_first_counter_column = 10;
@@ -141,26 +181,86 @@ bool Owner::alive() const {
 Result<bool> Ledger::exists() {
   auto schema = db_.describe("_backfill_runs");
   if (!schema) return std::unexpected(schema.error());
-  return schema->has_value();
+  if (!schema->has_value()) return false;
+  auto stored = stored_version();
+  if (!stored) return std::unexpected(stored.error());
+  return true;
 }
 
-Result<void> Ledger::create_tables() {
-  for (const std::string& sql : schema_statements()) {
-    auto r = db_.execute(sql);
-    if (r) continue;
-    // Two runs creating the ledger at once: PostgreSQL's IF NOT EXISTS can
-    // still collide on the catalog. The other run's tables will be there.
-    if (r.error().kind == Failure::Kind::k_row)
-      return fail(Failure::Kind::k_transient, "another run was creating the ledger");
-    return std::unexpected(r.error());
-  }
-  has_scope_column_.reset();  // the tables may have been created just now
-  auto with_scope = has_scope_column();
-  if (!with_scope) return std::unexpected(with_scope.error());
-  if (!*with_scope) {
-    auto r = db_.execute("ALTER TABLE _backfill_runs ADD COLUMN scope TEXT");
+Result<Ledger::StoredVersion> Ledger::stored_version() {
+  StoredVersion stored;
+  // Without its runs there is no ledger, whatever else was left behind by
+  // someone dropping the tables: version 0, created afresh.
+  has_scope_column_.reset();
+  auto runs = db_.describe("_backfill_runs");
+  if (!runs) return std::unexpected(runs.error());
+  if (!runs->has_value()) return stored;
+  has_scope_column_ = (*runs)->find_column("scope") != nullptr;
+  auto table = db_.describe("_backfill_ledger");
+  if (!table) return std::unexpected(table.error());
+  if (table->has_value()) {
+    auto r = db_.query("SELECT version, written_by FROM _backfill_ledger", {},
+                       [&](std::span<const Value> row) {
+                         stored.version = int_column(row[0]);
+                         stored.written_by = text_column(row[1]);
+                       });
     if (!r) return std::unexpected(r.error());
-    has_scope_column_ = true;
+  }
+  // Written before the ledger kept its version: 1 when its runs record
+  // their scope, 0 otherwise.
+  if (stored.version == 0) stored.version = *has_scope_column_ ? 1 : 0;
+  if (stored.version > k_schema_version) {
+    throw Error(ExitCode::k_schema_mismatch,
+                fmt::format("the ledger in {} is of version {}, written by backfill {}; this "
+                            "backfill ({}) knows versions up to {}",
+                            db_.display_name(), stored.version,
+                            stored.written_by.empty() ? "of a later release" : stored.written_by,
+                            k_version, k_schema_version),
+                "run this job with a backfill at least as new as the one that wrote the ledger; "
+                "nothing was changed");
+  }
+  return stored;
+}
+
+Result<void> Ledger::create_or_migrate() {
+  // Another run may be migrating at this moment: a collision on the catalog
+  // or the version row is retried, and by then the other run has finished.
+  auto another_run = [](const Failure& f) -> std::unexpected<Failure> {
+    if (f.kind == Failure::Kind::k_row)
+      return fail(Failure::Kind::k_transient, "another run was creating the ledger");
+    return std::unexpected(f);
+  };
+  auto stored = stored_version();
+  if (!stored) return std::unexpected(stored.error());
+  if (auto r = db_.execute(k_version_table_ddl); !r) return another_run(r.error());
+  Value found{std::int64_t{stored->version}};
+  if (auto r = db_.execute("INSERT INTO _backfill_ledger (one, version, next_run_id) SELECT 1, ?, 1"
+                           " WHERE NOT EXISTS (SELECT 1 FROM _backfill_ledger)",
+                           {&found, 1});
+      !r)
+    return another_run(r.error());
+  // Holds the version row until commit, so migrations run one at a time.
+  if (auto r = db_.execute("UPDATE _backfill_ledger SET version = version"); !r)
+    return another_run(r.error());
+  stored = stored_version();
+  if (!stored) return std::unexpected(stored.error());
+  for (const Migration& step : migrations()) {
+    if (step.to_version <= stored->version) continue;
+    for (const std::string& sql : step.statements) {
+      if (auto r = db_.execute(sql); !r) return another_run(r.error());
+    }
+    if (step.to_version == 1) {
+      auto with_scope = has_scope_column();
+      if (!with_scope) return std::unexpected(with_scope.error());
+      if (!*with_scope) {
+        if (auto r = db_.execute("ALTER TABLE _backfill_runs ADD COLUMN scope TEXT"); !r)
+          return another_run(r.error());
+        has_scope_column_ = true;
+      }
+    }
+    Value params[] = {Value(std::int64_t{step.to_version}), Value(std::string(k_version))};
+    if (auto r = db_.execute("UPDATE _backfill_ledger SET version = ?, written_by = ?", params); !r)
+      return another_run(r.error());
   }
   return {};
 }
@@ -254,8 +354,16 @@ Result<std::int64_t> Ledger::start_run(const std::string& job,
                                        const std::optional<Key>& start_after,
                                        const std::optional<Key>& watermark,
                                        std::int64_t total_estimate, const std::string& scope) {
-  std::int64_t run_id = 1;
-  auto r = db_.query("SELECT coalesce(max(run_id), 0) + 1 FROM _backfill_runs", {},
+  // The counter row is locked until commit: a second process starting a
+  // run waits here and then takes the next id. Runs added by a backfill
+  // older than the counter are stepped over.
+  auto taken = db_.execute(
+      "UPDATE _backfill_ledger SET next_run_id = 1 + CASE WHEN next_run_id >"
+      " (SELECT coalesce(max(run_id), 0) FROM _backfill_runs) THEN next_run_id"
+      " ELSE (SELECT coalesce(max(run_id), 0) + 1 FROM _backfill_runs) END");
+  if (!taken) return std::unexpected(taken.error());
+  std::int64_t run_id = 0;
+  auto r = db_.query("SELECT next_run_id - 1 FROM _backfill_ledger", {},
                      [&](std::span<const Value> row) { run_id = int_column(row[0]); });
   if (!r) return std::unexpected(r.error());
   Value params[] = {Value(run_id),

@@ -274,8 +274,8 @@ class PostgresPrivilegeTest(PostgresCase):
         self.assertEqual(run("run", self.job(), "--progress", "none").returncode, 0)
         self.sql("UPDATE t SET v = NULL")
         self.assert_refused_everywhere(self.job(server().url(self.db, user=ROLE)),
-                                       "may not write the ledger table '_backfill_jobs'",
-                                       "GRANT SELECT, INSERT, UPDATE ON _backfill_jobs, _backfill_runs")
+                                       "may not write the ledger table '_backfill_ledger'",
+                                       "GRANT SELECT, INSERT, UPDATE ON _backfill_ledger, _backfill_jobs, _backfill_runs")
 
     def test_no_right_to_update_the_target_column(self):
         """SELECT on the table, but no UPDATE on the column filled."""

@@ -324,7 +324,7 @@ TEST_F(SqliteConnectorTest, LedgerCommitsWithTheBatchAndRollsBackWithIt) {
   Ledger ledger(*connection);
   EXPECT_FALSE(*ledger.exists());
   ASSERT_TRUE(connection->begin_write());
-  ASSERT_TRUE(ledger.create_tables());
+  ASSERT_TRUE(ledger.create_or_migrate());
   auto run = ledger.start_run("job", std::nullopt, Key{std::int64_t{10}}, 10, "w(id INTEGER)");
   ASSERT_TRUE(run);
   ASSERT_TRUE(connection->commit());
@@ -375,7 +375,7 @@ TEST_F(SqliteConnectorTest, LedgerOfAnEarlierVersionGainsTheScopeColumnOnFirstWr
 
   Ledger writer(*connection);
   ASSERT_TRUE(connection->begin_write());
-  ASSERT_TRUE(writer.create_tables());
+  ASSERT_TRUE(writer.create_or_migrate());
   ASSERT_TRUE(
       writer.start_run("job", Key{std::int64_t{7}}, Key{std::int64_t{9}}, 2, "w(id INTEGER)"));
   ASSERT_TRUE(connection->commit());
@@ -385,7 +385,7 @@ TEST_F(SqliteConnectorTest, LedgerOfAnEarlierVersionGainsTheScopeColumnOnFirstWr
 TEST_F(SqliteConnectorTest, LedgerCapsFailuresPerKind) {
   Ledger ledger(*connection);
   ASSERT_TRUE(connection->begin_write());
-  ASSERT_TRUE(ledger.create_tables());
+  ASSERT_TRUE(ledger.create_or_migrate());
   std::vector<RowFailure> many(Ledger::k_max_failures_per_kind + 20,
                                RowFailure{"[1]", "f", "missing", "d"});
   ASSERT_TRUE(ledger.record_failures(1, many));

@@ -1,4 +1,6 @@
 #include "connectors/postgres/pg_connection.h"
+
+#include "backfill/ledger.h"
 #include "connectors/postgres/pg_types.h"
 
 #include <fmt/format.h>
@@ -492,11 +494,14 @@ std::string PgConnection::quote(std::string_view identifier) const {
 
 void PgConnection::verify_write_privileges(std::string_view table,
                                            std::span<const std::string> columns, bool inserts) {
-  static constexpr std::string_view k_ledger_tables[] = {"_backfill_jobs", "_backfill_runs",
-                                                         "_backfill_batches", "_backfill_failures"};
+  const auto& k_ledger_tables = Ledger::k_tables;
+  // A ledger short of a table is created or migrated: that needs CREATE.
+  std::vector<std::string> all_exist;
+  for (std::string_view ledger : k_ledger_tables)
+    all_exist.push_back(fmt::format("to_regclass('{}') IS NOT NULL", ledger));
   std::vector<std::string> asks = {"current_user::text", "coalesce(current_schema(), '')",
                                    "has_table_privilege(to_regclass($1), 'SELECT')",
-                                   "to_regclass('_backfill_runs') IS NOT NULL",
+                                   fmt::format("{}", fmt::join(all_exist, " AND ")),
                                    "coalesce(has_schema_privilege(current_schema(), 'CREATE'), "
                                    "false)"};
   for (std::string_view ledger : k_ledger_tables) {
@@ -529,8 +534,9 @@ void PgConnection::verify_write_privileges(std::string_view table,
   if (!ledger_exists && !yes(4)) {
     throw denied(schema.empty() ? "create the ledger's tables: no schema in its search_path exists"
                                 : fmt::format("create the ledger's tables in schema '{}'", schema),
-                 fmt::format("GRANT CREATE ON SCHEMA {} TO {} (the first run creates the "
-                             "_backfill_* tables there)",
+                 fmt::format("GRANT CREATE ON SCHEMA {} TO {} (a run creates the "
+                             "_backfill_* tables there, or adds those a ledger of an earlier "
+                             "version lacks)",
                              schema.empty() ? "public" : schema, role));
   }
   for (std::size_t i = 0; i < std::size(k_ledger_tables); ++i) {
