@@ -8,6 +8,7 @@
 #include <map>
 #include <string_view>
 
+#include "backfill/connector.h"
 #include "backfill/error.h"
 #include "backfill/version.h"
 #include "commands.h"
@@ -52,7 +53,8 @@ int main(int argc, char** argv) {
   using namespace backfill;
   CLI::App app{exit_code_help(), "backfill"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", fmt::format("backfill {}", k_version));
+  app.set_version_flag("--version",
+                       fmt::format("backfill {}\nconnectors: {}", k_version, connector_names()));
   cli::CommonOptions common;
 
   auto* check =

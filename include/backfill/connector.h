@@ -41,7 +41,7 @@ struct TableSchema {
   // oid); empty where the store keeps no such thing (SQLite).
   std::string identity;
 
-  const ColumnInfo* find_column(std::string_view name) const;
+  const ColumnInfo* find_column(std::string_view column) const;
 };
 
 // Rows in key order, cells stored row by row. clear() keeps the cells'
@@ -315,5 +315,7 @@ class Connector {
 
 // The connector claiming `url`; throws Error(k_job_invalid) when none does.
 const Connector& connector_for(std::string_view url);
+// The connectors of this build, by name ("postgres, sqlite").
+std::string connector_names();
 
 }  // namespace backfill

@@ -7,9 +7,9 @@
 
 namespace backfill {
 
-const ColumnInfo* TableSchema::find_column(std::string_view name) const {
+const ColumnInfo* TableSchema::find_column(std::string_view column) const {
   for (const ColumnInfo& c : columns) {
-    if (c.name == name) return &c;
+    if (c.name == column) return &c;
   }
   return nullptr;
 }

@@ -9,6 +9,9 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import unittest
+
+from support import BUILD_CONNECTORS
 
 PASSWORD_USER = "backfill_pw"
 PASSWORD = "s3cret-pw"
@@ -43,10 +46,18 @@ def copy_text(value):
 _shared = None
 
 
+def require_postgres_connector():
+    """Skips the calling test in a build without the PostgreSQL connector
+    (-DBACKFILL_POSTGRES=OFF); a build with it runs every test."""
+    if "postgres" not in BUILD_CONNECTORS:
+        raise unittest.SkipTest("this build has no PostgreSQL connector")
+
+
 def server():
     """The server of this test process, started on first use; it stops and
     its directory goes when the process exits."""
     global _shared
+    require_postgres_connector()
     if _shared is None:
         _shared = PgServer()
         atexit.register(_shared.close)
@@ -58,6 +69,7 @@ class PgServer:
     With `primary`, a hot standby streaming from it (a base backup of it)."""
 
     def __init__(self, primary=None):
+        require_postgres_connector()
         self.bindir = _bindir()
         self.dir = tempfile.mkdtemp(prefix="backfill-pg-")
         os.chmod(self.dir, 0o755)

@@ -14,6 +14,11 @@ from datetime import datetime, timedelta, timezone
 SOURCE_DIR = os.environ.get("BACKFILL_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
 BACKFILL = os.environ.get("BACKFILL_BIN", os.path.join(SOURCE_DIR, "build", "backfill"))
 AGENTOS_JOB = os.path.join(SOURCE_DIR, "examples", "agentos", "job.toml")
+# The connectors the binary was built with, from its --version.
+BUILD_CONNECTORS = next((line.split(":", 1)[1].replace(",", " ").split()
+                         for line in subprocess.run([BACKFILL, "--version"], capture_output=True,
+                                                    text=True).stdout.splitlines()
+                         if line.startswith("connectors:")), [])
 
 sys.path.insert(0, os.path.join(SOURCE_DIR, "examples", "agentos"))
 import generate_store  # noqa: E402

@@ -2,7 +2,7 @@
 a hint saying what to write instead, and the store left as it was."""
 import unittest
 
-from support import (AGENTOS_JOB, SMALL_JOB, RejectionTest, file_digest, line_of, make_agentos_store, make_small_store,
+from support import (AGENTOS_JOB, BUILD_CONNECTORS, SMALL_JOB, RejectionTest, file_digest, line_of, make_agentos_store, make_small_store,
                      run)
 
 with open(AGENTOS_JOB) as f:
@@ -140,7 +140,13 @@ class JobFileTest(JobFileTestCase):
 
     def test_connector_not_in_this_build(self):
         """A duckdb: URL."""
-        self.refused(self.text, 65, "no connector for duckdb", args=("--db", "duckdb:/tmp/x.duckdb"))
+        self.refused(self.text, 65, "this build has no duckdb connector", args=("--db", "duckdb:/tmp/x.duckdb"))
+
+    @unittest.skipIf("postgres" in BUILD_CONNECTORS, "this build has the PostgreSQL connector")
+    def test_postgres_url_in_a_build_without_its_connector(self):
+        """A postgres:// URL to a build made with -DBACKFILL_POSTGRES=OFF."""
+        self.refused(self.text, 65, "this build has no postgres connector", "this build reads and writes sqlite",
+                     args=("--db", "postgresql://etl@db.example/app"))
 
     def test_url_of_an_unknown_kind(self):
         """A mysql:// URL."""

@@ -38,7 +38,7 @@ def tables(db):
 
 
 def released_version():
-    return subprocess.run([BACKFILL, "--version"], capture_output=True, text=True).stdout.split()[-1]
+    return subprocess.run([BACKFILL, "--version"], capture_output=True, text=True).stdout.split()[1]
 
 
 class SqliteLedgerVersionTest(TempDirTest):

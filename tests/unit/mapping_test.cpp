@@ -128,8 +128,8 @@ TEST(BigNumberTest, NumbersPastSixtyFourBitsDoNotPoisonTheirNeighbours) {
   }
   // Numbers that break JSON's grammar still make the document invalid.
   for (std::string bad : {"01", "1.", "-", "1e", "00000000000000000000001"}) {
-    std::vector<Value> row{std::string(R"({"big": )" + bad + R"(, "a": "x"})")};
-    mapping.apply(row, out);
+    std::vector<Value> bad_row{std::string(R"({"big": )" + bad + R"(, "a": "x"})")};
+    mapping.apply(bad_row, out);
     EXPECT_TRUE(out.invalid_json) << bad;
   }
 }

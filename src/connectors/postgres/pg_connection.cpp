@@ -661,14 +661,14 @@ Result<std::optional<TableSchema>> PgConnection::describe(std::string_view table
           {&oid, 1}, "reading the table's keys");
   if (!keys) return std::unexpected(keys.error());
   for_each_row(keys->get(), [&](std::span<const Value> row) {
-    std::vector<std::string> columns;
+    std::vector<std::string> key_columns;
     const std::string& joined = std::get<std::string>(row[1]);
     std::size_t start = 0;
     for (std::size_t sep; (sep = joined.find('\x1f', start)) != std::string::npos; start = sep + 1)
-      columns.push_back(joined.substr(start, sep - start));
-    columns.push_back(joined.substr(start));
-    if (std::get<bool>(row[0])) schema.primary_key = columns;
-    schema.unique_keys.push_back(std::move(columns));
+      key_columns.push_back(joined.substr(start, sep - start));
+    key_columns.push_back(joined.substr(start));
+    if (std::get<bool>(row[0])) schema.primary_key = key_columns;
+    schema.unique_keys.push_back(std::move(key_columns));
   });
   return schema;
 }
