@@ -32,47 +32,61 @@ void install_stop_handlers() {
   sigaction(SIGTERM, &action, nullptr);
 }
 
-}  // namespace
+// Checked before the run, not found missing after it.
+void check_report_file(const std::string& report_file) {
+  if (report_file.empty()) return;
+  auto ext = std::filesystem::path(report_file).extension();
+  if (ext != ".md" && ext != ".json") {
+    throw Error(ExitCode::k_usage,
+                fmt::format("--report {}: the extension must be .md or .json", report_file),
+                "name the report run.md for Markdown or run.json for JSON");
+  }
+  auto dir = std::filesystem::absolute(report_file).parent_path();
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) {
+    throw Error(ExitCode::k_usage,
+                fmt::format("--report {}: directory {} does not exist", report_file, dir.string()),
+                "create the directory first, or write the report elsewhere");
+  }
+  if (::access(dir.c_str(), W_OK) != 0) {
+    throw Error(ExitCode::k_usage,
+                fmt::format("--report {}: directory {} is not writable", report_file, dir.string()),
+                "write the report into a directory this user may write");
+  }
+}
 
-int run_command(const CommonOptions& common, const RunOptions& options) {
-  if (!options.report_file.empty()) {
-    auto ext = std::filesystem::path(options.report_file).extension();
-    if (ext != ".md" && ext != ".json") {
-      throw Error(
-          ExitCode::k_usage,
-          fmt::format("--report {}: the extension must be .md or .json", options.report_file),
-          "name the report run.md for Markdown or run.json for JSON");
-    }
-  }
-  if (!options.report_file.empty()) {
-    // Checked before the run, not found missing after it.
-    auto dir = std::filesystem::absolute(options.report_file).parent_path();
-    std::error_code ec;
-    if (!std::filesystem::is_directory(dir, ec)) {
-      throw Error(ExitCode::k_usage,
-                  fmt::format("--report {}: directory {} does not exist", options.report_file,
-                              dir.string()),
-                  "create the directory first, or write the report elsewhere");
-    }
-    if (::access(dir.c_str(), W_OK) != 0) {
-      throw Error(ExitCode::k_usage,
-                  fmt::format("--report {}: directory {} is not writable", options.report_file,
-                              dir.string()),
-                  "write the report into a directory this user may write");
-    }
-  }
+int run_and_report(const CommonOptions& common, const RunOptions& options,
+                   const RunEventStream& events) {
+  check_report_file(options.report_file);
   JobSession session(common.load(), JobSession::Access::k_write);
   install_stop_handlers();
-  ProgressReporter progress(stderr,
-                            common.json ? ProgressReporter::Mode::k_none : options.progress);
   RunSummary summary = run_job(
-      session, RunRequest{.restart = options.restart, .stop_signal = &g_stop_signal}, progress);
-  write_output(stdout, common.json ? run_summary_json(session.spec(), summary)
-                                   : run_summary_text(session.spec(), summary));
-  if (!options.report_file.empty()) write_run_report(options.report_file, session.spec(), summary);
+      session, RunRequest{.restart = options.restart, .stop_signal = &g_stop_signal}, events);
   if (summary.stopped_by_signal == SIGINT) return static_cast<int>(ExitCode::k_interrupted);
   if (summary.stopped_by_signal == SIGTERM) return static_cast<int>(ExitCode::k_terminated);
   return 0;
+}
+
+}  // namespace
+
+int run_command(const CommonOptions& common, const RunOptions& options) {
+  // Every view of the run subscribes to its events; all outlive the stream's use.
+  RunEventStream events;
+  JsonLinesReporter json_lines(stdout);
+  ProgressReporter progress(stderr,
+                            common.json ? ProgressReporter::Mode::k_none : options.progress);
+  SummaryWriter summary_writer(common.json ? nullptr : stdout, options.report_file);
+  if (common.json) events.subscribe(json_lines);
+  events.subscribe(progress);
+  events.subscribe(summary_writer);
+  try {
+    return run_and_report(common, options, events);
+  } catch (const Error& e) {
+    // The error goes to stderr from main, as for every command; under
+    // --json it also ends the stream of events.
+    events.publish(RunFailed{e.what(), e.hint(), static_cast<int>(e.code())});
+    throw;
+  }
 }
 
 }  // namespace backfill::cli

@@ -10,28 +10,32 @@
 #include <string>
 
 #include "backfill/inspection.h"
+#include "backfill/run_event.h"
 #include "backfill/runner.h"
 
 namespace backfill {
 
-class ProgressReporter final : public RunObserver {
+// The live view of a run on a terminal (a bar redrawn in place) or in a log
+// (a line every few seconds), with every notice. Subscribes to the run's events.
+class ProgressReporter final : public RunSubscriber {
  public:
   enum class Mode {
     k_auto,  // a bar on a terminal, log lines otherwise
     k_bar,
     k_log,
-    k_none,
+    k_none,  // notices only
   };
   static constexpr double k_log_interval_seconds = 2.0;
   static constexpr double k_bar_interval_seconds = 0.1;
 
   ProgressReporter(std::FILE* out, Mode mode);
-  void on_start(const RunRecord& run, bool resumed) override;
-  void on_batch(const Progress& progress) override;
-  void on_notice(const std::string& text) override;
-  void on_finish() override;
+  void on_event(const RunEvent& event) override;
 
  private:
+  void started(const RunStarted& e);
+  void batch(const Progress& progress);
+  void notice(const RunNotice& e);
+  void finished();
   // Every line goes out through write_output(), redacted.
   template <class... Args>
   void print(fmt::format_string<Args...> format, Args&&... args);
@@ -43,6 +47,32 @@ class ProgressReporter final : public RunObserver {
   Progress last_{};
 };
 
+// `run --json`: every event as one JSON object on a line of its own
+// (NDJSON), written as it happens; the last line is the summary, or the
+// error that ended the run.
+class JsonLinesReporter final : public RunSubscriber {
+ public:
+  explicit JsonLinesReporter(std::FILE* out) : out_(out) {}
+  void on_event(const RunEvent& event) override;
+
+ private:
+  std::FILE* out_;
+};
+
+// The run's summary once it is measured: as text on `out` (null: none), and
+// as a report file when `report_file` is set. Throws Error on RunSummarized
+// when the report cannot be written.
+class SummaryWriter final : public RunSubscriber {
+ public:
+  SummaryWriter(std::FILE* out, std::filesystem::path report_file)
+      : out_(out), report_file_(std::move(report_file)) {}
+  void on_event(const RunEvent& event) override;
+
+ private:
+  std::FILE* out_;
+  std::filesystem::path report_file_;
+};
+
 // 1234567 -> "1,234,567"
 std::string with_commas(std::int64_t n);
 
@@ -52,6 +82,8 @@ std::string check_json(const JobSession& session);
 std::string run_summary_text(const JobSpec& spec, const RunSummary& summary);
 std::string run_summary_markdown(const JobSpec& spec, const RunSummary& summary);
 std::string run_summary_json(const JobSpec& spec, const RunSummary& summary);
+// One event of a run as a line of JSON (NDJSON).
+std::string run_event_json(const RunEvent& event);
 // Writes the summary as Markdown (.md) or JSON (.json); throws Error otherwise.
 void write_run_report(const std::filesystem::path& file, const JobSpec& spec,
                       const RunSummary& summary);

@@ -14,6 +14,22 @@
 
 namespace backfill {
 
+std::string_view to_string(NoticeKind kind) {
+  switch (kind) {
+    case NoticeKind::k_retry:
+      return "retry";
+    case NoticeKind::k_slower_path:
+      return "slower_path";
+    case NoticeKind::k_replica_lag:
+      return "replica_lag";
+    case NoticeKind::k_lag_unknown:
+      return "lag_unknown";
+    case NoticeKind::k_commit_adopted:
+      return "commit_adopted";
+  }
+  return "?";
+}
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -24,10 +40,10 @@ double seconds_since(Clock::time_point t) {
 
 class Runner {
  public:
-  Runner(JobSession& session, const RunRequest& request, RunObserver& observer)
+  Runner(JobSession& session, const RunRequest& request, const RunEventStream& events)
       : session_(session),
         request_(request),
-        observer_(observer),
+        events_(events),
         db_(session.target_connection()),
         ledger_(session.ledger()),
         mapper_(session),
@@ -43,10 +59,15 @@ class Runner {
       throw;
     }
     RunSummary summary = finish(run);
+    events_.publish(RunSummarized{&session_.spec(), &summary});
     return summary;
   }
 
  private:
+  void notice(NoticeKind kind, std::string message) const {
+    events_.publish(RunNotice{kind, std::move(message)});
+  }
+
   // Retries `attempt` while it fails with a retryable failure, with
   // exponential backoff and jitter; gives up with an Error.
   template <class F>
@@ -73,8 +94,8 @@ class Runner {
       }
       int delay = std::min(5000, 50 << std::min(tries, 7));
       std::uniform_int_distribution<int> jitter(0, delay / 2);
-      observer_.on_notice(fmt::format("{} failed ({}); retry {} of {} in {} ms", what,
-                                      r.error().message, tries + 1, max_retries, delay));
+      notice(NoticeKind::k_retry, fmt::format("{} failed ({}); retry {} of {} in {} ms", what,
+                                              r.error().message, tries + 1, max_retries, delay));
       sleep_ms(delay + jitter(rng_));
     }
   }
@@ -176,7 +197,7 @@ class Runner {
         return db_.commit();
       });
       latest->state = RunState::k_running;
-      observer_.on_start(*latest, true);
+      events_.publish(RunStarted{*latest, true});
       return *latest;
     }
     RunRecord run;
@@ -198,7 +219,7 @@ class Runner {
     run.watermark = range->watermark;
     run.total_estimate = range->total;
     run.started_at = Connection::now_utc();
-    observer_.on_start(run, false);
+    events_.publish(RunStarted{run, false});
     return run;
   }
 
@@ -207,6 +228,7 @@ class Runner {
     bool done = false;  // no rows were left
     RowCounters delta;
     Key first_key, last_key;
+    std::int64_t duration_ms = 0;  // from its first statement to its commit
   };
 
   void loop(RunRecord& run) {
@@ -255,9 +277,10 @@ class Runner {
           if (r || r.error().kind != Failure::Kind::k_row) return r;
           if (++pushdown_misses >= k_max_pushdown_misses) {
             pushdown = false;
-            observer_.on_notice(fmt::format(
-                "{} batches in a row needed the row-by-row path ({}); using it from here on",
-                pushdown_misses, r.error().message));
+            notice(NoticeKind::k_slower_path,
+                   fmt::format(
+                       "{} batches in a row needed the row-by-row path ({}); using it from here on",
+                       pushdown_misses, r.error().message));
           }
           db_.rollback();  // a row was rejected: this batch goes row by row, counting it
           batch = BatchResult{};
@@ -285,7 +308,13 @@ class Runner {
       progress.elapsed_seconds = seconds_since(started);
       progress.rows_per_second =
           progress.elapsed_seconds > 0 ? this_invocation_.read / progress.elapsed_seconds : 0;
-      observer_.on_batch(progress);
+      events_.publish(BatchCommitted{.run_id = run.run_id,
+                                     .batch_no = run.batches,
+                                     .first_key = batch.first_key,
+                                     .last_key = batch.last_key,
+                                     .delta = batch.delta,
+                                     .duration_ms = batch.duration_ms,
+                                     .progress = progress});
       if (max_rate > 0) {
         double due = this_invocation_.read / max_rate - seconds_since(started);
         if (due > 0) sleep_ms(static_cast<int>(due * 1000));
@@ -357,13 +386,15 @@ class Runner {
     while (!stopping()) {
       auto lag = db_.replica_lag_ms();
       if (!lag) {
-        observer_.on_notice(fmt::format("cannot read replica lag ({}); going on without the check",
-                                        lag.error().message));
+        notice(NoticeKind::k_lag_unknown,
+               fmt::format("cannot read replica lag ({}); going on without the check",
+                           lag.error().message));
         return;
       }
       if (!*lag || **lag <= limit) return;
       if (!told) {
-        observer_.on_notice(fmt::format("replica lag {} ms exceeds {} ms; pausing", **lag, limit));
+        notice(NoticeKind::k_replica_lag,
+               fmt::format("replica lag {} ms exceeds {} ms; pausing", **lag, limit));
         told = true;
       }
       sleep_ms(1000);
@@ -388,7 +419,8 @@ class Runner {
     run.cursor = (*latest)->cursor;
     run.counters = (*latest)->counters;
     run.batches = (*latest)->batches;
-    observer_.on_notice("the batch had committed before the connection was lost; continuing");
+    notice(NoticeKind::k_commit_adopted,
+           "the batch had committed before the connection was lost; continuing");
     return true;
   }
 
@@ -409,7 +441,7 @@ class Runner {
     auto written = session_.sink().write_range(session_.source_query(), cursor, watermark,
                                                batch_size(), counting);
     if (!written) return std::unexpected(written.error());
-    if (!written->notice.empty()) observer_.on_notice(written->notice);
+    if (!written->notice.empty()) notice(NoticeKind::k_slower_path, written->notice);
     if (!written->last_key) {
       batch.done = true;
       return db_.commit();
@@ -476,9 +508,10 @@ class Runner {
     return record_and_commit(batch, failures, started);
   }
 
-  Result<void> record_and_commit(const BatchResult& batch, const std::vector<RowFailure>& failures,
+  Result<void> record_and_commit(BatchResult& batch, const std::vector<RowFailure>& failures,
                                  Clock::time_point started) {
     auto ms = static_cast<std::int64_t>(seconds_since(started) * 1000);
+    batch.duration_ms = ms;
     if (auto r = ledger_.record_batch(run_id_, batch.first_key, batch.last_key, batch.delta, ms);
         !r)
       return r;
@@ -516,7 +549,7 @@ class Runner {
       if (auto r = ledger_.release(job_); !r) return r;
       return db_.commit();
     });
-    observer_.on_finish();
+    events_.publish(RunFinished{run.run_id, state});
     auto latest = value_or_throw(ledger_.latest_run(job_), "reading the ledger");
     summary.run = latest ? *latest : run;
     summary.this_invocation = this_invocation_;
@@ -529,7 +562,7 @@ class Runner {
 
   JobSession& session_;
   const RunRequest& request_;
-  RunObserver& observer_;
+  const RunEventStream& events_;
   Connection& db_;
   Ledger& ledger_;
   BatchMapper mapper_;
@@ -550,8 +583,8 @@ class Runner {
 
 }  // namespace
 
-RunSummary run_job(JobSession& session, const RunRequest& request, RunObserver& observer) {
-  return Runner(session, request, observer).run();
+RunSummary run_job(JobSession& session, const RunRequest& request, const RunEventStream& events) {
+  return Runner(session, request, events).run();
 }
 
 }  // namespace backfill

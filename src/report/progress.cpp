@@ -36,9 +36,17 @@ ProgressReporter::ProgressReporter(std::FILE* out, Mode mode) : out_(out), mode_
   if (mode_ == Mode::k_auto) mode_ = isatty(fileno(out_)) ? Mode::k_bar : Mode::k_log;
 }
 
-void ProgressReporter::on_start(const RunRecord& run, bool resumed) {
+void ProgressReporter::on_event(const RunEvent& event) {
+  if (const auto* s = std::get_if<RunStarted>(&event)) started(*s);
+  if (const auto* b = std::get_if<BatchCommitted>(&event)) batch(b->progress);
+  if (const auto* n = std::get_if<RunNotice>(&event)) notice(*n);
+  if (std::holds_alternative<RunFinished>(event)) finished();
+}
+
+void ProgressReporter::started(const RunStarted& e) {
   if (mode_ == Mode::k_none) return;
-  if (resumed) {
+  const RunRecord& run = e.run;
+  if (e.resumed) {
     print("Resuming run {} after key {}: {} of about {} rows done\n", run.run_id,
           run.cursor ? key_to_json(*run.cursor) : "(start)", with_commas(run.counters.read),
           with_commas(run.total_estimate));
@@ -52,7 +60,7 @@ void ProgressReporter::on_start(const RunRecord& run, bool resumed) {
   std::fflush(out_);
 }
 
-void ProgressReporter::on_batch(const Progress& p) {
+void ProgressReporter::batch(const Progress& p) {
   last_ = p;
   if (mode_ == Mode::k_none) return;
   auto now = std::chrono::steady_clock::now();
@@ -84,24 +92,37 @@ void ProgressReporter::on_batch(const Progress& p) {
   std::fflush(out_);
 }
 
-void ProgressReporter::on_notice(const std::string& text) {
+void ProgressReporter::notice(const RunNotice& e) {
   // Notices (retries, throttling, a change of path) go out whatever the
   // progress mode: an operator needs them even when progress is off.
   if (bar_drawn_) print("\n");
   bar_drawn_ = false;
-  print("{}\n", text);
+  print("{}\n", e.message);
   std::fflush(out_);
 }
 
-void ProgressReporter::on_finish() {
+void ProgressReporter::finished() {
   if (mode_ == Mode::k_none) return;
   if (last_.processed > 0) {
     last_draw_ = {};
-    on_batch(last_);
+    batch(last_);
   }
   if (bar_drawn_) print("\n");
   bar_drawn_ = false;
   std::fflush(out_);
+}
+
+void JsonLinesReporter::on_event(const RunEvent& event) {
+  write_output(out_, run_event_json(event));
+  std::fflush(out_);
+}
+
+void SummaryWriter::on_event(const RunEvent& event) {
+  const auto* summarized = std::get_if<RunSummarized>(&event);
+  if (!summarized) return;
+  const JobSpec& spec = *summarized->spec;
+  if (out_) write_output(out_, run_summary_text(spec, *summarized->summary));
+  if (!report_file_.empty()) write_run_report(report_file_, spec, *summarized->summary);
 }
 
 }  // namespace backfill

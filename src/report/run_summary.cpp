@@ -121,9 +121,9 @@ std::string run_summary_markdown(const JobSpec& spec, const RunSummary& s) {
   return out;
 }
 
-std::string run_summary_json(const JobSpec& spec, const RunSummary& s) {
-  JsonWriter w;
-  w.begin_object();
+namespace {
+
+void write_summary_members(JsonWriter& w, const JobSpec& spec, const RunSummary& s) {
   w.member("job", spec.name).member("run_id", s.run.run_id).member("state", to_string(s.run.state));
   w.member("started_at", s.run.started_at).member("finished_at", s.run.finished_at);
   w.key("counters");
@@ -154,6 +154,65 @@ std::string run_summary_json(const JobSpec& spec, const RunSummary& s) {
   }
   w.end_array();
   w.member("stopped_by_signal", s.stopped_by_signal);
+}
+
+void write_key(JsonWriter& w, std::string_view name, const std::optional<Key>& key) {
+  w.key(name);
+  if (key)
+    w.raw(key_to_json(*key));
+  else
+    w.value(Value());
+}
+
+}  // namespace
+
+std::string run_summary_json(const JobSpec& spec, const RunSummary& s) {
+  JsonWriter w;
+  w.begin_object();
+  write_summary_members(w, spec, s);
+  w.end_object();
+  return w.take() + "\n";
+}
+
+std::string run_event_json(const RunEvent& event) {
+  JsonWriter w;
+  w.begin_object();
+  std::visit(
+      [&](const auto& e) {
+        using E = std::decay_t<decltype(e)>;
+        if constexpr (std::is_same_v<E, RunStarted>) {
+          w.member("event", "started").member("at", Connection::now_utc());
+          w.member("job", e.run.job).member("run_id", e.run.run_id).member("resumed", e.resumed);
+          w.member("rows_in_range", e.run.total_estimate).member("rows_done", e.run.counters.read);
+          write_key(w, "start_after", e.run.start_after);
+          write_key(w, "up_to", e.run.watermark);
+          write_key(w, "cursor", e.run.cursor);
+        } else if constexpr (std::is_same_v<E, BatchCommitted>) {
+          w.member("event", "batch").member("at", Connection::now_utc());
+          w.member("run_id", e.run_id).member("batch", e.batch_no);
+          write_key(w, "first_key", e.first_key);
+          write_key(w, "last_key", e.last_key);
+          w.member("duration_ms", e.duration_ms).key("counters");
+          write_counters_json(w, e.delta);
+          w.member("processed", e.progress.processed)
+              .member("total", e.progress.total)
+              .member("updated", e.progress.updated)
+              .member("rows_per_second", e.progress.rows_per_second);
+        } else if constexpr (std::is_same_v<E, RunNotice>) {
+          w.member("event", "notice").member("at", Connection::now_utc());
+          w.member("kind", to_string(e.kind)).member("message", e.message);
+        } else if constexpr (std::is_same_v<E, RunFinished>) {
+          w.member("event", "finished").member("at", Connection::now_utc());
+          w.member("run_id", e.run_id).member("state", to_string(e.state));
+        } else if constexpr (std::is_same_v<E, RunSummarized>) {
+          w.member("event", "summary");
+          write_summary_members(w, *e.spec, *e.summary);
+        } else if constexpr (std::is_same_v<E, RunFailed>) {
+          w.member("event", "failed").member("at", Connection::now_utc());
+          w.member("message", e.message).member("hint", e.hint).member("exit_code", e.exit_code);
+        }
+      },
+      event);
   w.end_object();
   return w.take() + "\n";
 }

@@ -141,6 +141,23 @@ def file_digest(path):
         return hashlib.sha256(f.read()).hexdigest()
 
 
+def command_json(stdout):
+    """The JSON a command printed: its one document, or, for `run --json`,
+    which prints one event per line, the last event (the summary, or the
+    error that ended the run)."""
+    events = [json.loads(line) for line in stdout.splitlines() if line.strip()]
+    if len(events) > 1:
+        for event in events[:-1]:
+            assert "event" in event, f"not an event: {event}"
+        assert events[-1]["event"] in ("summary", "failed"), events[-1]
+    return events[-1]
+
+
+def run_events(stdout):
+    """The events `run --json` printed, one JSON object per line."""
+    return [json.loads(line) for line in stdout.splitlines() if line.strip()]
+
+
 def ledger_runs(path):
     db = sqlite3.connect(path)
     db.row_factory = sqlite3.Row

@@ -5,7 +5,7 @@ import shutil
 import sqlite3
 import unittest
 
-from support import (AGENTOS_JOB, assert_counters_add_up, expected_agentos, file_digest, ledger_runs,
+from support import (command_json, run_events, AGENTOS_JOB, assert_counters_add_up, expected_agentos, file_digest, ledger_runs,
                      make_agentos_store, run, stored_agentos, TempDirTest)
 
 
@@ -45,7 +45,7 @@ class AgentosBackfillTest(TempDirTest):
         before = stored_agentos(self.db)
         result = run("run", AGENTOS_JOB, "--db", self.db, "--json")
         self.assertEqual(result.returncode, 0, result.stderr)
-        summary = json.loads(result.stdout)
+        summary = command_json(result.stdout)
         c = summary["counters"]
         changed = sum(1 for k, v in self.expected.items() if v != before[k])
         in_scope = sqlite3.connect(self.db).execute(
@@ -57,25 +57,59 @@ class AgentosBackfillTest(TempDirTest):
         self.assertGreater(c["fallback"], 0)
         self.assertEqual(summary["coverage"]["source_event_ts"]["filled"], in_scope)
 
+    def test_run_json_prints_each_event_as_it_happens_and_they_match_the_ledger(self):
+        result = run("run", AGENTOS_JOB, "--db", self.db, "--json", "--set", "options.batch_size=700")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        events = run_events(result.stdout)
+        kinds = [e["event"] for e in events]
+        self.assertEqual(kinds[0], "started")
+        self.assertEqual(kinds[-2:], ["finished", "summary"])
+        batches = [e for e in events if e["event"] == "batch"]
+        self.assertEqual(kinds[1:-2], ["batch"] * len(batches))
+        con = sqlite3.connect(self.db)
+        ledger = con.execute("SELECT batch_no, first_key, last_key, rows_read, rows_updated FROM _backfill_batches"
+                             " ORDER BY batch_no").fetchall()
+        con.close()
+        self.assertEqual([(b["batch"], json.dumps(b["first_key"], separators=(",", ":")),
+                           json.dumps(b["last_key"], separators=(",", ":")), b["counters"]["read"],
+                           b["counters"]["updated"]) for b in batches], ledger)
+        summary = events[-1]
+        for name, total in summary["counters"].items():
+            self.assertEqual(sum(b["counters"][name] for b in batches), total, name)
+        self.assertEqual([b["processed"] for b in batches],
+                         [sum(x["counters"]["read"] for x in batches[:i + 1]) for i in range(len(batches))])
+        self.assertEqual(events[0]["rows_in_range"], summary["counters"]["read"])
+        self.assertEqual(events[-2]["state"], "completed")
+        self.assertTrue(all(e.get("run_id", 1) == summary["run_id"] for e in events))
+
+    def test_run_json_ends_with_the_error_that_stopped_the_run(self):
+        result = run("run", AGENTOS_JOB, "--db", self.db, "--json", "--set", "source.table=no_such_table")
+        self.assertEqual(result.returncode, 67)
+        failed = command_json(result.stdout)
+        self.assertEqual(failed["event"], "failed")
+        self.assertEqual(failed["exit_code"], 67)
+        self.assertIn("no_such_table", failed["message"])
+        self.assertIn("no_such_table", result.stderr)
+
     def test_plan_writes_nothing_and_predicts_the_run(self):
         digest = file_digest(self.db)
         plan = run("plan", AGENTOS_JOB, "--db", self.db, "--json", "--samples", "3")
         self.assertEqual(plan.returncode, 0, plan.stderr)
         self.assertEqual(file_digest(self.db), digest)
         self.assertEqual(sorted(os.listdir(self.dir)), ["store.db"])
-        predicted = json.loads(plan.stdout)
+        predicted = command_json(plan.stdout)
         self.assertEqual(len(predicted["samples"]), 3)
         for sample in predicted["samples"]:
             key = sample["key"][0]
             after = sample["after"]
             self.assertEqual((after["source_event_ts"], after["supervisor_processed_at"]), self.expected[key])
-        done = json.loads(run("run", AGENTOS_JOB, "--db", self.db, "--json").stdout)
+        done = command_json(run("run", AGENTOS_JOB, "--db", self.db, "--json").stdout)
         for name in ("read", "updated", "skipped", "fallback", "missing", "invalid_json"):
             self.assertEqual(predicted["counters"][name], done["counters"][name], name)
 
     def test_second_run_has_nothing_to_do_and_picks_up_new_rows(self):
         self.assertEqual(run("run", AGENTOS_JOB, "--db", self.db).returncode, 0)
-        again = json.loads(run("run", AGENTOS_JOB, "--db", self.db, "--json").stdout)
+        again = command_json(run("run", AGENTOS_JOB, "--db", self.db, "--json").stdout)
         self.assertEqual(again["counters"]["read"], 0)
         db = sqlite3.connect(self.db)
         db.execute("INSERT INTO task_audits (task_id, event_type, payload, created_at) VALUES"
@@ -85,7 +119,7 @@ class AgentosBackfillTest(TempDirTest):
         db.close()
         status = run("status", AGENTOS_JOB, "--db", self.db)
         self.assertEqual(status.returncode, 2, status.stdout + status.stderr)
-        third = json.loads(run("run", AGENTOS_JOB, "--db", self.db, "--json").stdout)
+        third = command_json(run("run", AGENTOS_JOB, "--db", self.db, "--json").stdout)
         self.assertEqual(third["counters"]["read"], 1)
         self.assertEqual(stored_agentos(self.db)[new_id],
                          ("2026-01-28T10:00:00.000Z", "2026-01-28T10:00:00.000Z"))
@@ -93,12 +127,12 @@ class AgentosBackfillTest(TempDirTest):
     def test_status_exit_codes_follow_the_work(self):
         status = run("status", AGENTOS_JOB, "--db", self.db, "--json")
         self.assertEqual(status.returncode, 2)
-        self.assertIsNone(json.loads(status.stdout)["last_run"])
-        self.assertGreater(json.loads(status.stdout)["pending"], 0)
+        self.assertIsNone(command_json(status.stdout)["last_run"])
+        self.assertGreater(command_json(status.stdout)["pending"], 0)
         run("run", AGENTOS_JOB, "--db", self.db)
         status = run("status", AGENTOS_JOB, "--db", self.db, "--json")
         self.assertEqual(status.returncode, 0, status.stdout)
-        self.assertEqual(json.loads(status.stdout)["last_run"]["state"], "completed")
+        self.assertEqual(command_json(status.stdout)["last_run"]["state"], "completed")
         missing = run("status", AGENTOS_JOB, "--db", self.path("nope.db"))
         self.assertEqual(missing.returncode, 1)
 
@@ -118,11 +152,11 @@ class AgentosBackfillTest(TempDirTest):
         db.close()
         bad = run("verify", AGENTOS_JOB, "--db", self.db, "--json")
         self.assertEqual(bad.returncode, 3)
-        report = json.loads(bad.stdout)
+        report = command_json(bad.stdout)
         self.assertEqual(report["fields"]["source_event_ts"]["mismatched"], 1)
         self.assertIn(f"[{victim}]", report["fields"]["source_event_ts"]["first_mismatches"][0])
         sampled = run("verify", AGENTOS_JOB, "--db", self.db, "--sample", "50", "--json")
-        self.assertEqual(json.loads(sampled.stdout)["rows_checked"], 50)
+        self.assertEqual(command_json(sampled.stdout)["rows_checked"], 50)
 
     def test_reports_are_written_as_markdown_and_json(self):
         md, js = self.path("report.md"), self.path("report.json")
@@ -154,7 +188,7 @@ class AgentosBackfillTest(TempDirTest):
         job = self.write_job("job.toml", text)
         result = run("run", job, "--set", "options.batch_size=333", "--json", env={"STORE_DIR": self.dir})
         self.assertEqual(result.returncode, 0, result.stderr)
-        self.assertEqual(json.loads(result.stdout)["batches"], -(-json.loads(result.stdout)["counters"]["read"] // 333))
+        self.assertEqual(command_json(result.stdout)["batches"], -(-command_json(result.stdout)["counters"]["read"] // 333))
         home = run("check", AGENTOS_JOB, env={"HOME": self.dir.rsplit("/", 1)[0]})
         self.assertEqual(home.returncode, 66)
         self.assertIn("/.agentos/store.db does not exist", home.stderr)

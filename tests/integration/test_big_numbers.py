@@ -8,7 +8,7 @@ import sqlite3
 import unittest
 
 from pg_server import server
-from support import TempDirTest, run
+from support import command_json, TempDirTest, run
 
 INT64 = range(-2**63, 2**63)
 NUMBERS = [10**20, -10**25, 2**64 - 1, 2**63, 2**63 - 1, -2**63, 42, 10**40 + 7]
@@ -62,7 +62,7 @@ class BigNumbersTest(TempDirTest):
                 job = self.write_job(f"big_{pushdown}.toml", JOB.format(url=db, pushdown=pushdown))
                 result = run("run", job, "--json")
                 self.assertEqual(result.returncode, 0, result.stderr)
-                self.assertEqual(json.loads(result.stdout)["counters"]["invalid_json"], 0)
+                self.assertEqual(command_json(result.stdout)["counters"]["invalid_json"], 0)
                 rows = con.execute("SELECT p, a, n, digits FROM t ORDER BY id").fetchall()
                 con.close()
                 self.assertEqual([r[1:] for r in rows], [expected(r[0]) for r in rows])
@@ -77,7 +77,7 @@ class BigNumbersTest(TempDirTest):
                 job = self.write_job(f"{db}.toml", JOB.format(url=server().url(db), pushdown=pushdown))
                 result = run("run", job, "--json")
                 self.assertEqual(result.returncode, 0, result.stderr)
-                self.assertEqual(json.loads(result.stdout)["counters"]["invalid_json"], 0)
+                self.assertEqual(command_json(result.stdout)["counters"]["invalid_json"], 0)
                 rows = server().psql("SELECT p::text, a, n, digits FROM t ORDER BY id", db)
                 got = [(a, int(n) if n is not None else None, d) for _, a, n, d in rows]
                 self.assertEqual(got, [expected(p) for p, *_ in rows])

@@ -8,7 +8,7 @@ import sys
 import textwrap
 import unittest
 
-from support import (AGENTOS_JOB, BACKFILL, assert_counters_add_up, make_agentos_store, run, stored_agentos,
+from support import (command_json, AGENTOS_JOB, BACKFILL, assert_counters_add_up, make_agentos_store, run, stored_agentos,
                      TempDirTest, timestamp_or_none)
 
 WRITER = textwrap.dedent("""
@@ -54,7 +54,7 @@ class ConcurrentWriterTest(TempDirTest):
         out, err = writer.communicate(timeout=60)
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertEqual(writer.returncode, 0, err)
-        report = json.loads(out)
+        report = command_json(out)
         self.assertEqual(report["errors"], [])
         self.assertGreater(len(report["done"]), 50)
 
@@ -75,7 +75,7 @@ class ConcurrentWriterTest(TempDirTest):
         written_by_writer = con.execute(
             "SELECT count(*) FROM task_audits WHERE source_event_ts = '2000-01-01T00:00:00.000Z'").fetchone()[0]
         self.assertGreater(written_by_writer, 0)
-        summary = json.loads(result.stdout)
+        summary = command_json(result.stdout)
         c = summary["counters"]
         assert_counters_add_up(self, c)
 

@@ -6,7 +6,7 @@ import random
 import sqlite3
 import unittest
 
-from support import (assert_counters_add_up, run, TempDirTest)
+from support import (command_json, assert_counters_add_up, run, TempDirTest)
 
 READINGS_JOB = """
 [source]
@@ -99,15 +99,15 @@ class FieldTypesAndPathsTest(TempDirTest):
         stored = {(r[0], r[1]): tuple(r[2:]) for r in con.execute(
             "SELECT device, seq, temp, ok, tags, version FROM readings")}
         self.assertEqual(stored, expected)
-        summary = json.loads(result.stdout)
+        summary = command_json(result.stdout)
         self.assertEqual(summary["batches"], -(-summary["counters"]["read"] // 7))
-        again = json.loads(run("run", job, "--restart", "--json").stdout)
+        again = command_json(run("run", job, "--restart", "--json").stdout)
         self.assertEqual(again["counters"]["updated"], 0, "a second pass finds every value in place")
         # Rows filled before the run keep their values; verify reports those
         # that disagree with their payload, and only those.
         report = run("verify", job, "--json")
         self.assertEqual(report.returncode, 3)
-        fields = json.loads(report.stdout)["fields"]
+        fields = command_json(report.stdout)["fields"]
         disagree = {"temp": 0, "ok": 0}
         for (device, seq, payload, temp, ok) in con.execute(
                 "SELECT device, seq, payload, temp, ok FROM readings WHERE device <> 'ignored'"):
@@ -141,7 +141,7 @@ from = {{ column = "payload", path = "$.label" }}
 """)
         result = run("run", job, "--json")
         self.assertEqual(result.returncode, 0, result.stderr)
-        summary = json.loads(result.stdout)
+        summary = command_json(result.stdout)
         rejected = [i for i, l in labels.items() if len(l) > 8]
         self.assertEqual(summary["counters"]["failed"], len(rejected))
         self.assertEqual(summary["counters"]["updated"], 100 - len(rejected))
@@ -182,7 +182,7 @@ from = {{ column = "body", path = "$.u" }}
         stored = dict(dst.execute("SELECT id, user_name FROM profiles"))
         expected = {i: ("kept" if i == 3 else names.get(i)) for i in range(1, 41, 2)}
         self.assertEqual(stored, expected)
-        c = json.loads(result.stdout)["counters"]
+        c = command_json(result.stdout)["counters"]
         self.assertEqual(c["read"], 40)
         self.assertEqual(c["updated"], sum(1 for i in expected if i != 3 and i in names))
         assert_counters_add_up(self, c)
@@ -214,16 +214,16 @@ from = {{ column = "body", path = "$.title" }}
         self.assertEqual(run("run", job).returncode, 0)
         status = run("status", job, "--json")
         self.assertEqual(status.returncode, 0, status.stdout)
-        self.assertEqual(json.loads(status.stdout)["pending"], 0, "the unfillable row is not pending")
+        self.assertEqual(command_json(status.stdout)["pending"], 0, "the unfillable row is not pending")
         late = keys[10][:8] + "-late"  # sorts below the last key
         con.execute("INSERT INTO docs VALUES (?, ?, NULL)", (late, json.dumps({"title": "late"})))
         con.commit()
         status = run("status", job, "--json")
         self.assertEqual(status.returncode, 2)
-        self.assertEqual(json.loads(status.stdout)["pending"], 1)
+        self.assertEqual(command_json(status.stdout)["pending"], 1)
         again = run("run", job, "--json")
         self.assertEqual(again.returncode, 0, again.stderr)
-        self.assertEqual(json.loads(again.stdout)["counters"]["updated"], 1)
+        self.assertEqual(command_json(again.stdout)["counters"]["updated"], 1)
         self.assertEqual(con.execute("SELECT title FROM docs WHERE id = ?", (late,)).fetchone()[0], "late")
         self.assertEqual(run("status", job).returncode, 0)
 
@@ -252,7 +252,7 @@ from = {{ column = "raw" }}
 """)
         result = run("run", job, "--json")
         self.assertEqual(result.returncode, 0, result.stderr)
-        counters = json.loads(result.stdout)["counters"]
+        counters = command_json(result.stdout)["counters"]
         self.assertEqual((counters["updated"], counters["no_value"]), (len(inside), len(outside)))
         stored = [r[0] for r in db.execute("SELECT ts FROM e ORDER BY id")]
         db.close()

@@ -9,7 +9,7 @@ import subprocess
 import time
 import unittest
 
-from support import (AGENTOS_JOB, BACKFILL, assert_counters_add_up, expected_agentos, ledger_runs,
+from support import (command_json, AGENTOS_JOB, BACKFILL, assert_counters_add_up, expected_agentos, ledger_runs,
                      make_agentos_store, run, stored_agentos, TempDirTest)
 
 # About 80 batches with a pause after each: a run lasts about a second.
@@ -101,9 +101,9 @@ class InterruptionTest(TempDirTest):
         self.assertIn("Stopped by signal", out)
         status = run("status", AGENTOS_JOB, "--db", self.db, "--json")
         self.assertEqual(status.returncode, 2)
-        last = json.loads(status.stdout)["last_run"]
+        last = command_json(status.stdout)["last_run"]
         self.assertEqual(last["state"], "interrupted")
-        self.assertFalse(json.loads(status.stdout)["run_active"])
+        self.assertFalse(command_json(status.stdout)["run_active"])
         resumed = run("run", AGENTOS_JOB, "--db", self.db)
         self.assertEqual(resumed.returncode, 0, resumed.stderr)
         self.assertIn("Resuming run 1", resumed.stderr)
@@ -135,7 +135,7 @@ class InterruptionTest(TempDirTest):
         self.assertEqual(second.returncode, 4, second.stderr)
         self.assertIn("is already being run by process", second.stderr)
         self.assertEqual(status.returncode, 2)
-        self.assertTrue(json.loads(status.stdout)["run_active"])
+        self.assertTrue(command_json(status.stdout)["run_active"])
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import unittest
 from datetime import datetime, timezone
 
 from pg_server import PASSWORD, PASSWORD_USER, server
-from support import BACKFILL, SOURCE_DIR, TempDirTest, assert_counters_add_up, run, timestamp_or_none
+from support import command_json, BACKFILL, SOURCE_DIR, TempDirTest, assert_counters_add_up, run, timestamp_or_none
 
 sys.path.insert(0, os.path.join(SOURCE_DIR, "examples", "pcas"))
 import generate  # noqa: E402
@@ -70,9 +70,9 @@ class PcasTest(TempDirTest):
         self.assertEqual(plan.returncode, 0, plan.stderr)
         result = run("run", PCAS_JOB, "--json", "--report", self.path("report.md"), env=self.env)
         self.assertEqual(result.returncode, 0, result.stderr)
-        counters = json.loads(result.stdout)["counters"]
+        counters = command_json(result.stdout)["counters"]
         # The dry run looked the target rows up: it predicted the run exactly.
-        self.assertEqual(json.loads(plan.stdout)["counters"], counters)
+        self.assertEqual(command_json(plan.stdout)["counters"], counters)
         assert_counters_add_up(self, counters)
         self.assertEqual(counters["read"], len(events))
         self.assertEqual(counters["no_target"], len(missing))
@@ -85,7 +85,7 @@ class PcasTest(TempDirTest):
 
         # A second run changes nothing and says why.
         again = run("run", PCAS_JOB, "--json", env=self.env)
-        c = json.loads(again.stdout)["counters"]
+        c = command_json(again.stdout)["counters"]
         self.assertEqual((c["updated"], c["skipped"], c["no_target"]), (0, len(before), len(missing)))
         self.assertEqual(self.metadata(), expected)
         self.assertEqual(run("status", PCAS_JOB, env=self.env).returncode, 0)
@@ -94,7 +94,7 @@ class PcasTest(TempDirTest):
         # other values before the run (kept by fill_null).
         verify = run("verify", PCAS_JOB, "--json", env=self.env)
         self.assertEqual(verify.returncode, 3, verify.stdout + verify.stderr)
-        report = json.loads(verify.stdout)
+        report = command_json(verify.stdout)
         self.assertEqual(report["rows_checked"], len(before))
         for field, check in report["fields"].items():
             differ = sum(1 for e in events if e["id"] in before and field in before[e["id"]]
@@ -132,7 +132,7 @@ class PcasTest(TempDirTest):
         server().psql("INSERT INTO event_embeddings (event_id, content, embedding) VALUES " +
                       ", ".join(f"('{i}', 'late', '{{0}}')" for i in later), self.db)
         result = run("run", PCAS_JOB, "--json", env=self.env)
-        self.assertEqual(json.loads(result.stdout)["counters"]["updated"], 3)
+        self.assertEqual(command_json(result.stdout)["counters"]["updated"], 3)
         for i in later:
             self.assertEqual(self.metadata()[i], pcas_metadata_from_event(events[i]))
 
@@ -204,7 +204,7 @@ class WriteModeTest(TempDirTest):
                                                          table="people", mode=mode))
         result = run("run", job, "--json")
         self.assertEqual(result.returncode, 0, result.stderr)
-        counters = json.loads(result.stdout)["counters"]
+        counters = command_json(result.stdout)["counters"]
         assert_counters_add_up(self, counters)
         return counters
 
@@ -315,7 +315,7 @@ from = {{ column = "payload", path = "$.n" }}
 """)
         result = run("run", job, "--json")
         self.assertEqual(result.returncode, 0, result.stderr)
-        counters = json.loads(result.stdout)["counters"]
+        counters = command_json(result.stdout)["counters"]
         assert_counters_add_up(self, counters)
         expected = {}
         for i in range(1, 501):

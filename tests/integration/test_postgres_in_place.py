@@ -12,7 +12,7 @@ import time
 import unittest
 
 from pg_server import PASSWORD, PASSWORD_USER, PgServer, server
-from support import (BACKFILL, TempDirTest, assert_counters_add_up, run, timestamp_or_none)
+from support import (command_json, BACKFILL, TempDirTest, assert_counters_add_up, run, timestamp_or_none)
 
 def make_orders(db, rows, seed):
     """orders: payload jsonb, raw text (sometimes invalid JSON), and the
@@ -179,10 +179,10 @@ class PostgresInPlaceTest(OrdersTest):
         self.assertEqual(plan.returncode, 0, plan.stderr)
         before = stored(self.db)
         changes = sum(1 for i, e in self.expected.items() if e != before[i])
-        self.assertEqual(json.loads(plan.stdout)["counters"]["updated"], changes)
+        self.assertEqual(command_json(plan.stdout)["counters"]["updated"], changes)
         result = run("run", job, "--json")
         self.assertEqual(result.returncode, 0, result.stderr)
-        summary = json.loads(result.stdout)
+        summary = command_json(result.stdout)
         assert_counters_add_up(self, summary["counters"])
         self.assertEqual(summary["counters"]["updated"], changes)
         self.assertEqual(stored(self.db), self.expected)
@@ -193,12 +193,12 @@ class PostgresInPlaceTest(OrdersTest):
         after = stored(self.db)
         verify = run("verify", job, "--json")
         self.assertEqual(verify.returncode, 3, verify.stdout + verify.stderr)
-        checks = json.loads(verify.stdout)["fields"]
+        checks = command_json(verify.stdout)["fields"]
         for n, column in enumerate(["placed_at", "amount"]):
             differ = sum(1 for i, v in fresh.items()
                          if v[n] is not None and after[i][n] is not None and v[n] != after[i][n])
             self.assertEqual(checks[column]["mismatched"], differ, column)
-        again = json.loads(run("run", job, "--json").stdout)
+        again = command_json(run("run", job, "--json").stdout)
         self.assertEqual(again["counters"]["updated"], 0)
 
     def test_composite_key_pages_by_row_values_on_both_paths(self):
@@ -225,7 +225,7 @@ from = {{ column = "payload", path = "$.at" }}
 """)
             result = run("run", job, "--json")
             self.assertEqual(result.returncode, 0, result.stderr)
-            self.assertEqual(json.loads(result.stdout)["counters"]["read"], 3000)
+            self.assertEqual(command_json(result.stdout)["counters"]["read"], 3000)
             rows = {(r["tenant"], r["seq"]): r["at"] for r in server().json_rows(
                 "SELECT tenant, seq, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') "
                 "AS at FROM readings", db)}
@@ -322,7 +322,7 @@ from = {{ column = "payload", path = "$.at" }}
             proc.communicate()
         final = run("run", job, "--json")
         self.assertEqual(final.returncode, 0, final.stderr)
-        assert_counters_add_up(self, json.loads(final.stdout)["counters"])
+        assert_counters_add_up(self, command_json(final.stdout)["counters"])
         self.assertEqual(stored(self.db), self.expected)
         # The run resumed across the kills read every row in scope once.
         runs = server().json_rows("SELECT * FROM _backfill_runs ORDER BY run_id", self.db)
@@ -460,7 +460,7 @@ class PostgresStandbyTest(OrdersTest):
         plan = run("plan", on_standby, "--json")
         self.assertEqual(plan.returncode, 0, plan.stderr)
         changes = sum(1 for i, e in self.expected.items() if e != before[i])
-        self.assertEqual(json.loads(plan.stdout)["counters"]["updated"], changes)
+        self.assertEqual(command_json(plan.stdout)["counters"]["updated"], changes)
 
     def test_run_waits_while_the_standby_lags_and_finishes_once_it_catches_up(self):
         job = self.job(3000, batch_size=100, pause_ms=20)

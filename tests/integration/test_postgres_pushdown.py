@@ -9,7 +9,7 @@ import random
 import unittest
 
 from pg_server import server
-from support import TempDirTest, assert_counters_add_up, run
+from support import command_json, TempDirTest, assert_counters_add_up, run
 
 TIMESTAMPS = [
     "2026-01-28T10:00:00.123Z", "2026-01-28T10:00:00Z", "2026-01-28 10:00:00", "2026-01-28T10:00:00+02:00",
@@ -129,7 +129,7 @@ class PushdownTest(TempDirTest):
             result = run("run", job, "--json", "--progress", "log",
                          *([] if mode == "fast" else ["--set", "options.pushdown=false"]))
             self.assertEqual(result.returncode, 0, result.stderr)
-            counters = json.loads(result.stdout)["counters"]
+            counters = command_json(result.stdout)["counters"]
             assert_counters_add_up(self, counters)
             table = server().psql("SELECT id, ts, ts_text, amount, label FROM edges ORDER BY id", db)
             problems = server().psql("SELECT row_key, field, kind FROM _backfill_failures ORDER BY seq", db)

@@ -28,7 +28,7 @@ import unittest
 from datetime import datetime, timedelta, timezone
 
 from pg_server import server
-from support import TempDirTest, assert_counters_add_up, run
+from support import command_json, TempDirTest, assert_counters_add_up, run
 
 BASE_SEED = int(os.environ.get("BACKFILL_PROPERTY_SEED", "20261201"))
 CASES = int(os.environ.get("BACKFILL_PROPERTY_CASES", "200"))
@@ -686,7 +686,7 @@ class SameResultTest(TempDirTest):
             time.sleep(30)
             result = run("run", job, "--json")
         self.assertEqual(result.returncode, 0, f"{label}: {case.describe()}\n{result.stdout}{result.stderr}")
-        summary = json.loads(result.stdout)
+        summary = command_json(result.stdout)
         assert_counters_add_up(self, summary["counters"])
         return summary, result.stderr
 
