@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -63,12 +64,16 @@ struct RowBatch {
 
 using RowCallback = std::function<void(std::span<const Value> row)>;
 
-// One open connection to a store. Transactions are explicit.
-class Connection {
+class Connection;
+
+// An open store: what every connector's handle offers the engine, whatever
+// the store is (a database, a file, an API).
+// Thread contract: one thread at a time.
+class Store {
  public:
-  virtual ~Connection() = default;
-  Connection(const Connection&) = delete;
-  Connection& operator=(const Connection&) = delete;
+  virtual ~Store() = default;
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
 
   // A name for the store fit for output: a path or a URL without password.
   virtual std::string display_name() const = 0;
@@ -90,6 +95,24 @@ class Connection {
   // cheaply always (SQLite: the file header and schema), and page by page
   // when `thorough` or the store is small. Throws Error(k_storage).
   virtual void verify_storage(bool thorough) { (void)thorough; }
+
+  // The deepest nesting of JSON this store's own JSON functions read: the
+  // engine takes the same documents as valid, so a job agrees with the
+  // store's SQL (and PostgreSQL's push-down) on which payloads are JSON.
+  virtual std::size_t deepest_json() const { return Mapping::k_default_deepest_json; }
+
+  // This store's SQL connection, or nullptr when it speaks no SQL.
+  virtual Connection* sql_connection() { return nullptr; }
+
+ protected:
+  Store() = default;
+};
+
+// A store that speaks SQL: what the ledger and the SQL connectors stand on.
+// Transactions are explicit.
+class Connection : public Store {
+ public:
+  Connection* sql_connection() override { return this; }
 
   // Throws Error(k_access_denied) unless this session may read `table`,
   // write `columns` of it (and insert rows when `inserts`), and create or
@@ -120,11 +143,6 @@ class Connection {
   // The job option that bounds how long a statement waits for a lock here.
   virtual std::string_view lock_wait_option() const { return "busy_timeout_ms"; }
 
-  // The deepest nesting of JSON this store's own JSON functions read: the
-  // engine takes the same documents as valid, so a job agrees with the
-  // store's SQL (and PostgreSQL's push-down) on which payloads are JSON.
-  virtual std::size_t deepest_json() const { return Mapping::k_default_deepest_json; }
-
   // Quotes an identifier for this store's SQL dialect.
   virtual std::string quote(std::string_view identifier) const = 0;
 
@@ -134,10 +152,17 @@ class Connection {
 
   // Current UTC time as the ledger records it (ISO-8601).
   static std::string now_utc();
-
- protected:
-  Connection() = default;
 };
+
+// `store` as the connector's own type `T`: a store made by one connector
+// handed to another is a bug, caught here rather than read as garbage.
+template <class T>
+T& store_cast(Store& store) {
+  auto* typed = dynamic_cast<T*>(&store);
+  if (typed == nullptr)
+    throw std::logic_error("a store was handed to a connector that did not open it");
+  return *typed;
+}
 
 // What a Source reads: rows of `table` in scope (`filter`), in `key` order.
 struct SourceQuery {
@@ -147,7 +172,18 @@ struct SourceQuery {
   std::vector<std::string> columns;  // read after the key columns
 };
 
-// Yields rows in key order. Row layout: key columns, then query.columns.
+// A position in a source, opaque to the engine: the source makes it, the
+// ledger keeps it (as JSON) with the batch it ends, and the source is handed
+// it back to go on from. A table's is the last key read.
+using Cursor = Key;
+
+class KeyRangeSource;
+class RowSampler;
+
+// Yields items in a stable order, batch by batch. Row layout: key columns,
+// then query.columns. What else a source can do is an optional capability,
+// asked for (key_range(), sampler()) and never assumed.
+// Thread contract: one thread at a time; the object may move between threads.
 class Source {
  public:
   virtual ~Source() = default;
@@ -155,6 +191,28 @@ class Source {
   // Compiles the source's queries without running them, so a bad filter or
   // column fails before anything is written. Throws Error.
   virtual void validate() = 0;
+
+  // Appends to `out` up to `limit` items after `after` (nullopt: from the
+  // first), and to `unreadable` the items in that stretch that could not be
+  // read (counted and recorded by the engine, never fatal). Returns the
+  // cursor after the last item taken; nullopt when none was left.
+  virtual Result<std::optional<Cursor>> next_batch(const std::optional<Cursor>& after,
+                                                   std::size_t limit, RowBatch& out,
+                                                   std::vector<RowFailure>& unreadable) = 0;
+
+  // Rows in key order, read between key bounds; nullptr when the source
+  // has no keys to bound (a file read line by line).
+  virtual KeyRangeSource* key_range() { return nullptr; }
+  // Rows chosen at random; nullptr when the source cannot choose them.
+  virtual RowSampler* sampler() { return nullptr; }
+};
+
+// Capability: a table's rows in key order, read between key bounds. Its
+// cursor is the last key read.
+// Thread contract: as the Source it belongs to.
+class KeyRangeSource {
+ public:
+  virtual ~KeyRangeSource() = default;
 
   // The table's largest key now; nullopt when the table is empty.
   virtual Result<std::optional<Key>> max_key() = 0;
@@ -175,7 +233,12 @@ class Source {
   virtual Result<std::int64_t> count(const std::optional<Key>& after,
                                      const std::optional<Key>& upto,
                                      std::span<const std::string> unfilled = {}) = 0;
+};
 
+// Capability: rows in scope chosen at random, for plan's and verify's samples.
+class RowSampler {
+ public:
+  virtual ~RowSampler() = default;
   // Appends up to `n` rows in scope chosen at random.
   virtual Result<void> read_sample(std::size_t n, RowBatch& out) = 0;
 };
@@ -305,11 +368,11 @@ class Connector {
   virtual ~Connector() = default;
   virtual bool claims(std::string_view url) const = 0;
   // Throws Error: k_database_missing, k_read_only, k_database_busy.
-  virtual std::unique_ptr<Connection> connect(std::string_view url,
-                                              const ConnectOptions& options) const = 0;
-  virtual std::unique_ptr<Source> make_source(Connection& connection,
-                                              const SourceQuery& query) const = 0;
-  virtual std::unique_ptr<Sink> make_sink(Connection& connection, const Endpoint& target,
+  virtual std::unique_ptr<Store> connect(std::string_view url,
+                                         const ConnectOptions& options) const = 0;
+  // `store` is one this connector opened.
+  virtual std::unique_ptr<Source> make_source(Store& store, const SourceQuery& query) const = 0;
+  virtual std::unique_ptr<Sink> make_sink(Store& store, const Endpoint& target,
                                           const std::vector<FieldSpec>& fields) const = 0;
 };
 

@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "backfill/connector.h"
@@ -29,11 +30,15 @@ class JobSession {
   JobSession& operator=(const JobSession&) = delete;
 
   const JobSpec& spec() const { return spec_; }
-  Connection& source_connection() { return *source_connection_; }
+  Store& source_store() { return *source_store_; }
   // In place, the same connection as the source's, so a batch's read and
   // write share one transaction.
   Connection& target_connection() { return *target_; }
   Source& source() { return *source_; }
+  // The source's capabilities, for the commands that need them; each throws
+  // Error naming `needed_by` when the source lacks it.
+  KeyRangeSource& key_range(std::string_view needed_by);
+  RowSampler& sampler(std::string_view needed_by);
   const SourceQuery& source_query() const { return source_query_; }
   Sink& sink() { return *sink_; }
   Mapping& mapping() { return *mapping_; }
@@ -81,8 +86,8 @@ class JobSession {
   void verify_write_privileges();
 
   JobSpec spec_;
-  std::unique_ptr<Connection> source_connection_;
-  std::unique_ptr<Connection> separate_target_connection_;  // cross-store jobs only
+  std::unique_ptr<Store> source_store_;
+  std::unique_ptr<Store> separate_target_store_;  // cross-store jobs only
   Connection* target_ = nullptr;
   std::unique_ptr<Source> source_;
   std::unique_ptr<Sink> sink_;

@@ -60,11 +60,11 @@ struct BatchCommitted {
 
 // Something an operator should know while the run goes on.
 enum class NoticeKind : std::uint8_t {
-  k_retry,            // a step failed and is tried again after a pause
-  k_slower_path,      // a faster way of writing was left for a slower one, and why
-  k_replica_lag,      // replicas lag beyond the limit: the run pauses
-  k_lag_unknown,      // replica lag cannot be read: the run goes on without the check
-  k_commit_adopted,   // a batch committed before its connection was lost: not redone
+  k_retry,           // a step failed and is tried again after a pause
+  k_slower_path,     // a faster way of writing was left for a slower one, and why
+  k_replica_lag,     // replicas lag beyond the limit: the run pauses
+  k_lag_unknown,     // replica lag cannot be read: the run goes on without the check
+  k_commit_adopted,  // a batch committed before its connection was lost: not redone
 };
 std::string_view to_string(NoticeKind kind);
 

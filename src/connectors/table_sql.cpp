@@ -95,6 +95,22 @@ Result<std::vector<std::int64_t>> count_in_scope(Connection& db, const Endpoint&
   return counts;
 }
 
+Result<std::optional<Cursor>> KeysetSource::next_batch(const std::optional<Cursor>& after,
+                                                       std::size_t limit, RowBatch& out,
+                                                       std::vector<RowFailure>& /*unreadable*/) {
+  if (!read_upto_) {
+    auto upto = max_key();
+    if (!upto) return std::unexpected(upto.error());
+    read_upto_ = *upto;
+  }
+  if (!*read_upto_) return std::nullopt;
+  const std::size_t first = out.size();
+  if (auto r = read(after, **read_upto_, limit, out, {}); !r) return std::unexpected(r.error());
+  if (out.size() == first) return std::nullopt;
+  auto last = out.row(out.size() - 1);
+  return Cursor(last.begin(), last.begin() + static_cast<long>(query_.key.size()));
+}
+
 Result<std::optional<Key>> KeysetSource::max_key() {
   std::optional<Key> key;
   auto r = db_.query(sql_.max_key(), {},

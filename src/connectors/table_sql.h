@@ -60,11 +60,20 @@ Result<std::vector<std::int64_t>> count_in_scope(Connection& db, const Endpoint&
                                                  std::int64_t& rows_in_scope);
 
 // A Source over one table by KeysetSql, through the Connection interface;
-// each connector reads rows its own fastest way (read_into).
-class KeysetSource : public Source {
+// each connector reads rows its own fastest way (read_into). It has every
+// capability: key range and sampling.
+class KeysetSource : public Source, public KeyRangeSource, public RowSampler {
  public:
   KeysetSource(Connection& db, SourceQuery query)
       : db_(db), query_(std::move(query)), sql_(db, query_) {}
+
+  // Rows up to the largest key when the first batch was read: rows added
+  // behind the reader are left to the next pass, as a key range read does.
+  Result<std::optional<Cursor>> next_batch(const std::optional<Cursor>& after, std::size_t limit,
+                                           RowBatch& out,
+                                           std::vector<RowFailure>& unreadable) override;
+  KeyRangeSource* key_range() override { return this; }
+  RowSampler* sampler() override { return this; }
 
   Result<std::optional<Key>> max_key() override;
   Result<void> read(const std::optional<Key>& after, const Key& upto, std::size_t limit,
@@ -85,6 +94,7 @@ class KeysetSource : public Source {
   Connection& db_;
   SourceQuery query_;
   KeysetSql sql_;
+  std::optional<std::optional<Key>> read_upto_;  // next_batch's bound, taken on its first call
 };
 
 }  // namespace backfill

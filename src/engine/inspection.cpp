@@ -11,27 +11,26 @@ namespace backfill {
 namespace {
 
 // The ledger's latest run, or nullopt when the ledger does not exist yet.
-std::optional<RunRecord> latest_run_if_any(JobSession& session) {
+std::optional<RunRecord> latest_run_if_any(JobSession& session, KeyRangeSource& keys) {
   if (!value_or_throw(session.ledger().exists(), "reading the ledger")) return std::nullopt;
   auto latest =
       value_or_throw(session.ledger().latest_run(session.spec().name), "reading the ledger");
-  if (latest)
-    session.require_same_keys(*latest, resume_point(latest, session.source().keys_only_grow()));
+  if (latest) session.require_same_keys(*latest, resume_point(latest, keys.keys_only_grow()));
   return latest;
 }
 
 // Reads rows in scope with after < key <= upto in batches, calling visit(batch);
 // only rows with one of `unfilled` NULL when it is non-empty.
 template <class Visit>
-void scan(JobSession& session, std::optional<Key> after, const Key& upto, Visit&& visit,
-          std::span<const std::string> unfilled = {}) {
+void scan(JobSession& session, KeyRangeSource& keys, std::optional<Key> after, const Key& upto,
+          Visit&& visit, std::span<const std::string> unfilled = {}) {
   RowBatch rows;
   const auto batch_size =
       static_cast<std::size_t>(std::max<std::int64_t>(session.spec().options.batch_size, 1000));
   const std::size_t kw = session.key_width();
   while (true) {
     rows.clear();
-    value_or_throw(session.source().read(after, upto, batch_size, rows, unfilled), "reading rows");
+    value_or_throw(keys.read(after, upto, batch_size, rows, unfilled), "reading rows");
     if (rows.size() == 0) return;
     visit(rows);
     auto last = rows.row(rows.size() - 1);
@@ -74,13 +73,13 @@ const RowBatch& with_target_values(JobSession& session, bool sees_target, const 
 }  // namespace
 
 PlanReport plan_job(JobSession& session, std::size_t sample_count) {
+  KeyRangeSource& keys = session.key_range("plan");
   PlanReport report;
   const auto& fields = session.spec().fields;
   for (const FieldSpec& f : fields)
     report.fields.push_back({f.column, std::vector<std::int64_t>(f.from.size()), 0});
-  std::optional<Key> after =
-      resume_point(latest_run_if_any(session), session.source().keys_only_grow());
-  auto upto = value_or_throw(session.source().max_key(), "reading the last key");
+  std::optional<Key> after = resume_point(latest_run_if_any(session, keys), keys.keys_only_grow());
+  auto upto = value_or_throw(keys.max_key(), "reading the last key");
   if (!upto) return report;
   BatchMapper mapper(session);
   const bool sees_target = target_visible(session);
@@ -89,7 +88,7 @@ PlanReport plan_job(JobSession& session, std::size_t sample_count) {
   MappedBatch mapped;
   std::vector<char> present;
   RowBatch extended;
-  scan(session, after, *upto, [&](const RowBatch& source_rows) {
+  scan(session, keys, after, *upto, [&](const RowBatch& source_rows) {
     const RowBatch& rows = with_target_values(session, sees_target, source_rows, extended, present);
     mapper.map(rows, mapped, &report.fields);
     // What the write would do with each mapped row, as the run counts it.
@@ -122,8 +121,9 @@ PlanReport plan_job(JobSession& session, std::size_t sample_count) {
 }
 
 StatusReport job_status(JobSession& session) {
+  KeyRangeSource& keys = session.key_range("status");
   StatusReport report;
-  report.last_run = latest_run_if_any(session);
+  report.last_run = latest_run_if_any(session, keys);
   if (report.last_run) {
     auto holder =
         value_or_throw(session.ledger().holder(session.spec().name), "reading the ledger");
@@ -131,15 +131,15 @@ StatusReport job_status(JobSession& session) {
   }
   // Pending: rows a run would change now. Only rows with an empty target
   // can change (in place, fill_null), so only those are read and mapped.
-  if (auto upto = value_or_throw(session.source().max_key(), "reading the last key")) {
+  if (auto upto = value_or_throw(keys.max_key(), "reading the last key")) {
     auto unfilled = session.fill_null_columns();
     BatchMapper mapper(session);
     MappedBatch mapped;
     // Across stores the target's values are out of sight: after a completed
     // run, only rows past its watermark are known to be pending.
-    bool past_watermark_only = session.source().keys_only_grow() || !session.spec().in_place;
+    bool past_watermark_only = keys.keys_only_grow() || !session.spec().in_place;
     scan(
-        session, resume_point(report.last_run, past_watermark_only), *upto,
+        session, keys, resume_point(report.last_run, past_watermark_only), *upto,
         [&](const RowBatch& rows) {
           mapper.map(rows, mapped);
           report.pending += static_cast<std::int64_t>(mapped.writes.size());
@@ -165,6 +165,7 @@ double VerifyReport::coverage(const FieldCheck& f) const {
 }
 
 VerifyReport verify_job(JobSession& session, std::optional<std::size_t> sample) {
+  KeyRangeSource& keys = session.key_range("verify");
   const bool sees_target = target_visible(session);
   if (!session.spec().in_place && !sees_target) {
     throw Error(ExitCode::k_usage,
@@ -217,10 +218,10 @@ VerifyReport verify_job(JobSession& session, std::optional<std::size_t> sample) 
   };
   if (sample) {
     RowBatch rows;
-    value_or_throw(session.source().read_sample(*sample, rows), "sampling rows");
+    value_or_throw(session.sampler("verify --sample").read_sample(*sample, rows), "sampling rows");
     check_rows(rows);
-  } else if (auto upto = value_or_throw(session.source().max_key(), "reading the last key")) {
-    scan(session, std::nullopt, *upto, check_rows);
+  } else if (auto upto = value_or_throw(keys.max_key(), "reading the last key")) {
+    scan(session, keys, std::nullopt, *upto, check_rows);
   }
   return report;
 }

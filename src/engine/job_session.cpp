@@ -18,7 +18,7 @@ bool same_columns(std::vector<std::string> a, std::vector<std::string> b) {
   return a == b;
 }
 
-TableSchema require_table(Connection& db, const std::string& table, std::string_view role) {
+TableSchema require_table(Store& db, const std::string& table, std::string_view role) {
   auto schema = value_or_throw(db.describe(table),
                                fmt::format("reading the schema of {}", db.display_name()));
   if (!schema) {
@@ -83,21 +83,28 @@ JobSession::JobSession(JobSpec spec, Access access) : spec_(std::move(spec)) {
   const bool writable = access == Access::k_write;
   const Connector& source_connector = connector_for(spec_.source.url);
   ConnectOptions options = ConnectOptions::from(spec_.options, writable && spec_.in_place);
-  source_connection_ = source_connector.connect(spec_.source.url, options);
-  checks_.push_back(fmt::format("source database {} opened", source_connection_->display_name()));
+  source_store_ = source_connector.connect(spec_.source.url, options);
+  checks_.push_back(fmt::format("source database {} opened", source_store_->display_name()));
   const Connector* target_connector = &source_connector;
-  if (spec_.in_place) {
-    target_ = source_connection_.get();
-  } else {
+  Store* target_store = source_store_.get();
+  if (!spec_.in_place) {
     target_connector = &connector_for(spec_.target.url);
     options.writable = writable;
     options.url_setting = "target.url";
-    separate_target_connection_ = target_connector->connect(spec_.target.url, options);
-    target_ = separate_target_connection_.get();
-    checks_.push_back(fmt::format("target database {} opened", target_->display_name()));
+    separate_target_store_ = target_connector->connect(spec_.target.url, options);
+    target_store = separate_target_store_.get();
+    checks_.push_back(fmt::format("target database {} opened", target_store->display_name()));
   }
-  source_connection_->verify_storage(false);
-  if (separate_target_connection_) separate_target_connection_->verify_storage(false);
+  // The ledger commits with each batch in the target's transaction.
+  target_ = target_store->sql_connection();
+  if (target_ == nullptr) {
+    throw Error(ExitCode::k_job_invalid,
+                fmt::format("target {} is not a database: it cannot keep the ledger",
+                            target_store->display_name()),
+                "write into a SQLite or PostgreSQL table");
+  }
+  source_store_->verify_storage(false);
+  if (separate_target_store_) separate_target_store_->verify_storage(false);
   validate_and_resolve();
   // Before the statements compile: a missing privilege is named, with its GRANT.
   if (access != Access::k_read) verify_write_privileges();
@@ -106,7 +113,7 @@ JobSession::JobSession(JobSpec spec, Access access) : spec_(std::move(spec)) {
       spec_.source.key,
       spec_.source.filter,
       {source_columns_.begin() + static_cast<long>(key_width()), source_columns_.end()}};
-  source_ = source_connector.make_source(*source_connection_, source_query_);
+  source_ = source_connector.make_source(*source_store_, source_query_);
   sink_ = target_connector->make_sink(*target_, spec_.target, spec_.fields);
   source_->validate();
   sink_->validate();
@@ -120,8 +127,7 @@ JobSession::JobSession(JobSpec spec, Access access) : spec_(std::move(spec)) {
 JobSession::~JobSession() = default;
 
 std::unique_ptr<Mapping> JobSession::new_mapping() const {
-  return std::make_unique<Mapping>(spec_.fields, source_columns_,
-                                   source_connection_->deepest_json());
+  return std::make_unique<Mapping>(spec_.fields, source_columns_, source_store_->deepest_json());
 }
 
 namespace {
@@ -139,9 +145,8 @@ const ColumnInfo* column_in_another_case(const TableSchema& table, std::string_v
 }  // namespace
 
 void JobSession::validate_and_resolve() {
-  TableSchema source = require_table(*source_connection_, spec_.source.table, "source");
-  spec_.source.key =
-      resolve_key(source, spec_.source.key, "source", source_connection_->display_name());
+  TableSchema source = require_table(*source_store_, spec_.source.table, "source");
+  spec_.source.key = resolve_key(source, spec_.source.key, "source", source_store_->display_name());
   checks_.push_back(fmt::format("source table '{}' exists; key ({}) is unique", source.name,
                                 fmt::join(spec_.source.key, ", ")));
   std::vector<std::string> typed_key;
@@ -149,9 +154,9 @@ void JobSession::validate_and_resolve() {
     const ColumnInfo* c = source.find_column(k);
     typed_key.push_back(c == nullptr ? k : fmt::format("{} {}", k, c->declared_type));
   }
-  cursor_scope_ = fmt::format(
-      "{}{}({}){}", spec_.in_place ? "" : source_connection_->identity() + " ", source.name,
-      fmt::join(typed_key, ", "), source.identity.empty() ? "" : " #" + source.identity);
+  cursor_scope_ = fmt::format("{}{}({}){}", spec_.in_place ? "" : source_store_->identity() + " ",
+                              source.name, fmt::join(typed_key, ", "),
+                              source.identity.empty() ? "" : " #" + source.identity);
   source_columns_ = spec_.source.key;
   for (const FieldSpec& field : spec_.fields) {
     for (std::size_t i = 0; i < field.from.size(); ++i) {
@@ -280,7 +285,7 @@ void JobSession::require_same_keys(const RunRecord& run, const std::optional<Key
                 hint);
   }
   if (!resume_after) return;
-  auto largest = source_->max_key();
+  auto largest = key_range("resuming").max_key();
   if (!largest || !*largest) return;  // an empty table has nothing to skip
   const Key& now = **largest;
   // Runs recorded with a scope matched the key's declared types above; in
@@ -322,9 +327,25 @@ void JobSession::verify_write_privileges() {
 }
 
 void JobSession::verify_storage_thoroughly() {
-  source_connection_->verify_storage(true);
-  if (separate_target_connection_) separate_target_connection_->verify_storage(true);
+  source_store_->verify_storage(true);
+  if (separate_target_store_) separate_target_store_->verify_storage(true);
   checks_.push_back("storage checked page by page (SQLite: PRAGMA quick_check)");
+}
+
+KeyRangeSource& JobSession::key_range(std::string_view needed_by) {
+  if (KeyRangeSource* range = source_->key_range()) return *range;
+  throw Error(ExitCode::k_job_invalid,
+              fmt::format("{} needs a source read by key ranges, and {} is read in order only",
+                          needed_by, source_store_->display_name()),
+              "read the source from a table, or use run and status, which need no key range");
+}
+
+RowSampler& JobSession::sampler(std::string_view needed_by) {
+  if (RowSampler* sampler = source_->sampler()) return *sampler;
+  throw Error(ExitCode::k_job_invalid,
+              fmt::format("{} needs rows chosen at random, and {} cannot choose them", needed_by,
+                          source_store_->display_name()),
+              "leave out the sample, or read the source from a table");
 }
 
 bool JobSession::pushdown() const {

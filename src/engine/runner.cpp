@@ -45,6 +45,7 @@ class Runner {
         request_(request),
         events_(events),
         db_(session.target_connection()),
+        keys_(session.key_range("run")),
         ledger_(session.ledger()),
         mapper_(session),
         job_(session.spec().name) {}
@@ -120,12 +121,11 @@ class Runner {
   };
   NewRange new_range(const std::optional<RunRecord>& latest) {
     NewRange range;
-    if (!request_.restart)
-      range.start_after = resume_point(latest, session_.source().keys_only_grow());
-    range.watermark = value_or_throw(session_.source().max_key(), "reading the last key");
+    if (!request_.restart) range.start_after = resume_point(latest, keys_.keys_only_grow());
+    range.watermark = value_or_throw(keys_.max_key(), "reading the last key");
     if (range.watermark) {
-      range.total = value_or_throw(session_.source().count(range.start_after, range.watermark),
-                                   "counting rows");
+      range.total =
+          value_or_throw(keys_.count(range.start_after, range.watermark), "counting rows");
     }
     return range;
   }
@@ -137,7 +137,7 @@ class Runner {
   // Throws Error when the ledger's progress belongs to other keys.
   void require_same_keys(const std::optional<RunRecord>& latest) {
     if (latest && !request_.restart)
-      session_.require_same_keys(*latest, resume_point(latest, session_.source().keys_only_grow()));
+      session_.require_same_keys(*latest, resume_point(latest, keys_.keys_only_grow()));
   }
 
   RunRecord claim_and_open_run() {
@@ -233,7 +233,7 @@ class Runner {
 
   void loop(RunRecord& run) {
     if (!run.watermark) return;
-    const bool same_connection = &session_.source_connection() == &db_;
+    const bool same_connection = session_.source_store().sql_connection() == &db_;
     bool pushdown = session_.pushdown();
     // Batches the fast path handed back in a row; past the limit the data
     // evidently needs the engine's row-by-row path, and gets it from then on.
@@ -343,7 +343,7 @@ class Runner {
     ahead_ =
         std::async(std::launch::async, [this, after, watermark, out = std::move(spare_)]() mutable {
           out.rows.clear();
-          out.status = session_.source().read(after, watermark, batch_size(), out.rows);
+          out.status = keys_.read(after, watermark, batch_size(), out.rows);
           if (out.status) {
             ahead_mapper_->map(out.rows, out.mapped);
             session_.sink().prepare(out.mapped.writes);
@@ -426,7 +426,7 @@ class Runner {
 
   Result<void> read_batch(const std::optional<Key>& cursor, const Key& watermark) {
     rows_.clear();
-    return session_.source().read(cursor, watermark, batch_size(), rows_);
+    return keys_.read(cursor, watermark, batch_size(), rows_);
   }
 
   std::size_t batch_size() const {
@@ -564,6 +564,7 @@ class Runner {
   const RunRequest& request_;
   const RunEventStream& events_;
   Connection& db_;
+  KeyRangeSource& keys_;
   Ledger& ledger_;
   BatchMapper mapper_;
   std::string job_;

@@ -14,6 +14,15 @@
 namespace backfill {
 namespace {
 
+// An SQLite file opened for writing, as its SQL connection.
+std::unique_ptr<Connection> open_sql(const std::string& path) {
+  std::unique_ptr<Store> store =
+      connector_for(path).connect(path, ConnectOptions{.writable = true});
+  Connection& sql = store_cast<Connection>(*store);
+  static_cast<void>(store.release());
+  return std::unique_ptr<Connection>(&sql);
+}
+
 class SqliteConnectorTest : public ::testing::Test {
  protected:
   std::filesystem::path file = std::filesystem::temp_directory_path() /
@@ -38,8 +47,7 @@ class SqliteConnectorTest : public ::testing::Test {
         "('y', 2, NULL, NULL);";
     ASSERT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK);
     sqlite3_close(db);
-    connection =
-        connector_for(file.string()).connect(file.string(), ConnectOptions{.writable = true});
+    connection = open_sql(file.string());
   }
   void TearDown() override {
     connection.reset();
@@ -67,21 +75,44 @@ TEST_F(SqliteConnectorTest, PagesACompositeKeyInOrderWithinTheFilter) {
   auto source = connector_for(file.string())
                     .make_source(*connection, SourceQuery{"t", {"a", "b"}, "v IS NOT NULL", {"v"}});
   source->validate();
-  auto last = source->max_key();
+  KeyRangeSource& keys = *source->key_range();
+  auto last = keys.max_key();
   ASSERT_TRUE(last && *last);
   EXPECT_EQ(**last, (Key{std::string("y"), std::int64_t{2}}));
   RowBatch batch;
-  ASSERT_TRUE(source->read(std::nullopt, **last, 2, batch));
+  ASSERT_TRUE(keys.read(std::nullopt, **last, 2, batch));
   ASSERT_EQ(batch.size(), 2u);
   EXPECT_EQ(batch.row(1)[2], Value(std::string("q")));
   Key after{batch.row(1)[0], batch.row(1)[1]};
   batch.clear();
-  ASSERT_TRUE(source->read(after, **last, 2, batch));
+  ASSERT_TRUE(keys.read(after, **last, 2, batch));
   ASSERT_EQ(batch.size(), 1u) << "('y', 2) is outside the filter";
   EXPECT_EQ(batch.row(0)[2], Value(std::string("r")));
   std::vector<std::string> unfilled{"out"};
-  EXPECT_EQ(*source->count(std::nullopt, std::nullopt, unfilled), 2);
-  EXPECT_EQ(*source->count(after, std::nullopt, {}), 1);
+  EXPECT_EQ(*keys.count(std::nullopt, std::nullopt, unfilled), 2);
+  EXPECT_EQ(*keys.count(after, std::nullopt, {}), 1);
+}
+
+TEST_F(SqliteConnectorTest, NextBatchEndsAtTheLastKeyPresentWhenReadingBegan) {
+  auto source = connector_for(file.string())
+                    .make_source(*connection, SourceQuery{"t", {"a", "b"}, "", {"v"}});
+  source->validate();
+  RowBatch batch;
+  std::vector<RowFailure> unreadable;
+  auto first = source->next_batch(std::nullopt, 3, batch, unreadable);
+  ASSERT_TRUE(first && *first);
+  EXPECT_EQ(**first, (Key{std::string("y"), std::int64_t{1}}));
+  // A row added behind the reader is left for the next pass.
+  ASSERT_TRUE(connection->execute("INSERT INTO t VALUES ('z', 1, 'late', NULL)"));
+  auto second = source->next_batch(*first, 3, batch, unreadable);
+  ASSERT_TRUE(second && *second);
+  EXPECT_EQ(**second, (Key{std::string("y"), std::int64_t{2}}));
+  ASSERT_EQ(batch.size(), 4u);
+  auto third = source->next_batch(*second, 3, batch, unreadable);
+  ASSERT_TRUE(third);
+  EXPECT_FALSE(*third);
+  EXPECT_EQ(batch.size(), 4u);
+  EXPECT_TRUE(unreadable.empty());
 }
 
 TEST_F(SqliteConnectorTest, SinkGuardKeepsValuesWrittenMeanwhileAndTellsMissingRows) {
@@ -259,8 +290,7 @@ TEST_F(SqliteReadAheadTest, MapsEachRowOnceWhenNothingElseWrites) {
 TEST_F(SqliteReadAheadTest, RemapsABatchAnotherConnectionChangedMeanwhile) {
   // After the first batch commits, another connection rewrites an input of
   // row 5 and fills row 6 itself: the batch mapped ahead is stale.
-  auto other =
-      connector_for(file.string()).connect(file.string(), ConnectOptions{.writable = true});
+  auto other = open_sql(file.string());
   RecordingRowMapper mapper;
   auto written = write_in_batches(*connection, *sink, query, mapper, [&](int batch) {
     if (batch != 0) return;

@@ -15,19 +15,18 @@ bool PgConnector::claims(std::string_view url) const {
   return false;
 }
 
-std::unique_ptr<Connection> PgConnector::connect(std::string_view url,
-                                                 const ConnectOptions& options) const {
+std::unique_ptr<Store> PgConnector::connect(std::string_view url,
+                                            const ConnectOptions& options) const {
   return std::make_unique<PgConnection>(std::string(url), options);
 }
 
-std::unique_ptr<Source> PgConnector::make_source(Connection& connection,
-                                                 const SourceQuery& query) const {
-  return std::make_unique<PgSource>(static_cast<PgConnection&>(connection), query);
+std::unique_ptr<Source> PgConnector::make_source(Store& store, const SourceQuery& query) const {
+  return std::make_unique<PgSource>(store_cast<PgConnection>(store), query);
 }
 
-std::unique_ptr<Sink> PgConnector::make_sink(Connection& connection, const Endpoint& target,
+std::unique_ptr<Sink> PgConnector::make_sink(Store& store, const Endpoint& target,
                                              const std::vector<FieldSpec>& fields) const {
-  return std::make_unique<PgSink>(static_cast<PgConnection&>(connection), target, fields);
+  return std::make_unique<PgSink>(store_cast<PgConnection>(store), target, fields);
 }
 
 }  // namespace backfill::postgres

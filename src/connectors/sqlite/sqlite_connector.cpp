@@ -20,19 +20,18 @@ bool SqliteConnector::claims(std::string_view url) const {
   return url.starts_with("sqlite:") || url.find("://") == std::string_view::npos;
 }
 
-std::unique_ptr<Connection> SqliteConnector::connect(std::string_view url,
-                                                     const ConnectOptions& options) const {
+std::unique_ptr<Store> SqliteConnector::connect(std::string_view url,
+                                                const ConnectOptions& options) const {
   return std::make_unique<SqliteConnection>(std::string(path_of(url)), options);
 }
 
-std::unique_ptr<Source> SqliteConnector::make_source(Connection& connection,
-                                                     const SourceQuery& query) const {
-  return std::make_unique<SqliteSource>(static_cast<SqliteConnection&>(connection), query);
+std::unique_ptr<Source> SqliteConnector::make_source(Store& store, const SourceQuery& query) const {
+  return std::make_unique<SqliteSource>(store_cast<SqliteConnection>(store), query);
 }
 
-std::unique_ptr<Sink> SqliteConnector::make_sink(Connection& connection, const Endpoint& target,
+std::unique_ptr<Sink> SqliteConnector::make_sink(Store& store, const Endpoint& target,
                                                  const std::vector<FieldSpec>& fields) const {
-  return std::make_unique<SqliteSink>(static_cast<SqliteConnection&>(connection), target, fields);
+  return std::make_unique<SqliteSink>(store_cast<SqliteConnection>(store), target, fields);
 }
 
 }  // namespace backfill::sqlite

@@ -8,11 +8,10 @@ namespace backfill::sqlite {
 class SqliteConnector final : public Connector {
  public:
   bool claims(std::string_view url) const override;
-  std::unique_ptr<Connection> connect(std::string_view url,
-                                      const ConnectOptions& options) const override;
-  std::unique_ptr<Source> make_source(Connection& connection,
-                                      const SourceQuery& query) const override;
-  std::unique_ptr<Sink> make_sink(Connection& connection, const Endpoint& target,
+  std::unique_ptr<Store> connect(std::string_view url,
+                                 const ConnectOptions& options) const override;
+  std::unique_ptr<Source> make_source(Store& store, const SourceQuery& query) const override;
+  std::unique_ptr<Sink> make_sink(Store& store, const Endpoint& target,
                                   const std::vector<FieldSpec>& fields) const override;
 };
 
