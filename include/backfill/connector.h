@@ -41,6 +41,9 @@ struct TableSchema {
   // Changes when the table is dropped and created again (PostgreSQL: its
   // oid); empty where the store keeps no such thing (SQLite).
   std::string identity;
+  // Items that are documents (JSON): any member name is a column, absent
+  // (NULL) in the items that lack it; `columns` is then empty.
+  bool any_column = false;
 
   const ColumnInfo* find_column(std::string_view column) const;
 };
@@ -103,6 +106,9 @@ class Store {
 
   // This store's SQL connection, or nullptr when it speaks no SQL.
   virtual Connection* sql_connection() { return nullptr; }
+  // False for stores of items read in order (a file): they have no tables,
+  // keys to prove unique, or key ranges, and describe() their items.
+  virtual bool has_tables() const { return true; }
 
  protected:
   Store() = default;
@@ -199,6 +205,10 @@ class Source {
   virtual Result<std::optional<Cursor>> next_batch(const std::optional<Cursor>& after,
                                                    std::size_t limit, RowBatch& out,
                                                    std::vector<RowFailure>& unreadable) = 0;
+
+  // About how many items next_batch will yield from the start, cheaply
+  // (a file: its lines); nullopt when the source cannot tell.
+  virtual std::optional<std::int64_t> estimate() { return std::nullopt; }
 
   // Rows in key order, read between key bounds; nullptr when the source
   // has no keys to bound (a file read line by line).
@@ -357,9 +367,14 @@ struct ConnectOptions {
   std::string application_name = "backfill";
   bool read_ahead = true;                  // a sink may map the next batch on a second connection
   std::string url_setting = "source.url";  // the job's key naming this store, for hints
+  std::vector<ConnectorSetting> settings = {};  // the endpoint's [*.options], for its connector
 
   static ConnectOptions from(const Options& options, bool writable);
 };
+
+// Throws Error(k_job_invalid) naming the first of `options.settings`: for
+// connectors that take none.
+void refuse_settings(const ConnectOptions& options, std::string_view connector);
 
 // A connector makes connections for the URLs it claims, and sources and
 // sinks on them.

@@ -9,9 +9,9 @@
 
 namespace backfill {
 
-// Every row read ends in exactly one of updated, skipped, no_value, guarded,
-// no_target or failed, so those six add up to `read`. The last three counters are flags
-// that overlap them.
+// Every item read ends in exactly one of updated, skipped, no_value,
+// guarded, no_target, failed or unreadable, so those seven add up to `read`.
+// The last three counters are flags that overlap them.
 struct RowCounters {
   std::int64_t read = 0;
   std::int64_t updated = 0;       // written (plan: would be written)
@@ -20,6 +20,7 @@ struct RowCounters {
   std::int64_t guarded = 0;       // a value appeared meanwhile; the guard kept it
   std::int64_t no_target = 0;     // the target has no row with the source row's key
   std::int64_t failed = 0;        // the store rejected the row
+  std::int64_t unreadable = 0;    // the source could not read the item (a malformed line)
   std::int64_t fallback = 0;      // some field came from a fallback
   std::int64_t missing = 0;       // some field got no value
   std::int64_t invalid_json = 0;  // some JSON column did not parse
@@ -29,7 +30,7 @@ struct RowCounters {
     std::string_view name;
     std::int64_t RowCounters::*member;
   };
-  static constexpr std::array<Field, 10> k_fields{{
+  static constexpr std::array<Field, 11> k_fields{{
       {"read", &RowCounters::read},
       {"updated", &RowCounters::updated},
       {"skipped", &RowCounters::skipped},
@@ -37,6 +38,7 @@ struct RowCounters {
       {"guarded", &RowCounters::guarded},
       {"no_target", &RowCounters::no_target},
       {"failed", &RowCounters::failed},
+      {"unreadable", &RowCounters::unreadable},
       {"fallback", &RowCounters::fallback},
       {"missing", &RowCounters::missing},
       {"invalid_json", &RowCounters::invalid_json},
@@ -52,7 +54,7 @@ struct RowCounters {
 struct RowFailure {
   std::string key;    // key_to_json
   std::string field;  // target column, or empty for the whole row
-  std::string kind;   // invalid_json, missing, no_target_row, write_error
+  std::string kind;   // invalid_json, missing, no_target_row, write_error, unreadable
   std::string detail;
 };
 

@@ -65,14 +65,29 @@ struct FieldSpec {
   int line = 0;                 // in the job file, for messages
 };
 
+// One setting of [source.options] or [target.options], which the
+// endpoint's connector validates.
+struct ConnectorSetting {
+  std::string name;
+  Value value;
+  std::string where;  // `job.toml:12` or `--set source.options.format`, for messages
+};
+
+// A `file:PATH` URL (or `file:-`, standard input): items read from a file in
+// order, rather than rows of a table.
+inline bool reads_items(std::string_view url) {
+  return url.starts_with("file:");
+}
+
 // Where rows come from or go to.
 struct Endpoint {
-  std::string url;  // `sqlite:PATH` or a plain file path (SQLite); `postgres://...`
+  std::string url;  // `sqlite:PATH` or a plain file path (SQLite); `postgres://...`; `file:PATH`
   std::string table;
-  std::vector<std::string> key;          // empty: the table's primary key
-  std::string filter;                    // SQL condition selecting the rows in scope; empty: all
-  WriteMode mode = WriteMode::k_update;  // targets only
-  std::string json_column;               // targets with WriteMode::k_merge_json
+  std::vector<std::string> key;           // empty: the table's primary key
+  std::string filter;                     // SQL condition selecting the rows in scope; empty: all
+  WriteMode mode = WriteMode::k_update;   // targets only
+  std::string json_column;                // targets with WriteMode::k_merge_json
+  std::vector<ConnectorSetting> options;  // [source.options] / [target.options]
 };
 
 // Run behaviour. Defaults are the values a job gets when it says nothing.

@@ -81,6 +81,8 @@ class JobSession {
 
  private:
   void validate_and_resolve();
+  // For a source of items read in order (a file): its key columns exist.
+  void require_item_key(const TableSchema& items);
   // Checks that the session may write the target's columns and the ledger.
   // Throws Error(k_access_denied or k_read_only).
   void verify_write_privileges();

@@ -56,7 +56,7 @@ class Ledger {
   static constexpr int k_max_failures_per_kind = 100;  // per run; keeps the ledger small
   // The layout this backfill writes. Older ledgers are migrated forward on
   // the first write; newer ones are refused. docs/operations.md has the history.
-  static constexpr int k_schema_version = 2;
+  static constexpr int k_schema_version = 3;
   // Every table of a ledger of k_schema_version; a run writes them all.
   static constexpr std::string_view k_tables[] = {
       "_backfill_ledger",   "_backfill_jobs",   "_backfill_runs",          "_backfill_batches",
@@ -102,9 +102,10 @@ class Ledger {
   };
   Result<StoredVersion> stored_version();
   Result<std::optional<RunRecord>> load_run(const std::string& where, const std::string& job);
-  Result<bool> has_scope_column();
+  // The runs table as it is: older ledgers lack some of its columns.
+  Result<const TableSchema*> runs_table();
   Connection& db_;
-  std::optional<bool> has_scope_column_;
+  std::optional<TableSchema> runs_table_;
 };
 
 }  // namespace backfill

@@ -46,6 +46,7 @@ struct RunSummary {
 struct RunStarted {
   RunRecord run;
   bool resumed = false;
+  bool in_order = false;  // the source is read in order (a file), not by key ranges
 };
 
 // A batch and its ledger entry committed.

@@ -24,6 +24,16 @@ ConnectOptions ConnectOptions::from(const Options& options, bool writable) {
                         .read_ahead = options.read_ahead};
 }
 
+void refuse_settings(const ConnectOptions& options, std::string_view connector) {
+  if (options.settings.empty()) return;
+  const ConnectorSetting& first = options.settings.front();
+  const std::string role = options.url_setting.substr(0, options.url_setting.find('.'));
+  throw Error(ExitCode::k_job_invalid,
+              fmt::format("{}: {}.options.{}: the {} connector takes no options", first.where, role,
+                          first.name, connector),
+              fmt::format("leave [{}.options] out", role));
+}
+
 std::string Connection::now_utc() {
   auto now = std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
   return fmt::format("{:%Y-%m-%dT%H:%M:%S}Z", now);

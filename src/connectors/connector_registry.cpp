@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "backfill/connector.h"
+#include "connectors/file/file_connector.h"
 #include "connectors/sqlite/sqlite_connector.h"
 #if BACKFILL_WITH_POSTGRES
 #include "connectors/postgres/pg_connector.h"
@@ -25,10 +26,12 @@ const auto& registered() {
 #if BACKFILL_WITH_POSTGRES
   static const postgres::PgConnector postgres_connector;
 #endif
+  static const file::FileConnector file_connector;
   static const sqlite::SqliteConnector sqlite_connector;
   static const auto connectors = std::to_array<Registered>({
+    {"file", file_connector},
 #if BACKFILL_WITH_POSTGRES
-    {"postgres", postgres_connector},
+        {"postgres", postgres_connector},
 #endif
         {"sqlite", sqlite_connector, true},
   });

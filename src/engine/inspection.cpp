@@ -11,11 +11,11 @@ namespace backfill {
 namespace {
 
 // The ledger's latest run, or nullopt when the ledger does not exist yet.
-std::optional<RunRecord> latest_run_if_any(JobSession& session, KeyRangeSource& keys) {
+std::optional<RunRecord> latest_run_if_any(JobSession& session, bool keys_only_grow) {
   if (!value_or_throw(session.ledger().exists(), "reading the ledger")) return std::nullopt;
   auto latest =
       value_or_throw(session.ledger().latest_run(session.spec().name), "reading the ledger");
-  if (latest) session.require_same_keys(*latest, resume_point(latest, keys.keys_only_grow()));
+  if (latest) session.require_same_keys(*latest, resume_point(latest, keys_only_grow));
   return latest;
 }
 
@@ -39,6 +39,24 @@ void scan(JobSession& session, KeyRangeSource& keys, std::optional<Key> after, c
 }
 
 // Across stores, whether the target can show its rows (Sink::current_values).
+// Reads the source's items after `after` in batches, calling visit(batch).
+template <class Visit>
+void scan_in_order(JobSession& session, std::optional<Cursor> after, Visit&& visit) {
+  RowBatch rows;
+  std::vector<RowFailure> unreadable;
+  const auto batch_size =
+      static_cast<std::size_t>(std::max<std::int64_t>(session.spec().options.batch_size, 1000));
+  while (true) {
+    rows.clear();
+    unreadable.clear();
+    auto end = value_or_throw(session.source().next_batch(after, batch_size, rows, unreadable),
+                              "reading items");
+    if (!end) return;
+    visit(rows);
+    after = std::move(*end);
+  }
+}
+
 bool target_visible(JobSession& session) {
   if (session.spec().in_place) return false;
   std::vector<std::optional<std::vector<Value>>> none;
@@ -78,7 +96,8 @@ PlanReport plan_job(JobSession& session, std::size_t sample_count) {
   const auto& fields = session.spec().fields;
   for (const FieldSpec& f : fields)
     report.fields.push_back({f.column, std::vector<std::int64_t>(f.from.size()), 0});
-  std::optional<Key> after = resume_point(latest_run_if_any(session, keys), keys.keys_only_grow());
+  std::optional<Key> after =
+      resume_point(latest_run_if_any(session, keys.keys_only_grow()), keys.keys_only_grow());
   auto upto = value_or_throw(keys.max_key(), "reading the last key");
   if (!upto) return report;
   BatchMapper mapper(session);
@@ -121,9 +140,9 @@ PlanReport plan_job(JobSession& session, std::size_t sample_count) {
 }
 
 StatusReport job_status(JobSession& session) {
-  KeyRangeSource& keys = session.key_range("status");
+  KeyRangeSource* keys = session.source().key_range();
   StatusReport report;
-  report.last_run = latest_run_if_any(session, keys);
+  report.last_run = latest_run_if_any(session, keys != nullptr && keys->keys_only_grow());
   if (report.last_run) {
     auto holder =
         value_or_throw(session.ledger().holder(session.spec().name), "reading the ledger");
@@ -131,15 +150,26 @@ StatusReport job_status(JobSession& session) {
   }
   // Pending: rows a run would change now. Only rows with an empty target
   // can change (in place, fill_null), so only those are read and mapped.
-  if (auto upto = value_or_throw(keys.max_key(), "reading the last key")) {
+  if (keys == nullptr) {
+    // Read in order, the target's values are out of sight: pending are the
+    // items after an unfinished run's cursor that would get a write.
+    if (report.last_run && report.last_run->state != RunState::k_completed) {
+      BatchMapper mapper(session);
+      MappedBatch mapped;
+      scan_in_order(session, report.last_run->cursor, [&](const RowBatch& rows) {
+        mapper.map(rows, mapped);
+        report.pending += static_cast<std::int64_t>(mapped.writes.size());
+      });
+    }
+  } else if (auto upto = value_or_throw(keys->max_key(), "reading the last key")) {
     auto unfilled = session.fill_null_columns();
     BatchMapper mapper(session);
     MappedBatch mapped;
     // Across stores the target's values are out of sight: after a completed
     // run, only rows past its watermark are known to be pending.
-    bool past_watermark_only = keys.keys_only_grow() || !session.spec().in_place;
+    bool past_watermark_only = keys->keys_only_grow() || !session.spec().in_place;
     scan(
-        session, keys, resume_point(report.last_run, past_watermark_only), *upto,
+        session, *keys, resume_point(report.last_run, past_watermark_only), *upto,
         [&](const RowBatch& rows) {
           mapper.map(rows, mapped);
           report.pending += static_cast<std::int64_t>(mapped.writes.size());

@@ -83,6 +83,7 @@ JobSession::JobSession(JobSpec spec, Access access) : spec_(std::move(spec)) {
   const bool writable = access == Access::k_write;
   const Connector& source_connector = connector_for(spec_.source.url);
   ConnectOptions options = ConnectOptions::from(spec_.options, writable && spec_.in_place);
+  options.settings = spec_.source.options;
   source_store_ = source_connector.connect(spec_.source.url, options);
   checks_.push_back(fmt::format("source database {} opened", source_store_->display_name()));
   const Connector* target_connector = &source_connector;
@@ -91,6 +92,7 @@ JobSession::JobSession(JobSpec spec, Access access) : spec_(std::move(spec)) {
     target_connector = &connector_for(spec_.target.url);
     options.writable = writable;
     options.url_setting = "target.url";
+    options.settings = spec_.target.options;
     separate_target_store_ = target_connector->connect(spec_.target.url, options);
     target_store = separate_target_store_.get();
     checks_.push_back(fmt::format("target database {} opened", target_store->display_name()));
@@ -146,32 +148,41 @@ const ColumnInfo* column_in_another_case(const TableSchema& table, std::string_v
 
 void JobSession::validate_and_resolve() {
   TableSchema source = require_table(*source_store_, spec_.source.table, "source");
-  spec_.source.key = resolve_key(source, spec_.source.key, "source", source_store_->display_name());
-  checks_.push_back(fmt::format("source table '{}' exists; key ({}) is unique", source.name,
-                                fmt::join(spec_.source.key, ", ")));
+  if (!source_store_->has_tables()) {
+    require_item_key(source);
+  } else {
+    spec_.source.key =
+        resolve_key(source, spec_.source.key, "source", source_store_->display_name());
+    checks_.push_back(fmt::format("source table '{}' exists; key ({}) is unique", source.name,
+                                  fmt::join(spec_.source.key, ", ")));
+  }
   std::vector<std::string> typed_key;
   for (const std::string& k : spec_.source.key) {
     const ColumnInfo* c = source.find_column(k);
     typed_key.push_back(c == nullptr ? k : fmt::format("{} {}", k, c->declared_type));
   }
-  cursor_scope_ = fmt::format("{}{}({}){}", spec_.in_place ? "" : source_store_->identity() + " ",
-                              source.name, fmt::join(typed_key, ", "),
-                              source.identity.empty() ? "" : " #" + source.identity);
+  if (!source_store_->has_tables()) {
+    cursor_scope_ = fmt::format("{}({})", source_store_->identity(), fmt::join(typed_key, ", "));
+  } else {
+    cursor_scope_ = fmt::format("{}{}({}){}", spec_.in_place ? "" : source_store_->identity() + " ",
+                                source.name, fmt::join(typed_key, ", "),
+                                source.identity.empty() ? "" : " #" + source.identity);
+  }
   source_columns_ = spec_.source.key;
   for (const FieldSpec& field : spec_.fields) {
     for (std::size_t i = 0; i < field.from.size(); ++i) {
       const Extractor& ex = field.from[i];
       if (ex.kind == Extractor::Kind::k_constant) continue;
       const ColumnInfo* column = source.find_column(ex.column);
-      if (column == nullptr && !(ex.column == "rowid" && source.has_rowid)) {
+      if (column == nullptr && !source.any_column && !(ex.column == "rowid" && source.has_rowid)) {
         const ColumnInfo* meant = column_in_another_case(source, ex.column);
         throw Error(
             ExitCode::k_schema_mismatch,
-            fmt::format(
-                "{}:{}: fields.{}.from[{}]: column '{}' does not exist in source table '{}'",
-                spec_.file.string(), field.line, field.column, i, ex.column, source.name),
-            meant != nullptr ? fmt::format("the table spells it {}: write it so", meant->name)
-                             : "check the column name against the table's schema");
+            fmt::format("{}:{}: fields.{}.from[{}]: column '{}' does not exist in source {} '{}'",
+                        spec_.file.string(), field.line, field.column, i, ex.column,
+                        source_store_->has_tables() ? "table" : "file", source.name),
+            meant != nullptr ? fmt::format("the source spells it {}: write it so", meant->name)
+                             : "check the column name against the source's columns");
       }
       if (ex.kind == Extractor::Kind::k_json_path && column != nullptr && !column->can_hold_json) {
         throw Error(ExitCode::k_schema_mismatch,
@@ -284,8 +295,9 @@ void JobSession::require_same_keys(const RunRecord& run, const std::optional<Key
                             spec_.name, run.scope, cursor_scope_),
                 hint);
   }
-  if (!resume_after) return;
-  auto largest = key_range("resuming").max_key();
+  // A source read in order resumes at its cursor whatever its keys are.
+  if (!resume_after || source_->key_range() == nullptr) return;
+  auto largest = source_->key_range()->max_key();
   if (!largest || !*largest) return;  // an empty table has nothing to skip
   const Key& now = **largest;
   // Runs recorded with a scope matched the key's declared types above; in
@@ -330,6 +342,18 @@ void JobSession::verify_storage_thoroughly() {
   source_store_->verify_storage(true);
   if (separate_target_store_) separate_target_store_->verify_storage(true);
   checks_.push_back("storage checked page by page (SQLite: PRAGMA quick_check)");
+}
+
+void JobSession::require_item_key(const TableSchema& items) {
+  for (const std::string& k : spec_.source.key) {
+    if (!items.any_column && items.find_column(k) == nullptr) {
+      throw Error(ExitCode::k_schema_mismatch,
+                  fmt::format("source.key: column '{}' is not in the header of {}", k, items.name),
+                  "name a column of the file's header line");
+    }
+  }
+  checks_.push_back(fmt::format("source {} is read in order; items are keyed by ({})", items.name,
+                                fmt::join(spec_.source.key, ", ")));
 }
 
 KeyRangeSource& JobSession::key_range(std::string_view needed_by) {

@@ -45,7 +45,7 @@ class Runner {
         request_(request),
         events_(events),
         db_(session.target_connection()),
-        keys_(session.key_range("run")),
+        keys_(session.source().key_range()),
         ledger_(session.ledger()),
         mapper_(session),
         job_(session.spec().name) {}
@@ -54,7 +54,10 @@ class Runner {
     RunRecord run = claim_and_open_run();
     run_id_ = run.run_id;
     try {
-      loop(run);
+      if (keys_ != nullptr)
+        loop(run);
+      else
+        loop_in_order(run);
     } catch (...) {
       abandon(run.run_id, "stopped by an error; run again to resume");
       throw;
@@ -121,11 +124,15 @@ class Runner {
   };
   NewRange new_range(const std::optional<RunRecord>& latest) {
     NewRange range;
-    if (!request_.restart) range.start_after = resume_point(latest, keys_.keys_only_grow());
-    range.watermark = value_or_throw(keys_.max_key(), "reading the last key");
+    if (keys_ == nullptr) {  // read in order: every new run reads from the first item
+      range.total = session_.source().estimate().value_or(0);
+      return range;
+    }
+    if (!request_.restart) range.start_after = resume_point(latest, keys_->keys_only_grow());
+    range.watermark = value_or_throw(keys_->max_key(), "reading the last key");
     if (range.watermark) {
       range.total =
-          value_or_throw(keys_.count(range.start_after, range.watermark), "counting rows");
+          value_or_throw(keys_->count(range.start_after, range.watermark), "counting rows");
     }
     return range;
   }
@@ -137,7 +144,8 @@ class Runner {
   // Throws Error when the ledger's progress belongs to other keys.
   void require_same_keys(const std::optional<RunRecord>& latest) {
     if (latest && !request_.restart)
-      session_.require_same_keys(*latest, resume_point(latest, keys_.keys_only_grow()));
+      session_.require_same_keys(*latest,
+                                 resume_point(latest, keys_ != nullptr && keys_->keys_only_grow()));
   }
 
   RunRecord claim_and_open_run() {
@@ -197,7 +205,7 @@ class Runner {
         return db_.commit();
       });
       latest->state = RunState::k_running;
-      events_.publish(RunStarted{*latest, true});
+      events_.publish(RunStarted{*latest, true, keys_ == nullptr});
       return *latest;
     }
     RunRecord run;
@@ -219,7 +227,7 @@ class Runner {
     run.watermark = range->watermark;
     run.total_estimate = range->total;
     run.started_at = Connection::now_utc();
-    events_.publish(RunStarted{run, false});
+    events_.publish(RunStarted{run, false, keys_ == nullptr});
     return run;
   }
 
@@ -239,7 +247,6 @@ class Runner {
     // evidently needs the engine's row-by-row path, and gets it from then on.
     int pushdown_misses = 0;
     constexpr int k_max_pushdown_misses = 3;
-    const double max_rate = session_.spec().options.max_rows_per_second;
     std::optional<Key> cursor = run.cursor ? run.cursor : run.start_after;
     Progress progress;
     progress.processed = run.counters.read;
@@ -299,30 +306,82 @@ class Runner {
       if (batch.done) break;
       if (cursor_moved_elsewhere(batch)) discard_read_ahead();
       cursor = batch.last_key;
-      run.cursor = batch.last_key;
-      run.counters += batch.delta;
-      ++run.batches;
-      this_invocation_ += batch.delta;
-      progress.processed += batch.delta.read;
-      progress.updated += batch.delta.updated;
-      progress.elapsed_seconds = seconds_since(started);
-      progress.rows_per_second =
-          progress.elapsed_seconds > 0 ? this_invocation_.read / progress.elapsed_seconds : 0;
-      events_.publish(BatchCommitted{.run_id = run.run_id,
-                                     .batch_no = run.batches,
-                                     .first_key = batch.first_key,
-                                     .last_key = batch.last_key,
-                                     .delta = batch.delta,
-                                     .duration_ms = batch.duration_ms,
-                                     .progress = progress});
-      if (max_rate > 0) {
-        double due = this_invocation_.read / max_rate - seconds_since(started);
-        if (due > 0) sleep_ms(static_cast<int>(due * 1000));
-      }
-      if (session_.spec().options.pause_ms > 0) sleep_ms(session_.spec().options.pause_ms);
+      advance(run, batch, progress, started);
     }
     discard_read_ahead();
     seconds_ = seconds_since(started);
+  }
+
+  // Sources read in order (a file): each batch is the items after the
+  // cursor, mapped and written by key into the target. Items the source
+  // could not read are counted and recorded with the batch.
+  void loop_in_order(RunRecord& run) {
+    std::optional<Cursor> cursor = run.cursor;
+    Progress progress;
+    progress.processed = run.counters.read;
+    progress.total = run.total_estimate;
+    progress.updated = run.counters.updated;
+    const auto started = Clock::now();
+    std::vector<RowFailure> unreadable;
+    while (!stopping()) {
+      wait_for_replicas();
+      std::optional<Cursor> end;
+      with_retries("reading a batch", [&]() -> Result<void> {
+        rows_.clear();
+        unreadable.clear();
+        auto r = session_.source().next_batch(cursor, batch_size(), rows_, unreadable);
+        if (!r) return std::unexpected(r.error());
+        end = std::move(*r);
+        return {};
+      });
+      if (!end) break;
+      mapper_.map(rows_, mapped_);
+      BatchResult batch;
+      int attempts = 0;
+      bool adopted = false;
+      with_retries("writing a batch", [&]() -> Result<void> {
+        batch = BatchResult{};
+        if (attempts++ > 0) {
+          auto r = adopt_committed_batch(run, progress);
+          if (!r) return std::unexpected(r.error());
+          if ((adopted = *r)) return {};
+        }
+        if (auto r = db_.begin_write(); !r) return r;
+        const ReadInOrder in_order{*end, unreadable};
+        return row_by_row_batch(batch, true, &in_order);
+      });
+      cursor = adopted ? run.cursor : batch.last_key;
+      if (!adopted) advance(run, batch, progress, started);
+    }
+    seconds_ = seconds_since(started);
+  }
+
+  // After a batch committed: the run's cursor and counters, its event, and
+  // the pause that keeps the run within its rate.
+  void advance(RunRecord& run, const BatchResult& batch, Progress& progress,
+               Clock::time_point started) {
+    const double max_rate = session_.spec().options.max_rows_per_second;
+    run.cursor = batch.last_key;
+    run.counters += batch.delta;
+    ++run.batches;
+    this_invocation_ += batch.delta;
+    progress.processed += batch.delta.read;
+    progress.updated += batch.delta.updated;
+    progress.elapsed_seconds = seconds_since(started);
+    progress.rows_per_second =
+        progress.elapsed_seconds > 0 ? this_invocation_.read / progress.elapsed_seconds : 0;
+    events_.publish(BatchCommitted{.run_id = run.run_id,
+                                   .batch_no = run.batches,
+                                   .first_key = batch.first_key,
+                                   .last_key = batch.last_key,
+                                   .delta = batch.delta,
+                                   .duration_ms = batch.duration_ms,
+                                   .progress = progress});
+    if (max_rate > 0) {
+      double due = this_invocation_.read / max_rate - seconds_since(started);
+      if (due > 0) sleep_ms(static_cast<int>(due * 1000));
+    }
+    if (session_.spec().options.pause_ms > 0) sleep_ms(session_.spec().options.pause_ms);
   }
 
   // Across stores the next batch is read from the source and mapped on
@@ -343,7 +402,7 @@ class Runner {
     ahead_ =
         std::async(std::launch::async, [this, after, watermark, out = std::move(spare_)]() mutable {
           out.rows.clear();
-          out.status = keys_.read(after, watermark, batch_size(), out.rows);
+          out.status = keys_->read(after, watermark, batch_size(), out.rows);
           if (out.status) {
             ahead_mapper_->map(out.rows, out.mapped);
             session_.sink().prepare(out.mapped.writes);
@@ -426,7 +485,7 @@ class Runner {
 
   Result<void> read_batch(const std::optional<Key>& cursor, const Key& watermark) {
     rows_.clear();
-    return keys_.read(cursor, watermark, batch_size(), rows_);
+    return keys_->read(cursor, watermark, batch_size(), rows_);
   }
 
   std::size_t batch_size() const {
@@ -467,9 +526,17 @@ class Runner {
 
   // Maps the rows read into rows_ (unless `mapped` already), writes them;
   // then the ledger.
-  Result<void> row_by_row_batch(BatchResult& batch, bool mapped) {
+  // A batch of a source read in order: where it ends, and what the source
+  // could not read in it.
+  struct ReadInOrder {
+    const Cursor& end;
+    const std::vector<RowFailure>& unreadable;
+  };
+
+  Result<void> row_by_row_batch(BatchResult& batch, bool mapped,
+                                const ReadInOrder* in_order = nullptr) {
     const auto started = Clock::now();
-    if (rows_.size() == 0) {
+    if (rows_.size() == 0 && in_order == nullptr) {
       batch.done = true;
       return db_.commit();
     }
@@ -503,8 +570,18 @@ class Runner {
           break;
       }
     }
-    batch.first_key = mapper_.key_of(rows_, 0);
-    batch.last_key = mapper_.key_of(rows_, rows_.size() - 1);
+    if (in_order != nullptr) {
+      // The ledger's last key is the source's cursor, where a resumed run goes on.
+      const auto unreadable = static_cast<std::int64_t>(in_order->unreadable.size());
+      batch.delta.read += unreadable;
+      batch.delta.unreadable += unreadable;
+      failures.insert(failures.end(), in_order->unreadable.begin(), in_order->unreadable.end());
+      batch.first_key = rows_.size() > 0 ? mapper_.key_of(rows_, 0) : in_order->end;
+      batch.last_key = in_order->end;
+    } else {
+      batch.first_key = mapper_.key_of(rows_, 0);
+      batch.last_key = mapper_.key_of(rows_, rows_.size() - 1);
+    }
     return record_and_commit(batch, failures, started);
   }
 
@@ -564,7 +641,7 @@ class Runner {
   const RunRequest& request_;
   const RunEventStream& events_;
   Connection& db_;
-  KeyRangeSource& keys_;
+  KeyRangeSource* keys_;  // null for sources read in order
   Ledger& ledger_;
   BatchMapper mapper_;
   std::string job_;

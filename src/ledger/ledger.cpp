@@ -56,6 +56,14 @@ struct Migration {
   std::vector<std::string> statements;
 };
 
+// The counters of the first layout; later ones are added by migrations.
+const std::string k_first_counter_columns =
+    "rows_read BIGINT NOT NULL DEFAULT 0, rows_updated BIGINT NOT NULL DEFAULT 0,"
+    " rows_skipped BIGINT NOT NULL DEFAULT 0, rows_no_value BIGINT NOT NULL DEFAULT 0,"
+    " rows_guarded BIGINT NOT NULL DEFAULT 0, rows_no_target BIGINT NOT NULL DEFAULT 0,"
+    " rows_failed BIGINT NOT NULL DEFAULT 0, rows_fallback BIGINT NOT NULL DEFAULT 0,"
+    " rows_missing BIGINT NOT NULL DEFAULT 0, rows_invalid_json BIGINT NOT NULL DEFAULT 0";
+
 const std::vector<Migration>& migrations() {
   static const std::vector<Migration> steps{
       // 1: the ledger as it was before it kept its version.
@@ -68,7 +76,7 @@ const std::vector<Migration>& migrations() {
            " started_at TEXT NOT NULL, finished_at TEXT,"
            " start_after TEXT, watermark TEXT, cursor TEXT,"
            " total_estimate BIGINT NOT NULL DEFAULT 0, batches BIGINT NOT NULL DEFAULT 0," +
-               counter_columns("rows_{} BIGINT NOT NULL DEFAULT 0") + ", message TEXT, scope TEXT)",
+               k_first_counter_columns + ", message TEXT, scope TEXT)",
            "CREATE INDEX IF NOT EXISTS _backfill_runs_by_job ON _backfill_runs (job, run_id)",
            "CREATE TABLE IF NOT EXISTS _backfill_batches ("
            " run_id BIGINT NOT NULL, batch_no BIGINT NOT NULL, first_key TEXT, last_key TEXT,"
@@ -86,8 +94,10 @@ const std::vector<Migration>& migrations() {
       // and the steps of a pipeline.
       {2,
        {
-           "UPDATE _backfill_ledger SET next_run_id ="
-           " (SELECT coalesce(max(run_id), 0) + 1 FROM _backfill_runs)",
+           // Past every id in use, batches left by dropped runs included.
+           "UPDATE _backfill_ledger SET next_run_id = 1 + (SELECT max(id) FROM ("
+           " SELECT coalesce(max(run_id), 0) AS id FROM _backfill_runs UNION ALL"
+           " SELECT coalesce(max(run_id), 0) FROM _backfill_batches) AS ids)",
            "CREATE TABLE IF NOT EXISTS _backfill_before_images ("
            " run_id BIGINT NOT NULL, batch_no BIGINT NOT NULL, row_key TEXT NOT NULL,"
            " before_values TEXT, written_values TEXT, PRIMARY KEY (run_id, row_key))",
@@ -99,6 +109,8 @@ const std::vector<Migration>& migrations() {
            " pipeline TEXT NOT NULL, step TEXT NOT NULL, state TEXT NOT NULL,"
            " started_at TEXT, finished_at TEXT, detail TEXT, PRIMARY KEY (pipeline, step))",
        }},
+      // 3: items a source could not read (a malformed line of a file).
+      {3, {"ALTER TABLE _backfill_runs ADD COLUMN rows_unreadable BIGINT NOT NULL DEFAULT 0"}},
   };
   return steps;
 }
@@ -112,11 +124,17 @@ constexpr std::string_view k_version_table_ddl =
 
 // Columns of a run as load_run reads them: fixed ones, counters, message.
 constexpr std::size_t k_first_counter_column = 10;
-// Ledgers written before runs recorded their scope lack that column.
-std::string run_columns(bool with_scope) {
+// Older ledgers lack some columns (scope, later counters): those read as
+// NULL or 0, so read-only commands read every version as it is.
+std::string run_columns(const TableSchema& runs) {
+  std::string counters;
+  for (const auto& f : RowCounters::k_fields) {
+    const std::string column = fmt::format("rows_{}", f.name);
+    counters += (counters.empty() ? "" : ", ") + (runs.find_column(column) ? column : "0");
+  }
   return "run_id, job, state, started_at, finished_at, start_after, watermark, cursor, "
          "total_estimate, batches, " +
-         counter_columns("rows_{}") + ", message, " + (with_scope ? "scope" : "NULL");
+         counters + ", message, " + (runs.find_column("scope") ? "scope" : "NULL");
 }
 
 Value optional_key(const std::optional<Key>& key) {
@@ -191,11 +209,11 @@ Result<Ledger::StoredVersion> Ledger::stored_version() {
   StoredVersion stored;
   // Without its runs there is no ledger, whatever else was left behind by
   // someone dropping the tables: version 0, created afresh.
-  has_scope_column_.reset();
+  runs_table_.reset();
   auto runs = db_.describe("_backfill_runs");
   if (!runs) return std::unexpected(runs.error());
   if (!runs->has_value()) return stored;
-  has_scope_column_ = (*runs)->find_column("scope") != nullptr;
+  runs_table_ = std::move(**runs);
   auto table = db_.describe("_backfill_ledger");
   if (!table) return std::unexpected(table.error());
   if (table->has_value()) {
@@ -208,7 +226,7 @@ Result<Ledger::StoredVersion> Ledger::stored_version() {
   }
   // Written before the ledger kept its version: 1 when its runs record
   // their scope, 0 otherwise.
-  if (stored.version == 0) stored.version = *has_scope_column_ ? 1 : 0;
+  if (stored.version == 0) stored.version = runs_table_->find_column("scope") ? 1 : 0;
   if (stored.version > k_schema_version) {
     throw Error(ExitCode::k_schema_mismatch,
                 fmt::format("the ledger in {} is of version {}, written by backfill {}; this "
@@ -250,14 +268,14 @@ Result<void> Ledger::create_or_migrate() {
       if (auto r = db_.execute(sql); !r) return another_run(r.error());
     }
     if (step.to_version == 1) {
-      auto with_scope = has_scope_column();
-      if (!with_scope) return std::unexpected(with_scope.error());
-      if (!*with_scope) {
+      auto runs = runs_table();
+      if (!runs) return std::unexpected(runs.error());
+      if (!(*runs)->find_column("scope")) {
         if (auto r = db_.execute("ALTER TABLE _backfill_runs ADD COLUMN scope TEXT"); !r)
           return another_run(r.error());
-        has_scope_column_ = true;
       }
     }
+    runs_table_.reset();  // the step may have changed it
     Value params[] = {Value(std::int64_t{step.to_version}), Value(std::string(k_version))};
     if (auto r = db_.execute("UPDATE _backfill_ledger SET version = ?, written_by = ?", params); !r)
       return another_run(r.error());
@@ -265,13 +283,14 @@ Result<void> Ledger::create_or_migrate() {
   return {};
 }
 
-Result<bool> Ledger::has_scope_column() {
-  if (!has_scope_column_) {
+Result<const TableSchema*> Ledger::runs_table() {
+  if (!runs_table_) {
     auto schema = db_.describe("_backfill_runs");
     if (!schema) return std::unexpected(schema.error());
-    has_scope_column_ = *schema && (*schema)->find_column("scope") != nullptr;
+    if (!*schema) return fail(Failure::Kind::k_permanent, "the ledger has no runs table");
+    runs_table_ = std::move(**schema);
   }
-  return *has_scope_column_;
+  return &*runs_table_;
 }
 
 Result<std::optional<Owner>> Ledger::holder(const std::string& job) {
@@ -314,11 +333,11 @@ Result<std::optional<RunRecord>> Ledger::load_run(const std::string& where,
                                                   const std::string& job) {
   std::optional<RunRecord> run;
   Value j{job};
-  auto with_scope = has_scope_column();
-  if (!with_scope) return std::unexpected(with_scope.error());
+  auto runs = runs_table();
+  if (!runs) return std::unexpected(runs.error());
   auto r = db_.query(
       fmt::format("SELECT {} FROM _backfill_runs WHERE job = ?{} ORDER BY run_id DESC LIMIT 1",
-                  run_columns(*with_scope), where),
+                  run_columns(**runs), where),
       {&j, 1}, [&](std::span<const Value> row) {
         RunRecord rec;
         rec.run_id = int_column(row[0]);

@@ -46,7 +46,12 @@ void ProgressReporter::on_event(const RunEvent& event) {
 void ProgressReporter::started(const RunStarted& e) {
   if (mode_ == Mode::k_none) return;
   const RunRecord& run = e.run;
-  if (e.resumed) {
+  if (e.in_order) {
+    print("{} run {} of items read in order{}: {} of about {} done\n",
+          e.resumed ? "Resuming" : "Starting", run.run_id,
+          run.cursor ? " after position " + key_to_json(*run.cursor) : "",
+          with_commas(run.counters.read), with_commas(run.total_estimate));
+  } else if (e.resumed) {
     print("Resuming run {} after key {}: {} of about {} rows done\n", run.run_id,
           run.cursor ? key_to_json(*run.cursor) : "(start)", with_commas(run.counters.read),
           with_commas(run.total_estimate));

@@ -17,6 +17,7 @@ constexpr std::string_view k_rule = "===========================================
 struct CounterLine {
   const char* label;
   std::int64_t RowCounters::*member;
+  bool only_when_counted = false;  // a line only some sources can ever count
 };
 
 // The order and wording of the outcome lines, shared by every format.
@@ -28,6 +29,7 @@ constexpr CounterLine k_outcomes[] = {
     {"Kept (filled meanwhile)", &RowCounters::guarded},
     {"No target row", &RowCounters::no_target},
     {"Failed to write", &RowCounters::failed},
+    {"Unreadable items", &RowCounters::unreadable, true},
 };
 constexpr CounterLine k_flags[] = {
     {"Used a fallback", &RowCounters::fallback},
@@ -45,9 +47,11 @@ void write_counters_json(JsonWriter& w, const RowCounters& c) {
 
 std::string counters_text(const RowCounters& c, int width) {
   std::string out;
-  for (const auto& line : k_outcomes)
+  for (const auto& line : k_outcomes) {
+    if (line.only_when_counted && c.*line.member == 0) continue;
     out += fmt::format("{:<{}}{:>12}\n", std::string(line.label) + ":", width,
                        with_commas(c.*line.member));
+  }
   out += "------------------------------------------------------------\n";
   for (const auto& line : k_flags)
     out += fmt::format("{:<{}}{:>12}\n", std::string(line.label) + ":", width,
@@ -99,8 +103,10 @@ std::string run_summary_markdown(const JobSpec& spec, const RunSummary& s) {
                      s.run.run_id, to_string(s.run.state), s.run.started_at, s.run.finished_at,
                      spec.target.url, spec.target.table);
   out += "| Outcome | Rows |\n| --- | ---: |\n";
-  for (const auto& line : k_outcomes)
+  for (const auto& line : k_outcomes) {
+    if (line.only_when_counted && s.run.counters.*line.member == 0) continue;
     out += fmt::format("| {} | {} |\n", line.label, with_commas(s.run.counters.*line.member));
+  }
   for (const auto& line : k_flags)
     out += fmt::format("| {} | {} |\n", line.label, with_commas(s.run.counters.*line.member));
   out += fmt::format(
@@ -183,6 +189,7 @@ std::string run_event_json(const RunEvent& event) {
         if constexpr (std::is_same_v<E, RunStarted>) {
           w.member("event", "started").member("at", Connection::now_utc());
           w.member("job", e.run.job).member("run_id", e.run.run_id).member("resumed", e.resumed);
+          w.member("in_order", e.in_order);
           w.member("rows_in_range", e.run.total_estimate).member("rows_done", e.run.counters.read);
           write_key(w, "start_after", e.run.start_after);
           write_key(w, "up_to", e.run.watermark);

@@ -237,6 +237,34 @@ class JobReader {
     return std::string(node->as_string()->get());
   }
 
+  // A string, number or boolean as a Value.
+  Value scalar(const toml::node& v, const std::string& key) const {
+    if (v.is_string()) return std::string(v.as_string()->get());
+    if (v.is_integer()) return v.as_integer()->get();
+    if (v.is_floating_point()) return v.as_floating_point()->get();
+    if (v.is_boolean()) return v.as_boolean()->get();
+    fail(&v, key, "must be a string, number or boolean");
+  }
+
+  // [source.options] / [target.options]: settings of the endpoint's
+  // connector, which validates them when it opens the store.
+  std::vector<ConnectorSetting> connector_settings(const toml::table& t,
+                                                   const std::string& prefix) const {
+    std::vector<ConnectorSetting> out;
+    const toml::node* node = t.get("options");
+    if (node == nullptr) return out;
+    if (!node->is_table())
+      fail(node, prefix + "options", "must be a table of the connector's settings");
+    for (auto&& [k, v] : *node->as_table()) {
+      const std::string key = prefix + "options." + std::string(k.str());
+      out.push_back({std::string(k.str()), scalar(v, key),
+                     v.source().path && *v.source().path == k_command_line_source
+                         ? std::string("--set ") + key
+                         : fmt::format("{}:{}", file_.string(), v.source().begin.line)});
+    }
+    return out;
+  }
+
   // A string that names something: an empty one is a mistake (a template's
   // unset variable, say), never "all" or "the default".
   std::optional<std::string> non_empty_string(const toml::table& t, std::string_view prefix,
@@ -298,14 +326,36 @@ class JobReader {
   Endpoint endpoint(const toml::table& t, std::string_view name, bool allow_filter) const {
     std::string prefix = std::string(name) + ".";
     if (allow_filter) {
-      reject_unknown(t, prefix, {"url", "table", "key", "filter"});
+      reject_unknown(t, prefix, {"url", "table", "key", "filter", "options"});
     } else {
-      reject_unknown(t, prefix, {"url", "table", "key", "mode", "json_column"});
+      reject_unknown(t, prefix, {"url", "table", "key", "mode", "json_column", "options"});
     }
     Endpoint e;
     e.url = expand_path(*non_empty_string(t, prefix, "url", true), prefix + "url");
-    e.table = *non_empty_string(t, prefix, "table", true);
+    e.options = connector_settings(t, prefix);
     e.key = key_list(t, prefix);
+    if (reads_items(e.url)) {
+      // A file of items: no table, no SQL; the key names the item's member
+      // that holds the target's key.
+      if (!allow_filter) {
+        fail(t.get("url"), prefix + "url", "a file: URL can only be a source",
+             "write into a SQLite or PostgreSQL table");
+      }
+      for (std::string_view sql_only : {"table", "filter"}) {
+        if (const toml::node* n = t.get(sql_only)) {
+          fail(n, prefix + std::string(sql_only),
+               "a file: source has none: every item of the file is read",
+               fmt::format("leave {}{} out", prefix, sql_only));
+        }
+      }
+      if (e.key.empty()) {
+        fail(t.get("url"), prefix + "key",
+             "a file: source needs key: the item's field that holds the target row's key",
+             "for example key = \"session_id\"");
+      }
+      return e;
+    }
+    e.table = *non_empty_string(t, prefix, "table", true);
     if (allow_filter) {
       e.filter = string(t, prefix, "filter", false).value_or("");
       // An empty filter would widen the job to every row of the table.
@@ -389,16 +439,7 @@ class JobReader {
       if (t.contains("column") || t.contains("path"))
         fail(&node, key, "a constant takes no column or path");
       ex.kind = Extractor::Kind::k_constant;
-      if (v->is_string())
-        ex.constant = std::string(v->as_string()->get());
-      else if (v->is_integer())
-        ex.constant = v->as_integer()->get();
-      else if (v->is_floating_point())
-        ex.constant = v->as_floating_point()->get();
-      else if (v->is_boolean())
-        ex.constant = v->as_boolean()->get();
-      else
-        fail(v, key + ".value", "must be a string, number or boolean");
+      ex.constant = scalar(*v, key + ".value");
       return ex;
     }
     if (!t.contains("column") && t.contains("path")) {
@@ -562,6 +603,13 @@ class JobReader {
     } else {
       job.target = job.source;
       job.target.filter.clear();
+    }
+    if (job.in_place && reads_items(job.source.url)) {
+      throw Error(ExitCode::k_job_invalid,
+                  fmt::format("{}: a file: source needs a [target]: the table its items fill",
+                              file_.string()),
+                  "add [target] with the url and table to write, and a mode (update, upsert or "
+                  "insert_if_absent)");
     }
     if (job.in_place) job.target.filter = job.source.filter;
     WritePolicy default_policy = WritePolicy::k_fill_null;

@@ -133,12 +133,29 @@ def assert_counters_add_up(test, counters):
     """Every row read ends in exactly one outcome. Takes a summary's counters
     or a ledger run row (rows_<name> columns)."""
     c = {k[5:] if k.startswith("rows_") else k: v for k, v in counters.items()}
-    test.assertEqual(c["read"], c["updated"] + c["skipped"] + c["no_value"] + c["guarded"] + c["no_target"] + c["failed"], c)
+    test.assertEqual(c["read"], c["updated"] + c["skipped"] + c["no_value"] + c["guarded"] + c["no_target"] + c["failed"]
+                     + c.get("unreadable", 0), c)
 
 
 def file_digest(path):
     with open(path, "rb") as f:
         return hashlib.sha256(f.read()).hexdigest()
+
+
+def integer_or_none(value):
+    """The job's `integer` conversion, written independently."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else None
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            return None
+    return None
 
 
 def command_json(stdout):

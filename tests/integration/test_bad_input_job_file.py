@@ -265,11 +265,11 @@ class OptionsTest(JobFileTestCase):
         text = self.text + f'\n[target]\nurl = "{self.db}"\ntable = "t"\nmode = "upsert"\n'
         self.refused(text, 65, line_of(text, "mode =") + ' target.mode: "upsert" needs a target other than the source')
 
-    def test_upsert_into_sqlite(self):
-        """mode = "upsert" into an SQLite target."""
+    def test_merge_json_into_sqlite(self):
+        """mode = "merge_json" into an SQLite target."""
         other = self.other_store()
-        text = self.text + f'\n[target]\nurl = "{other}"\ntable = "t"\nmode = "upsert"\n'
-        self.refused(text, 65, 'target.mode = "upsert" is not available for SQLite targets', 'mode = "update"')
+        text = self.text + f'\n[target]\nurl = "{other}"\ntable = "t"\nmode = "merge_json"\njson_column = "p"\n'
+        self.refused(text, 65, 'target.mode = "merge_json" is not available for SQLite targets', '"upsert"')
         self.assertEqual(file_digest(other), self.digests[other], "the target changed")
 
 

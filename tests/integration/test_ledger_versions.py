@@ -66,7 +66,7 @@ class SqliteLedgerVersionTest(TempDirTest):
         self.assertEqual(result.returncode, 0, result.stderr)
         con = sqlite3.connect(db)
         self.assertEqual(con.execute("SELECT version, written_by FROM _backfill_ledger").fetchall(),
-                         [(2, released_version())])
+                         [(3, released_version())])
         runs = con.execute("SELECT run_id, job, state, rows_read FROM _backfill_runs ORDER BY run_id").fetchall()
         self.assertEqual(runs, [(7, "older", "completed", 40), (8, "small", "completed", 50)])
         self.assertIsNotNone(con.execute("SELECT scope FROM _backfill_runs WHERE run_id = 8").fetchone()[0])

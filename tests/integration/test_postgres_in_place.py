@@ -12,7 +12,8 @@ import time
 import unittest
 
 from pg_server import PASSWORD, PASSWORD_USER, PgServer, server
-from support import (command_json, BACKFILL, TempDirTest, assert_counters_add_up, run, timestamp_or_none)
+from support import (command_json, BACKFILL, TempDirTest, assert_counters_add_up, integer_or_none, run,
+                     timestamp_or_none)
 
 def make_orders(db, rows, seed):
     """orders: payload jsonb, raw text (sometimes invalid JSON), and the
@@ -46,22 +47,6 @@ def make_orders(db, rows, seed):
                       time.strftime("%Y-%m-%d %H:%M:%S+00", time.gmtime(created)),
                       "2020-01-01 00:00:00+00" if filled else None, 1 if filled else None])
     server().copy(db, "orders", lines)
-
-
-def integer_or_none(value):
-    """The job's `integer` conversion, written independently."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        return int(value) if value.is_integer() else None
-    if isinstance(value, str):
-        try:
-            return int(value)
-        except ValueError:
-            return None
-    return None
 
 
 def read_orders(db):

@@ -462,7 +462,7 @@ class Case:
         stores `target_rows` (key -> field values, PostgreSQL or SQLite) is the
         target table, never read by the run."""
         counters = dict.fromkeys(["read", "updated", "skipped", "no_value", "guarded", "no_target", "failed",
-                                  "fallback", "missing", "invalid_json"], 0)
+                                  "unreadable", "fallback", "missing", "invalid_json"], 0)
         problems = []
         jsonb = store == "postgres"
         targets = {row["key"]: dict(row["targets"]) for row in self.rows} if in_place else \

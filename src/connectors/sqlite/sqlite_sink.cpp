@@ -39,18 +39,53 @@ SqliteSink::SqliteSink(SqliteConnection& db, const Endpoint& target,
   for (const auto& f : fields_) columns.push_back(db_.quote(f.column));
   current_sql_ = fmt::format("SELECT {} FROM {} WHERE {}", fmt::join(columns, ", "),
                              db_.quote(target_.table), fmt::join(where, " AND "));
+  if (inserts()) insert_sql_ = insert_sql();
+}
+
+bool SqliteSink::inserts() const {
+  return target_.mode == WriteMode::k_upsert || target_.mode == WriteMode::k_insert_if_absent;
+}
+
+// A row per key: inserted when absent; when present, upsert updates it as
+// update does (the same guard), insert_if_absent leaves it.
+std::string SqliteSink::insert_sql() const {
+  const std::size_t k = target_.key.size();
+  std::vector<std::string> columns, keys, sets, changes;
+  for (std::size_t i = 0; i < k; ++i) keys.push_back(db_.quote(target_.key[i]));
+  columns = keys;
+  for (const FieldSpec& f : fields_) {
+    std::string col = db_.quote(f.column);
+    columns.push_back(col);
+    if (f.policy == WritePolicy::k_fill_null) {
+      sets.push_back(fmt::format("{0} = coalesce({0}, excluded.{0})", col));
+      changes.push_back(fmt::format("({0} IS NULL AND excluded.{0} IS NOT NULL)", col));
+    } else {
+      sets.push_back(fmt::format("{0} = coalesce(excluded.{0}, {0})", col));
+      changes.push_back(fmt::format("(excluded.{0} IS NOT NULL AND {0} IS NOT excluded.{0})", col));
+    }
+  }
+  std::vector<std::string> params;
+  for (std::size_t p = 1; p <= columns.size(); ++p) params.push_back(fmt::format("?{}", p));
+  return fmt::format("INSERT INTO {} ({}) VALUES ({}) ON CONFLICT ({}) {}",
+                     db_.quote(target_.table), fmt::join(columns, ", "), fmt::join(params, ", "),
+                     fmt::join(keys, ", "),
+                     target_.mode == WriteMode::k_insert_if_absent
+                         ? std::string("DO NOTHING")
+                         : fmt::format("DO UPDATE SET {} WHERE {}", fmt::join(sets, ", "),
+                                       fmt::join(changes, " OR ")));
 }
 
 void SqliteSink::validate() {
-  if (target_.mode != WriteMode::k_update) {
+  if (target_.mode == WriteMode::k_merge_json) {
     throw Error(ExitCode::k_job_invalid,
-                fmt::format("target.mode = \"{}\" is not available for SQLite targets yet",
-                            to_string(target_.mode)),
-                "use mode = \"update\", or a PostgreSQL target");
+                "target.mode = \"merge_json\" is not available for SQLite targets yet",
+                "use mode = \"update\", \"upsert\" or \"insert_if_absent\", or a PostgreSQL "
+                "target");
   }
   refuse_iso_text_in_integer_columns();
   db_.prepare(update_sql_);
   db_.prepare(exists_sql_);
+  if (inserts()) db_.prepare(insert_sql_);
 }
 
 // SQLite would store ISO text in an INTEGER column without a word, where
@@ -96,6 +131,7 @@ Result<void> SqliteSink::write(const WriteBatch& batch, std::vector<WriteOutcome
                                std::vector<std::string>& row_errors) {
   outcomes.assign(batch.size(), WriteOutcome::k_guarded);
   row_errors.assign(batch.size(), std::string());
+  if (inserts()) return insert_rows(batch, outcomes, row_errors);
   sqlite3_stmt* stmt = db_.prepare(update_sql_);
   for (std::size_t i = 0; i < batch.size(); ++i) {
     db_.bind(stmt, batch.row(i));
@@ -109,6 +145,28 @@ Result<void> SqliteSink::write(const WriteBatch& batch, std::vector<WriteOutcome
       outcomes[i] = *exists ? WriteOutcome::k_guarded : WriteOutcome::k_no_target;
     } else {
       Failure f = db_.failure(rc, "UPDATE " + target_.table);
+      sqlite3_reset(stmt);
+      if (f.kind != Failure::Kind::k_row) return std::unexpected(f);
+      outcomes[i] = WriteOutcome::k_failed;
+      row_errors[i] = f.message;
+    }
+    sqlite3_reset(stmt);
+  }
+  return {};
+}
+
+// Rows that changed nothing had their key already: upsert's guard kept
+// them, or insert_if_absent left them.
+Result<void> SqliteSink::insert_rows(const WriteBatch& batch, std::vector<WriteOutcome>& outcomes,
+                                     std::vector<std::string>& row_errors) {
+  sqlite3_stmt* stmt = db_.prepare(insert_sql_);
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    db_.bind(stmt, batch.row(i));
+    const int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_DONE) {
+      if (sqlite3_changes(db_.handle()) > 0) outcomes[i] = WriteOutcome::k_written;
+    } else {
+      Failure f = db_.failure(rc, "INSERT INTO " + target_.table);
       sqlite3_reset(stmt);
       if (f.kind != Failure::Kind::k_row) return std::unexpected(f);
       outcomes[i] = WriteOutcome::k_failed;

@@ -47,7 +47,14 @@ class SqliteSink final : public Sink {
   SqliteConnection& db_;
   Endpoint target_;
   std::vector<FieldSpec> fields_;
+  // upsert and insert_if_absent: INSERT ... ON CONFLICT by the key.
+  bool inserts() const;
+  std::string insert_sql() const;
+  Result<void> insert_rows(const WriteBatch& batch, std::vector<WriteOutcome>& outcomes,
+                           std::vector<std::string>& row_errors);
+
   std::string update_sql_;
+  std::string insert_sql_;
   std::string exists_sql_;
   std::string current_sql_;            // the fields' values of the row with a key
   PushdownState* pushdown_ = nullptr;  // owned by the connection's SQL functions

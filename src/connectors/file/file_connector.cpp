@@ -1,0 +1,146 @@
+#include "connectors/file/file_connector.h"
+
+#include <fmt/format.h>
+
+#include <filesystem>
+
+
+namespace backfill::file {
+
+namespace {
+
+// Where an item stands in its file, as failures record it.
+std::string position_json(FileFormat format, std::int64_t position) {
+  return fmt::format("{{\"{}\":{}}}", format == FileFormat::k_json_array ? "item" : "line",
+                     position);
+}
+
+}  // namespace
+
+FileStore::FileStore(std::string path, const ConnectOptions& options) : path_(std::move(path)) {
+  std::optional<FileFormat> format;
+  if (path_ != "-") format = format_of(path_);
+  const std::string role = options.url_setting.substr(0, options.url_setting.find('.'));
+  for (const ConnectorSetting& setting : options.settings) {
+    if (setting.name != "format") {
+      throw Error(ExitCode::k_job_invalid,
+                  fmt::format("{}: {}.options.{}: the file connector has no such option",
+                              setting.where, role, setting.name),
+                  "its options: format (\"jsonl\", \"csv\" or \"json\")");
+    }
+    const auto* name = std::get_if<std::string>(&setting.value);
+    format.reset();
+    if (name) format = parse_format(*name);
+    if (!format) {
+      throw Error(ExitCode::k_job_invalid,
+                  fmt::format("{}: {}.options.format must be \"jsonl\", \"csv\" or \"json\"",
+                              setting.where, role),
+                  "jsonl: one JSON object per line; csv: a header line, then one record a line; "
+                  "json: one array of objects");
+    }
+  }
+  if (!format) {
+    throw Error(ExitCode::k_job_invalid,
+                fmt::format("cannot tell the format of {} from its name", display_name()),
+                fmt::format("name it .jsonl, .csv or .json, or set [{}.options] format = "
+                            "\"jsonl\", \"csv\" or \"json\"",
+                            role));
+  }
+  format_ = format.value();
+}
+
+std::string FileStore::identity() const {
+  if (path_ == "-") return "file:-";
+  std::error_code ec;
+  auto canonical = std::filesystem::weakly_canonical(path_, ec);
+  return "file:" + (ec ? path_ : canonical.string());
+}
+
+ItemReader& FileStore::reader_at_most(std::int64_t position) {
+  if (reader_ && reader_->position() > position) {
+    if (path_ == "-") {
+      throw Error(ExitCode::k_failed,
+                  fmt::format("standard input cannot be read again from line {}", position),
+                  "save the input to a file and read that");
+    }
+    reader_.reset();
+  }
+  if (!reader_) reader_ = ItemReader::open(path_, format_);
+  return *reader_;
+}
+
+Result<std::optional<TableSchema>> FileStore::describe(std::string_view /*table*/) {
+  TableSchema schema;
+  schema.name = display_name();
+  if (format_ == FileFormat::k_csv) {
+    for (const std::string& name : reader_at_most(0).header())
+      schema.columns.push_back(ColumnInfo{.name = name, .declared_type = "text"});
+  } else {
+    schema.any_column = true;
+  }
+  return schema;
+}
+
+void FileSource::validate() {
+  ItemReader& reader = store_.reader_at_most(0);
+  std::vector<std::string> names = query_.key;
+  names.insert(names.end(), query_.columns.begin(), query_.columns.end());
+  reader.select(std::move(names));
+  selected_ = &reader;
+}
+
+Result<std::optional<Cursor>> FileSource::next_batch(const std::optional<Cursor>& after,
+                                                     std::size_t limit, RowBatch& out,
+                                                     std::vector<RowFailure>& unreadable) {
+  std::int64_t from = 0;
+  if (after && after->size() == 1 && std::holds_alternative<std::int64_t>((*after)[0]))
+    from = std::get<std::int64_t>((*after)[0]);
+  ItemReader& reader = store_.reader_at_most(from);
+  if (&reader != selected_) validate();  // a reader opened afresh selects its columns again
+  while (reader.position() < from) {
+    if (!reader.next()) break;  // the file is shorter than before: nothing is left
+  }
+  out.width = query_.key.size() + query_.columns.size();
+  std::size_t taken = 0;
+  while (taken < limit) {
+    std::optional<Item> item = reader.next();
+    if (!item) break;
+    ++taken;
+    if (!item->problem.empty()) {
+      unreadable.push_back(
+          {position_json(store_.format(), item->position), "", "unreadable", item->problem});
+      continue;
+    }
+    std::span<Value> row = out.append_row();
+    std::ranges::move(item->values, row.begin());
+  }
+  if (taken == 0) return std::nullopt;
+  return Cursor{Value(reader.position())};
+}
+
+std::optional<std::int64_t> FileSource::estimate() {
+  auto positions = count_positions(store_.path(), store_.format());
+  if (positions && store_.format() == FileFormat::k_csv && *positions > 0) --*positions;
+  return positions;
+}
+
+bool FileConnector::claims(std::string_view url) const { return reads_items(url); }
+
+std::unique_ptr<Store> FileConnector::connect(std::string_view url,
+                                              const ConnectOptions& options) const {
+  return std::make_unique<FileStore>(std::string(url.substr(5)), options);
+}
+
+std::unique_ptr<Source> FileConnector::make_source(Store& store, const SourceQuery& query) const {
+  return std::make_unique<FileSource>(store_cast<FileStore>(store), query);
+}
+
+std::unique_ptr<Sink> FileConnector::make_sink(Store& store, const Endpoint& /*target*/,
+                                               const std::vector<FieldSpec>& /*fields*/) const {
+  throw Error(ExitCode::k_job_invalid,
+              fmt::format("{} cannot be a target: a file is read, never written",
+                          store.display_name()),
+              "write into a SQLite or PostgreSQL table");
+}
+
+}  // namespace backfill::file
