@@ -79,12 +79,19 @@ int run_command(const CommonOptions& common, const RunOptions& options) {
   if (common.json) events.subscribe(json_lines);
   events.subscribe(progress);
   events.subscribe(summary_writer);
+  // A reader of the events that stops reading (`| head`) must not end the
+  // run halfway: the lines it no longer wants are dropped.
+  if (common.json) std::signal(SIGPIPE, SIG_IGN);
+  // The error goes to stderr from main, as for every command; under --json
+  // it also ends the stream of events.
   try {
     return run_and_report(common, options, events);
   } catch (const Error& e) {
-    // The error goes to stderr from main, as for every command; under
-    // --json it also ends the stream of events.
     events.publish(RunFailed{e.what(), e.hint(), static_cast<int>(e.code())});
+    throw;
+  } catch (const std::exception& e) {
+    events.publish(RunFailed{fmt::format("internal error: {}", e.what()), "",
+                             static_cast<int>(ExitCode::k_failed)});
     throw;
   }
 }

@@ -6,7 +6,9 @@
 //
 // Thread contract: events are published on the runner's thread, one at a
 // time; a subscriber is called on that thread and must return promptly
-// (it holds up the next batch), and must not throw.
+// (it holds up the next batch). It must not throw, but for an Error on
+// RunSummarized (a report file that cannot be written), which then ends the
+// command with that error after the run is closed.
 #pragma once
 
 #include <cstdint>

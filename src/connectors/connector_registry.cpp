@@ -41,7 +41,9 @@ const auto& registered() {
 // URL prefixes of stores that a connector of some build claims, so that a
 // build without it says so rather than mistaking the URL for a file name.
 constexpr std::pair<std::string_view, std::string_view> k_known_schemes[] = {
-    {"postgres://", "postgres"}, {"postgresql://", "postgres"}, {"duckdb:", "duckdb"},
+    {"postgres://", "postgres"}, {"postgresql://", "postgres"}, {"host=", "postgres"},
+    {"hostaddr=", "postgres"},   {"port=", "postgres"},         {"dbname=", "postgres"},
+    {"user=", "postgres"},       {"service=", "postgres"},      {"duckdb:", "duckdb"},
     {"http://", "http"},         {"https://", "http"},
 };
 
@@ -62,7 +64,7 @@ const Connector& connector_for(std::string_view url) {
     if (url.starts_with(scheme)) {
       throw Error(ExitCode::k_job_invalid,
                   fmt::format("'{}': this build has no {} connector", url, name),
-                  fmt::format("this build reads and writes {}; use a build with the {} connector",
+                  fmt::format("this build's connectors are {}; use a build with the {} connector",
                               connector_names(), name));
     }
   }

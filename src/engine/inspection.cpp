@@ -38,7 +38,6 @@ void scan(JobSession& session, KeyRangeSource& keys, std::optional<Key> after, c
   }
 }
 
-// Across stores, whether the target can show its rows (Sink::current_values).
 // Reads the source's items after `after` in batches, calling visit(batch).
 template <class Visit>
 void scan_in_order(JobSession& session, std::optional<Cursor> after, Visit&& visit) {
@@ -57,6 +56,7 @@ void scan_in_order(JobSession& session, std::optional<Cursor> after, Visit&& vis
   }
 }
 
+// Across stores, whether the target can show its rows (Sink::current_values).
 bool target_visible(JobSession& session) {
   if (session.spec().in_place) return false;
   std::vector<std::optional<std::vector<Value>>> none;
@@ -152,11 +152,14 @@ StatusReport job_status(JobSession& session) {
   // can change (in place, fill_null), so only those are read and mapped.
   if (keys == nullptr) {
     // Read in order, the target's values are out of sight: pending are the
-    // items after an unfinished run's cursor that would get a write.
-    if (report.last_run && report.last_run->state != RunState::k_completed) {
+    // items a run would write, from the start before any run, after an
+    // unfinished run's cursor; a completed run left none that are known.
+    if (!report.last_run || report.last_run->state != RunState::k_completed) {
       BatchMapper mapper(session);
       MappedBatch mapped;
-      scan_in_order(session, report.last_run->cursor, [&](const RowBatch& rows) {
+      std::optional<Cursor> after;
+      if (report.last_run) after = report.last_run->cursor;
+      scan_in_order(session, after, [&](const RowBatch& rows) {
         mapper.map(rows, mapped);
         report.pending += static_cast<std::int64_t>(mapped.writes.size());
       });

@@ -268,16 +268,7 @@ class Runner {
         if (rows_.size() > 0 && session_.spec().options.read_ahead)
           start_read_ahead(mapper_.key_of(rows_, rows_.size() - 1), *run.watermark);
       }
-      int attempts = 0;
-      bool adopted = false;
-      with_retries("writing a batch", [&]() -> Result<void> {
-        batch = BatchResult{};
-        if (attempts++ > 0) {
-          auto r = adopt_committed_batch(run, progress);
-          if (!r) return std::unexpected(r.error());
-          if ((adopted = *r)) return {};
-        }
-        if (auto r = db_.begin_write(); !r) return r;
+      const bool adopted = write_with_retries(run, progress, batch, [&]() -> Result<void> {
         if (pushdown) {
           auto r = pushed_down_batch(cursor, *run.watermark, batch);
           if (r) pushdown_misses = 0;
@@ -337,16 +328,7 @@ class Runner {
       if (!end) break;
       mapper_.map(rows_, mapped_);
       BatchResult batch;
-      int attempts = 0;
-      bool adopted = false;
-      with_retries("writing a batch", [&]() -> Result<void> {
-        batch = BatchResult{};
-        if (attempts++ > 0) {
-          auto r = adopt_committed_batch(run, progress);
-          if (!r) return std::unexpected(r.error());
-          if ((adopted = *r)) return {};
-        }
-        if (auto r = db_.begin_write(); !r) return r;
+      const bool adopted = write_with_retries(run, progress, batch, [&] {
         const ReadInOrder in_order{*end, unreadable};
         return row_by_row_batch(batch, true, &in_order);
       });
@@ -354,6 +336,27 @@ class Runner {
       if (!adopted) advance(run, batch, progress, started);
     }
     seconds_ = seconds_since(started);
+  }
+
+  // Opens the write transaction and runs `write_batch` in it, with retries.
+  // Before a retry, a batch whose COMMIT went through after all is adopted
+  // from the ledger instead of written again; returns true when it was.
+  template <class WriteBatchInTransaction>
+  bool write_with_retries(RunRecord& run, Progress& progress, BatchResult& batch,
+                          WriteBatchInTransaction&& write_batch) {
+    int attempts = 0;
+    bool adopted = false;
+    with_retries("writing a batch", [&]() -> Result<void> {
+      batch = BatchResult{};
+      if (attempts++ > 0) {
+        auto r = adopt_committed_batch(run, progress);
+        if (!r) return std::unexpected(r.error());
+        if ((adopted = *r)) return {};
+      }
+      if (auto r = db_.begin_write(); !r) return r;
+      return write_batch();
+    });
+    return adopted;
   }
 
   // After a batch committed: the run's cursor and counters, its event, and

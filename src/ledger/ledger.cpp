@@ -57,12 +57,16 @@ struct Migration {
 };
 
 // The counters of the first layout; later ones are added by migrations.
-const std::string k_first_counter_columns =
-    "rows_read BIGINT NOT NULL DEFAULT 0, rows_updated BIGINT NOT NULL DEFAULT 0,"
-    " rows_skipped BIGINT NOT NULL DEFAULT 0, rows_no_value BIGINT NOT NULL DEFAULT 0,"
-    " rows_guarded BIGINT NOT NULL DEFAULT 0, rows_no_target BIGINT NOT NULL DEFAULT 0,"
-    " rows_failed BIGINT NOT NULL DEFAULT 0, rows_fallback BIGINT NOT NULL DEFAULT 0,"
-    " rows_missing BIGINT NOT NULL DEFAULT 0, rows_invalid_json BIGINT NOT NULL DEFAULT 0";
+constexpr std::string_view k_first_counters[] = {"read",    "updated",     "skipped", "no_value",
+                                                 "guarded", "no_target",   "failed",  "fallback",
+                                                 "missing", "invalid_json"};
+
+std::string first_counter_columns() {
+  std::string out;
+  for (std::string_view counter : k_first_counters)
+    out += fmt::format("{}rows_{} BIGINT NOT NULL DEFAULT 0", out.empty() ? "" : ", ", counter);
+  return out;
+}
 
 const std::vector<Migration>& migrations() {
   static const std::vector<Migration> steps{
@@ -76,7 +80,7 @@ const std::vector<Migration>& migrations() {
            " started_at TEXT NOT NULL, finished_at TEXT,"
            " start_after TEXT, watermark TEXT, cursor TEXT,"
            " total_estimate BIGINT NOT NULL DEFAULT 0, batches BIGINT NOT NULL DEFAULT 0," +
-               k_first_counter_columns + ", message TEXT, scope TEXT)",
+               first_counter_columns() + ", message TEXT, scope TEXT)",
            "CREATE INDEX IF NOT EXISTS _backfill_runs_by_job ON _backfill_runs (job, run_id)",
            "CREATE TABLE IF NOT EXISTS _backfill_batches ("
            " run_id BIGINT NOT NULL, batch_no BIGINT NOT NULL, first_key TEXT, last_key TEXT,"
@@ -224,9 +228,14 @@ Result<Ledger::StoredVersion> Ledger::stored_version() {
                        });
     if (!r) return std::unexpected(r.error());
   }
-  // Written before the ledger kept its version: 1 when its runs record
-  // their scope, 0 otherwise.
-  if (stored.version == 0) stored.version = runs_table_->find_column("scope") ? 1 : 0;
+  // Written before the ledger kept its version: 1 when its runs have every
+  // column of the first layout, 0 when some came later than the ledger.
+  if (stored.version == 0) {
+    bool complete = runs_table_->find_column("scope") != nullptr;
+    for (std::string_view counter : k_first_counters)
+      complete = complete && runs_table_->find_column(fmt::format("rows_{}", counter)) != nullptr;
+    stored.version = complete ? 1 : 0;
+  }
   if (stored.version > k_schema_version) {
     throw Error(ExitCode::k_schema_mismatch,
                 fmt::format("the ledger in {} is of version {}, written by backfill {}; this "
@@ -268,10 +277,17 @@ Result<void> Ledger::create_or_migrate() {
       if (auto r = db_.execute(sql); !r) return another_run(r.error());
     }
     if (step.to_version == 1) {
+      // The earliest ledgers lack some of the first layout's columns.
       auto runs = runs_table();
       if (!runs) return std::unexpected(runs.error());
-      if (!(*runs)->find_column("scope")) {
-        if (auto r = db_.execute("ALTER TABLE _backfill_runs ADD COLUMN scope TEXT"); !r)
+      std::vector<std::string> added;
+      for (std::string_view counter : k_first_counters) {
+        if (!(*runs)->find_column(fmt::format("rows_{}", counter)))
+          added.push_back(fmt::format("rows_{} BIGINT NOT NULL DEFAULT 0", counter));
+      }
+      if (!(*runs)->find_column("scope")) added.emplace_back("scope TEXT");
+      for (const std::string& column : added) {
+        if (auto r = db_.execute("ALTER TABLE _backfill_runs ADD COLUMN " + column); !r)
           return another_run(r.error());
       }
     }

@@ -145,8 +145,10 @@ class JobFileTest(JobFileTestCase):
     @unittest.skipIf("postgres" in BUILD_CONNECTORS, "this build has the PostgreSQL connector")
     def test_postgres_url_in_a_build_without_its_connector(self):
         """A postgres:// URL to a build made with -DBACKFILL_POSTGRES=OFF."""
-        self.refused(self.text, 65, "this build has no postgres connector", "this build reads and writes sqlite",
+        self.refused(self.text, 65, "this build has no postgres connector", "this build's connectors are file, sqlite",
                      args=("--db", "postgresql://etl@db.example/app"))
+        self.refused(self.text, 65, "this build has no postgres connector",
+                     args=("--db", "host=/run/postgresql dbname=app"))
 
     def test_url_of_an_unknown_kind(self):
         """A mysql:// URL."""

@@ -14,7 +14,8 @@ import subprocess
 import time
 import unittest
 
-from support import BACKFILL, TempDirTest, assert_counters_add_up, command_json, integer_or_none, run
+from support import (BACKFILL, TempDirTest, assert_counters_add_up, command_json, file_digest, integer_or_none,
+                     run)
 
 
 def make_sessions(db, ids):
@@ -191,6 +192,57 @@ class FileSourceTest(TempDirTest):
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertEqual(stored(self.db), {"a": (7, None), "b": (8, None)})
 
+    def test_csv_and_json_arrays_on_standard_input(self):
+        make_sessions(self.db, ["a", "b", "c"])
+        for name, fmt, text in (("csv", "csv", "session_id,score,label\na,1,\nb,2,\n"),
+                                ("json", "json", '[{"session_id": "c", "score": 3}]')):
+            job = self.job("-", name=name, options=f'options = {{ format = "{fmt}" }}')
+            result = subprocess.run([BACKFILL, "run", job, "--progress", "none", "--set",
+                                     'fields.label.from={column="label"}'], input=text, capture_output=True,
+                                    text=True, timeout=60)
+            self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(stored(self.db), {"a": (1, None), "b": (2, None), "c": (3, None)})
+
+    def test_items_without_a_key_are_unreadable_and_never_inserted(self):
+        make_sessions(self.db, ["a"])
+        source = self.path("plan.jsonl")
+        write_jsonl(source, [{"session_id": "a", "score": 1}, {"score": 2}, {"session_id": None, "score": 3},
+                             {"session_id": "b", "score": 4}])
+        result = run("run", self.job(source, mode="upsert"), "--json")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        c = command_json(result.stdout)["counters"]
+        self.assertEqual((c["read"], c["unreadable"], c["updated"]), (4, 2, 2))
+        self.assertEqual(stored(self.db), {"a": (1, None), "b": (4, None)})
+        con = sqlite3.connect(self.db)
+        problems = con.execute("SELECT row_key, detail FROM _backfill_failures WHERE kind = 'unreadable'"
+                               " ORDER BY seq").fetchall()
+        con.close()
+        self.assertEqual([k for k, _ in problems], ['{"line":2}', '{"line":3}'])
+        self.assertIn("no value for the key session_id", problems[0][1])
+
+    def test_a_csv_quote_never_closed_is_reported_with_the_lines_it_took(self):
+        make_sessions(self.db, ["a", "b", "c"])
+        source = self.path("plan.csv")
+        with open(source, "w") as f:
+            f.write('session_id,score,label\na,1,x\nb,2,"oops\nc,3,y\nd,4,z\n')
+        result = run("run", self.job(source), "--json", "--set", 'fields.label.from={column="label"}')
+        self.assertEqual(result.returncode, 0, result.stderr)
+        c = command_json(result.stdout)["counters"]
+        self.assertEqual((c["read"], c["unreadable"], c["updated"]), (2, 1, 1))
+        con = sqlite3.connect(self.db)
+        key, detail = con.execute("SELECT row_key, detail FROM _backfill_failures WHERE kind = 'unreadable'").fetchone()
+        con.close()
+        self.assertEqual(key, '{"line":3}')
+        self.assertIn("lines 3 to 5", detail)
+
+    def test_status_before_any_run_counts_every_item_to_write(self):
+        make_sessions(self.db, ["a", "b", "c"])
+        source = self.path("plan.jsonl")
+        write_jsonl(source, [{"session_id": "a", "score": 1}, {"session_id": "b"}, {"session_id": "c", "score": 3}])
+        status = run("status", self.job(source), "--json")
+        self.assertEqual(status.returncode, 2, status.stderr)
+        self.assertEqual(command_json(status.stdout)["pending"], 2)  # b gives no value
+
     def test_killed_runs_resume_after_the_last_committed_line(self):
         ids = [f"s{i}" for i in range(1, 4001)]
         make_sessions(self.db, ids)
@@ -273,12 +325,12 @@ class FileSourceRefusalTest(TempDirTest):
 
     def refused(self, text, code, *phrases, command="run"):
         job = self.write_job("job.toml", text)
-        before = open(self.db, "rb").read()
+        before = file_digest(self.db)
         result = run(command, job)
         self.assertEqual(result.returncode, code, result.stderr)
         for phrase in phrases:
             self.assertIn(phrase, result.stderr)
-        self.assertEqual(open(self.db, "rb").read(), before, "nothing is written")
+        self.assertEqual(file_digest(self.db), before, "nothing is written")
 
     def text(self, **kw):
         values = dict(name="plan", path=self.source, db=self.db, mode="update", options="")
@@ -328,6 +380,14 @@ class FileSourceRefusalTest(TempDirTest):
 
     def test_plan_needs_a_key_range(self):
         self.refused(self.text(), 65, "plan needs a source read by key ranges", command="plan")
+
+    def test_upsert_into_a_table_with_only_a_rowid(self):
+        con = sqlite3.connect(self.db)
+        con.execute("CREATE TABLE loose (session_id TEXT, score INTEGER, label TEXT)")
+        con.commit()
+        con.close()
+        text = self.text(mode="upsert").replace('table = "sessions"', 'table = "loose"')
+        self.refused(text, 67, "needs target table 'loose' to have a key of its own")
 
     def test_options_on_a_sqlite_store(self):
         self.refused(self.text().replace(f'url = "{self.db}"', f'url = "{self.db}"\noptions = {{ wal = true }}'),

@@ -2,8 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <filesystem>
-
 
 namespace backfill::file {
 
@@ -57,7 +57,8 @@ std::string FileStore::identity() const {
 }
 
 ItemReader& FileStore::reader_at_most(std::int64_t position) {
-  if (reader_ && reader_->position() > position) {
+  // A reader just opened stands after the CSV header: that is the start.
+  if (reader_ && reader_->position() > std::max(position, reader_->start())) {
     if (path_ == "-") {
       throw Error(ExitCode::k_failed,
                   fmt::format("standard input cannot be read again from line {}", position),
@@ -82,11 +83,27 @@ Result<std::optional<TableSchema>> FileStore::describe(std::string_view /*table*
 }
 
 void FileSource::validate() {
-  ItemReader& reader = store_.reader_at_most(0);
+  select_columns(store_.reader_at_most(0));
+}
+
+void FileSource::select_columns(ItemReader& reader) {
   std::vector<std::string> names = query_.key;
   names.insert(names.end(), query_.columns.begin(), query_.columns.end());
   reader.select(std::move(names));
   selected_ = &reader;
+}
+
+// An item that gives no value for a key column can find no target row, and
+// an inserting mode would make one with an empty key: it is unreadable.
+std::optional<std::string> FileSource::missing_key(const Item& item) const {
+  for (std::size_t k = 0; k < query_.key.size(); ++k) {
+    if (is_null(item.values[k])) {
+      return fmt::format("{} {} has no value for the key {}",
+                         store_.format() == FileFormat::k_json_array ? "item" : "line",
+                         item.first_position, query_.key[k]);
+    }
+  }
+  return std::nullopt;
 }
 
 Result<std::optional<Cursor>> FileSource::next_batch(const std::optional<Cursor>& after,
@@ -96,7 +113,7 @@ Result<std::optional<Cursor>> FileSource::next_batch(const std::optional<Cursor>
   if (after && after->size() == 1 && std::holds_alternative<std::int64_t>((*after)[0]))
     from = std::get<std::int64_t>((*after)[0]);
   ItemReader& reader = store_.reader_at_most(from);
-  if (&reader != selected_) validate();  // a reader opened afresh selects its columns again
+  if (&reader != selected_) select_columns(reader);  // a reader opened afresh
   while (reader.position() < from) {
     if (!reader.next()) break;  // the file is shorter than before: nothing is left
   }
@@ -106,9 +123,12 @@ Result<std::optional<Cursor>> FileSource::next_batch(const std::optional<Cursor>
     std::optional<Item> item = reader.next();
     if (!item) break;
     ++taken;
+    if (item->problem.empty()) {
+      if (auto missing = missing_key(*item)) item->problem = std::move(*missing);
+    }
     if (!item->problem.empty()) {
       unreadable.push_back(
-          {position_json(store_.format(), item->position), "", "unreadable", item->problem});
+          {position_json(store_.format(), item->first_position), "", "unreadable", item->problem});
       continue;
     }
     std::span<Value> row = out.append_row();
@@ -124,11 +144,14 @@ std::optional<std::int64_t> FileSource::estimate() {
   return positions;
 }
 
-bool FileConnector::claims(std::string_view url) const { return reads_items(url); }
+bool FileConnector::claims(std::string_view url) const {
+  return reads_items(url);
+}
 
 std::unique_ptr<Store> FileConnector::connect(std::string_view url,
                                               const ConnectOptions& options) const {
-  return std::make_unique<FileStore>(std::string(url.substr(5)), options);
+  // `file:~/plan.jsonl`: the path after the scheme expands `~` as paths do.
+  return std::make_unique<FileStore>(expand_path(url.substr(5), options.url_setting), options);
 }
 
 std::unique_ptr<Source> FileConnector::make_source(Store& store, const SourceQuery& query) const {
@@ -137,10 +160,10 @@ std::unique_ptr<Source> FileConnector::make_source(Store& store, const SourceQue
 
 std::unique_ptr<Sink> FileConnector::make_sink(Store& store, const Endpoint& /*target*/,
                                                const std::vector<FieldSpec>& /*fields*/) const {
-  throw Error(ExitCode::k_job_invalid,
-              fmt::format("{} cannot be a target: a file is read, never written",
-                          store.display_name()),
-              "write into a SQLite or PostgreSQL table");
+  throw Error(
+      ExitCode::k_job_invalid,
+      fmt::format("{} cannot be a target: a file is read, never written", store.display_name()),
+      "write into a SQLite or PostgreSQL table");
 }
 
 }  // namespace backfill::file

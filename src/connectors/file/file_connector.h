@@ -51,6 +51,9 @@ class FileSource final : public Source {
   std::optional<std::int64_t> estimate() override;
 
  private:
+  void select_columns(ItemReader& reader);
+  std::optional<std::string> missing_key(const Item& item) const;
+
   FileStore& store_;
   SourceQuery query_;
   const ItemReader* selected_ = nullptr;  // the reader whose columns validate() selected

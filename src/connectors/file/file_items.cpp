@@ -58,7 +58,8 @@ std::FILE* open_file(const std::string& path) {
   }
   throw Error(ExitCode::k_database_missing,
               fmt::format("source file {} cannot be opened: {}", path, std::strerror(err)),
-              "check the path in source.url; a relative path is relative to the job file");
+              "check the path in source.url; a relative path is relative to the working "
+              "directory");
 }
 
 // A JSON value as the engine's Value: documents inside it stay JSON text,
@@ -137,11 +138,11 @@ class JsonLinesReader final : public ItemReader {
     while (auto line = lines_.next()) {
       if (line->find_first_not_of(" \t") == std::string_view::npos) continue;  // blank
       Item item;
-      item.position = lines_.lines();
+      item.first_position = item.position = lines_.lines();
       simdjson::dom::element doc;
       if (auto error = parser_.parse(line->data(), line->size()).get(doc)) {
-        item.problem = fmt::format("line {} is not JSON: {}", item.position,
-                                   simdjson::error_message(error));
+        item.problem =
+            fmt::format("line {} is not JSON: {}", item.position, simdjson::error_message(error));
         return item;
       }
       simdjson::dom::object object;
@@ -176,6 +177,7 @@ class CsvReader final : public ItemReader {
                               problem.empty() ? "" : ": " + problem),
                   "put the column names on the first line: id,email,...");
     }
+    start_ = lines_.lines();
     for (std::size_t i = 0; i < fields.size(); ++i) {
       std::string name = fields[i].value_or("");
       if (name.empty() || std::ranges::find(header_, name) != header_.end()) {
@@ -196,10 +198,11 @@ class CsvReader final : public ItemReader {
     }
   }
   std::int64_t position() const override { return lines_.lines(); }
+  std::int64_t start() const override { return start_; }
 
   std::optional<Item> next() override {
     Item item;
-    if (!read_record(fields_, item.problem)) return std::nullopt;
+    if (!read_record(fields_, item.problem, &item.first_position)) return std::nullopt;
     item.position = lines_.lines();
     if (!item.problem.empty()) return item;
     if (fields_.size() != header_.size()) {
@@ -219,12 +222,15 @@ class CsvReader final : public ItemReader {
  private:
   // Reads one record into `fields`; false at the end of the file. A record
   // that cannot be read whole sets `problem`.
-  bool read_record(std::vector<std::optional<std::string>>& fields, std::string& problem) {
+  // `first_line_out` (when given) is set to the line the record starts on.
+  bool read_record(std::vector<std::optional<std::string>>& fields, std::string& problem,
+                   std::int64_t* first_line_out = nullptr) {
     fields.clear();
     auto line = lines_.next();
     while (line && line->empty()) line = lines_.next();  // blank lines are no records
     if (!line) return false;
     const std::int64_t first_line = lines_.lines();
+    if (first_line_out != nullptr) *first_line_out = first_line;
     std::string value;
     bool quoted = false, in_quotes = false;
     while (true) {
@@ -254,8 +260,12 @@ class CsvReader final : public ItemReader {
       value += '\n';
       line = lines_.next();
       if (!line) {
-        problem = fmt::format("line {}: a quoted value is not closed before the end of the file",
-                              first_line);
+        // Where the value should have ended cannot be told: every line
+        // after the quote was taken into it, and is named so.
+        problem = fmt::format(
+            "lines {} to {}: a quoted value opened on line {} is never closed, so the lines after "
+            "it were read as its text; close the quote and run again with --restart",
+            first_line, lines_.lines(), first_line);
         return true;
       }
     }
@@ -264,6 +274,7 @@ class CsvReader final : public ItemReader {
   }
 
   LineReader lines_;
+  std::int64_t start_ = 0;  // lines of the header
   std::vector<std::string> header_;
   std::vector<int> index_;  // per selected name, its column; -1: none
   std::vector<std::optional<std::string>> fields_;
@@ -297,7 +308,7 @@ class JsonArrayReader final : public ItemReader {
     simdjson::dom::element element = *it_;
     ++it_;
     Item item;
-    item.position = ++position_;
+    item.first_position = item.position = ++position_;
     simdjson::dom::object object;
     if (element.get(object) != simdjson::SUCCESS) {
       item.problem = fmt::format("item {} of the array is not an object", item.position);

@@ -29,7 +29,8 @@ std::optional<FileFormat> format_of(std::string_view path);
 // One item: its members' values in the order of the names asked for
 // (missing members are NULL), or why it could not be read.
 struct Item {
-  std::int64_t position = 0;  // after this item: its last line, or its index in the array
+  std::int64_t first_position = 0;  // its first line, or its index in the array
+  std::int64_t position = 0;        // after this item: its last line, or its index
   std::vector<Value> values;
   std::string problem;  // non-empty: the item is unreadable, `values` is empty
 };
@@ -51,6 +52,8 @@ class ItemReader {
   virtual std::optional<Item> next() = 0;
   // What has been consumed so far (see above).
   virtual std::int64_t position() const = 0;
+  // The position of a reader just opened: the CSV header's lines, else 0.
+  virtual std::int64_t start() const { return 0; }
 };
 
 // Lines (or array items) in the file, without reading items: the total a

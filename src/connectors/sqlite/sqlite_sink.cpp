@@ -82,6 +82,14 @@ void SqliteSink::validate() {
                 "use mode = \"update\", \"upsert\" or \"insert_if_absent\", or a PostgreSQL "
                 "target");
   }
+  if (inserts() && target_.key == std::vector<std::string>{"rowid"}) {
+    throw Error(ExitCode::k_schema_mismatch,
+                fmt::format("target.mode = \"{}\" needs target table '{}' to have a key of its "
+                            "own: it has no primary key, only SQLite's rowid",
+                            to_string(target_.mode), target_.table),
+                "name a UNIQUE, NOT NULL column of the target with target.key, or give the "
+                "table a PRIMARY KEY");
+  }
   refuse_iso_text_in_integer_columns();
   db_.prepare(update_sql_);
   db_.prepare(exists_sql_);
@@ -134,25 +142,33 @@ Result<void> SqliteSink::write(const WriteBatch& batch, std::vector<WriteOutcome
   if (inserts()) return insert_rows(batch, outcomes, row_errors);
   sqlite3_stmt* stmt = db_.prepare(update_sql_);
   for (std::size_t i = 0; i < batch.size(); ++i) {
-    db_.bind(stmt, batch.row(i));
-    int rc = sqlite3_step(stmt);
-    if (rc == SQLITE_DONE && sqlite3_changes(db_.handle()) > 0) {
-      outcomes[i] = WriteOutcome::k_written;
-    } else if (rc == SQLITE_DONE) {
-      sqlite3_reset(stmt);
-      auto exists = row_exists(batch.row(i).first(batch.key_width));
-      if (!exists) return std::unexpected(exists.error());
-      outcomes[i] = *exists ? WriteOutcome::k_guarded : WriteOutcome::k_no_target;
-    } else {
-      Failure f = db_.failure(rc, "UPDATE " + target_.table);
-      sqlite3_reset(stmt);
-      if (f.kind != Failure::Kind::k_row) return std::unexpected(f);
-      outcomes[i] = WriteOutcome::k_failed;
-      row_errors[i] = f.message;
-    }
-    sqlite3_reset(stmt);
+    auto ran = step_row(stmt, batch.row(i), "UPDATE", outcomes[i], row_errors[i]);
+    if (!ran) return std::unexpected(ran.error());
+    if (!*ran || outcomes[i] == WriteOutcome::k_written) continue;
+    auto exists = row_exists(batch.row(i).first(batch.key_width));
+    if (!exists) return std::unexpected(exists.error());
+    outcomes[i] = *exists ? WriteOutcome::k_guarded : WriteOutcome::k_no_target;
   }
   return {};
+}
+
+Result<bool> SqliteSink::step_row(sqlite3_stmt* stmt, std::span<const Value> row,
+                                  std::string_view verb, WriteOutcome& outcome,
+                                  std::string& row_error) {
+  db_.bind(stmt, row);
+  const int rc = sqlite3_step(stmt);
+  const bool changed = rc == SQLITE_DONE && sqlite3_changes(db_.handle()) > 0;
+  if (rc != SQLITE_DONE) {
+    Failure f = db_.failure(rc, fmt::format("{} {}", verb, target_.table));
+    sqlite3_reset(stmt);
+    if (f.kind != Failure::Kind::k_row) return std::unexpected(f);
+    outcome = WriteOutcome::k_failed;
+    row_error = f.message;
+    return false;
+  }
+  sqlite3_reset(stmt);
+  if (changed) outcome = WriteOutcome::k_written;
+  return true;
 }
 
 // Rows that changed nothing had their key already: upsert's guard kept
@@ -161,18 +177,8 @@ Result<void> SqliteSink::insert_rows(const WriteBatch& batch, std::vector<WriteO
                                      std::vector<std::string>& row_errors) {
   sqlite3_stmt* stmt = db_.prepare(insert_sql_);
   for (std::size_t i = 0; i < batch.size(); ++i) {
-    db_.bind(stmt, batch.row(i));
-    const int rc = sqlite3_step(stmt);
-    if (rc == SQLITE_DONE) {
-      if (sqlite3_changes(db_.handle()) > 0) outcomes[i] = WriteOutcome::k_written;
-    } else {
-      Failure f = db_.failure(rc, "INSERT INTO " + target_.table);
-      sqlite3_reset(stmt);
-      if (f.kind != Failure::Kind::k_row) return std::unexpected(f);
-      outcomes[i] = WriteOutcome::k_failed;
-      row_errors[i] = f.message;
-    }
-    sqlite3_reset(stmt);
+    auto ran = step_row(stmt, batch.row(i), "INSERT INTO", outcomes[i], row_errors[i]);
+    if (!ran) return std::unexpected(ran.error());
   }
   return {};
 }

@@ -47,6 +47,11 @@ class SqliteSink final : public Sink {
   SqliteConnection& db_;
   Endpoint target_;
   std::vector<FieldSpec> fields_;
+  // Runs `stmt` on one row. A row the store rejects gets k_failed and its
+  // message; one that changed, k_written. Returns whether the statement ran
+  // (false: rejected); a failure of the whole batch is the error.
+  Result<bool> step_row(sqlite3_stmt* stmt, std::span<const Value> row, std::string_view verb,
+                        WriteOutcome& outcome, std::string& row_error);
   // upsert and insert_if_absent: INSERT ... ON CONFLICT by the key.
   bool inserts() const;
   std::string insert_sql() const;
