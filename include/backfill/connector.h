@@ -146,8 +146,10 @@ class Connection : public Store {
   virtual Result<void> query(std::string_view sql, std::span<const Value> params,
                              const RowCallback& on_row) = 0;
 
-  // The job option that bounds how long a statement waits for a lock here.
-  virtual std::string_view lock_wait_option() const { return "busy_timeout_ms"; }
+  // How long a statement waits for a lock here, and the job-file key that
+  // sets it (`target.options.busy_timeout_ms`), for messages.
+  virtual std::int64_t lock_wait_ms() const = 0;
+  virtual std::string lock_wait_setting() const = 0;
 
   // Quotes an identifier for this store's SQL dialect.
   virtual std::string quote(std::string_view identifier) const = 0;
@@ -359,22 +361,40 @@ class Sink {
 
 // How a command wants its connection.
 struct ConnectOptions {
-  bool writable = false;  // read-only commands never write, nor switch journal modes
-  int busy_timeout_ms = Options::k_default_busy_timeout_ms;
-  bool sqlite_wal = true;
-  int lock_timeout_ms = Options::k_default_lock_timeout_ms;
-  int statement_timeout_ms = Options::k_default_statement_timeout_ms;
-  std::string application_name = "backfill";
-  bool read_ahead = true;                  // a sink may map the next batch on a second connection
-  std::string url_setting = "source.url";  // the job's key naming this store, for hints
+  bool writable = false;   // read-only commands never write, nor switch journal modes
+  bool read_ahead = true;  // a sink may map the next batch on a second connection
+  std::string url_setting = "source.url";       // the job's key naming this store, for hints
   std::vector<ConnectorSetting> settings = {};  // the endpoint's [*.options], for its connector
+  std::vector<ConnectorSetting> defaults = {};  // the job's [options] for connectors (older files)
 
   static ConnectOptions from(const Options& options, bool writable);
 };
 
-// Throws Error(k_job_invalid) naming the first of `options.settings`: for
-// connectors that take none.
-void refuse_settings(const ConnectOptions& options, std::string_view connector);
+// A connector's settings, read when it opens a store: the endpoint's own
+// (`[source.options]`, `[target.options]`: a name the connector does not
+// know is refused) over the job's `[options]` of older files (names the
+// connector does not know are another connector's, and left alone).
+class ConnectorSettings {
+ public:
+  // Throws Error(k_job_invalid) naming an unknown setting and the known ones.
+  ConnectorSettings(const ConnectOptions& options, std::string_view connector,
+                    std::vector<std::string_view> known);
+  // Each throws Error(k_job_invalid) naming the setting when its value is
+  // of another type or out of range.
+  std::int64_t integer(std::string_view name, std::int64_t fallback, std::int64_t min,
+                       std::int64_t max) const;
+  bool boolean(std::string_view name, bool fallback) const;
+  std::string text(std::string_view name, std::string fallback) const;
+  // The job-file key of a setting, for hints: `target.options.busy_timeout_ms`.
+  std::string key(std::string_view name) const;
+
+ private:
+  const ConnectorSetting* find(std::string_view name) const;
+  [[noreturn]] void refuse(const ConnectorSetting& setting, std::string_view what) const;
+
+  const ConnectOptions& options_;
+  std::string role_;  // source or target
+};
 
 // A connector makes connections for the URLs it claims, and sources and
 // sinks on them.

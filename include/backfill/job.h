@@ -91,27 +91,24 @@ struct Endpoint {
 };
 
 // Run behaviour. Defaults are the values a job gets when it says nothing.
+// Settings of one kind of store belong to its connector ([source.options],
+// [target.options]); those an older job file gives here are kept in
+// `connector_defaults` for every connector to take the ones it knows.
 struct Options {
   static constexpr std::int64_t k_default_batch_size = 1000;
-  static constexpr int k_default_busy_timeout_ms = 5000;
   static constexpr int k_default_max_retries = 10;  // about 21 s of backoff in all
-  static constexpr int k_default_lock_timeout_ms = 2000;
-  static constexpr int k_default_statement_timeout_ms = 60000;
 
-  std::int64_t batch_size = k_default_batch_size;   // rows per batch and transaction
-  int busy_timeout_ms = k_default_busy_timeout_ms;  // how long to wait for a lock
-  int max_retries = k_default_max_retries;          // retries of a busy or failed batch
-  double max_rows_per_second = 0;                   // throttle; 0: unlimited
-  int pause_ms = 0;                                 // sleep between batches
-  double min_coverage = 0;                          // percent; verify fails below it
-  bool sqlite_wal = true;                           // switch SQLite targets to WAL
-  bool pushdown = true;    // in place, let the database map each batch when it can
-  bool read_ahead = true;  // read and map the next batch during a write: a second core, session
-  // PostgreSQL session settings that protect a production server.
-  int lock_timeout_ms = k_default_lock_timeout_ms;
-  int statement_timeout_ms = k_default_statement_timeout_ms;
-  std::string application_name = "backfill";
+  std::int64_t batch_size = k_default_batch_size;  // rows per batch and transaction
+  int max_retries = k_default_max_retries;         // retries of a busy or failed batch
+  double max_rows_per_second = 0;                  // throttle; 0: unlimited
+  int pause_ms = 0;                                // sleep between batches
+  double min_coverage = 0;                         // percent; verify fails below it
+  bool pushdown = true;        // in place, let the database map each batch when it can
+  bool read_ahead = true;      // read and map the next batch during a write: a second core, session
   int max_replica_lag_ms = 0;  // pause while a replica lags more; 0: never check
+  // [options] busy_timeout_ms, sqlite_wal (as `wal`), lock_timeout_ms,
+  // statement_timeout_ms, application_name, as connector settings.
+  std::vector<ConnectorSetting> connector_defaults;
 };
 
 struct JobSpec {

@@ -83,16 +83,14 @@ class Runner {
       db_.rollback();
       if (!r.error().retryable() || tries >= max_retries) {
         bool busy = r.error().kind == Failure::Kind::k_busy;
-        const bool postgres = db_.lock_wait_option() == "lock_timeout_ms";
-        const int waited = postgres ? session_.spec().options.lock_timeout_ms
-                                    : session_.spec().options.busy_timeout_ms;
+        const std::int64_t waited = db_.lock_wait_ms();
         throw Error(busy ? ExitCode::k_database_busy : ExitCode::k_failed,
                     busy ? fmt::format("{}: the database stayed locked beyond {} ms, {} times: {}",
                                        what, waited, tries + 1, r.error().message)
                          : fmt::format("{}: {}", what, r.error().message),
                     busy ? fmt::format("another session holds a lock on the rows; run again later "
-                                       "(nothing is lost), or raise options.{}",
-                                       db_.lock_wait_option())
+                                       "(nothing is lost), or raise {}",
+                                       db_.lock_wait_setting())
                     : r.error().hint.empty() ? "run again to resume from the last committed batch"
                                              : r.error().hint);
       }

@@ -405,24 +405,42 @@ class JobReader {
          "min_coverage", "policy", "sqlite_wal", "lock_timeout_ms", "statement_timeout_ms",
          "application_name", "max_replica_lag_ms", "pushdown", "read_ahead"});
     number(*t, "options.", "batch_size", o.batch_size, 1, 1000000);
-    number(*t, "options.", "busy_timeout_ms", o.busy_timeout_ms, 0, 3600000);
     number(*t, "options.", "max_retries", o.max_retries, 0, 1000);
     number(*t, "options.", "max_rows_per_second", o.max_rows_per_second, 0, 1e12);
     number(*t, "options.", "pause_ms", o.pause_ms, 0, 3600000);
     number(*t, "options.", "min_coverage", o.min_coverage, 0, 100);
-    number(*t, "options.", "lock_timeout_ms", o.lock_timeout_ms, 0, 3600000);
-    number(*t, "options.", "statement_timeout_ms", o.statement_timeout_ms, 0, 86400000);
     number(*t, "options.", "max_replica_lag_ms", o.max_replica_lag_ms, 0, 86400000);
-    if (auto name = string(*t, "options.", "application_name", false)) o.application_name = *name;
     if (const toml::node* n = t->get("policy")) default_policy = policy(*n, "options.policy");
-    for (auto [key, flag] : {std::pair{"sqlite_wal", &o.sqlite_wal},
-                             {"pushdown", &o.pushdown},
-                             {"read_ahead", &o.read_ahead}}) {
+    for (auto [key, flag] : {std::pair{"pushdown", &o.pushdown}, {"read_ahead", &o.read_ahead}}) {
       if (const toml::node* n = t->get(key)) {
         if (!n->is_boolean()) fail(n, fmt::format("options.{}", key), "must be true or false");
         *flag = n->as_boolean()->get();
       }
     }
+    // Settings of the SQLite and PostgreSQL connectors, where job files
+    // written before [source.options] put them: checked here as before, and
+    // handed to every connector, which takes those it knows.
+    auto keep = [&](std::string_view key, std::string_view setting, Value value) {
+      const toml::node* n = t->get(key);
+      o.connector_defaults.push_back(
+          {std::string(setting), std::move(value),
+           n->source().path && *n->source().path == k_command_line_source
+               ? fmt::format("--set options.{}", key)
+               : fmt::format("{}:{}", file_.string(), n->source().begin.line)});
+    };
+    for (auto [key, max] : {std::pair{"busy_timeout_ms", 3600000},
+                            {"lock_timeout_ms", 3600000},
+                            {"statement_timeout_ms", 86400000}}) {
+      std::int64_t ms = -1;
+      number(*t, "options.", key, ms, 0, max);
+      if (ms >= 0) keep(key, key, Value(ms));
+    }
+    if (const toml::node* n = t->get("sqlite_wal")) {
+      if (!n->is_boolean()) fail(n, "options.sqlite_wal", "must be true or false");
+      keep("sqlite_wal", "wal", Value(n->as_boolean()->get()));
+    }
+    if (auto name = string(*t, "options.", "application_name", false))
+      keep("application_name", "application_name", Value(*name));
     return o;
   }
 

@@ -401,7 +401,7 @@ class PostgresLockAndOutageTest(PostgresCase):
         finally:
             holder.release()
         for verb, result in results.items():
-            self.refused(result, 5, "canceling statement due to lock timeout", "raise options.lock_timeout_ms")
+            self.refused(result, 5, "canceling statement due to lock timeout", "raise lock_timeout_ms in the store")
 
     def test_table_locked_against_writes_mid_run(self):
         """Another session locks the table against writes partway through a run, past lock_timeout_ms."""

@@ -172,7 +172,7 @@ class SQLiteFileTest(RejectionTest):
             holder.execute("ROLLBACK")
             holder.close()
         for result in results:
-            self.refused(result, 5, "stayed locked for more than 200 ms", "raise options.busy_timeout_ms")
+            self.refused(result, 5, "stayed locked for more than 200 ms", "raise source.options.busy_timeout_ms")
 
     def test_write_lock_held_by_another_writer_in_wal_mode(self):
         """In WAL mode, another writer holds the write lock past busy_timeout_ms."""
@@ -181,11 +181,13 @@ class SQLiteFileTest(RejectionTest):
         self.remember(self.db)
         holder.execute("BEGIN IMMEDIATE")
         try:
-            result = run("run", self.job(), "--set", "options.busy_timeout_ms=200", "--set", "options.max_retries=1")
+            # The SQLite connector's own key, where the older [options] one above also works.
+            result = run("run", self.job(), "--set", "source.options.busy_timeout_ms=200", "--set",
+                         "options.max_retries=1")
         finally:
             holder.execute("ROLLBACK")
         # The WAL files belong to the open connection, not to the run.
-        self.assert_refused(result, 5, "stayed locked beyond 200 ms", "raise options.busy_timeout_ms", store=self.db)
+        self.assert_refused(result, 5, "stayed locked beyond 200 ms", "raise source.options.busy_timeout_ms", store=self.db)
         holder.close()
 
 

@@ -389,9 +389,13 @@ class FileSourceRefusalTest(TempDirTest):
         text = self.text(mode="upsert").replace('table = "sessions"', 'table = "loose"')
         self.refused(text, 67, "needs target table 'loose' to have a key of its own")
 
-    def test_options_on_a_sqlite_store(self):
-        self.refused(self.text().replace(f'url = "{self.db}"', f'url = "{self.db}"\noptions = {{ wal = true }}'),
-                     65, "target.options.wal: the sqlite connector takes no options")
+    def test_an_option_the_sqlite_connector_does_not_have(self):
+        self.refused(self.text().replace(f'url = "{self.db}"', f'url = "{self.db}"\noptions = {{ wall = true }}'),
+                     65, "target.options.wall: the sqlite connector has no such option", "busy_timeout_ms, wal")
+
+    def test_a_sqlite_option_of_the_wrong_type(self):
+        self.refused(self.text().replace(f'url = "{self.db}"', f'url = "{self.db}"\noptions = {{ busy_timeout_ms = "5s" }}'),
+                     65, "target.options.busy_timeout_ms: must be an integer between 0 and 3600000")
 
 
 if __name__ == "__main__":

@@ -58,6 +58,23 @@ from = [{ column = "payload", path = "$.a" }, { column = "created_at" }, { value
 )";
 };
 
+TEST_F(JobLoaderTest, StoreSettingsInOptionsBecomeConnectorSettingsAndEndpointOptionsAreKept) {
+  JobSpec job = load(
+      "[source]\nurl = \"/d.db\"\ntable = \"t\"\noptions = { busy_timeout_ms = 9 }\n"
+      "[options]\nbusy_timeout_ms = 300\nsqlite_wal = false\napplication_name = \"n\"\n"
+      "[fields.v]\nfrom = { column = \"p\" }\n");
+  ASSERT_EQ(job.options.connector_defaults.size(), 3u);
+  EXPECT_EQ(job.options.connector_defaults[0].name, "busy_timeout_ms");
+  EXPECT_EQ(job.options.connector_defaults[0].value, Value(std::int64_t{300}));
+  EXPECT_EQ(job.options.connector_defaults[1].name, "wal");
+  EXPECT_EQ(job.options.connector_defaults[1].value, Value(false));
+  EXPECT_EQ(job.options.connector_defaults[2].value, Value(std::string("n")));
+  EXPECT_EQ(job.options.connector_defaults[0].where, file.string() + ":6");
+  ASSERT_EQ(job.source.options.size(), 1u);
+  EXPECT_EQ(job.source.options[0].value, Value(std::int64_t{9}));
+  EXPECT_EQ(job.source.options[0].where, file.string() + ":4");
+}
+
 TEST_F(JobLoaderTest, ReadsAFullJobKeepingFieldOrder) {
   JobSpec job = load(k_job);
   EXPECT_EQ(job.name, file.stem().string());
@@ -65,7 +82,7 @@ TEST_F(JobLoaderTest, ReadsAFullJobKeepingFieldOrder) {
   EXPECT_TRUE(job.in_place);
   EXPECT_EQ(job.target.filter, "kind = 'x'");
   EXPECT_EQ(job.options.batch_size, 500);
-  EXPECT_EQ(job.options.busy_timeout_ms, Options::k_default_busy_timeout_ms);
+  EXPECT_TRUE(job.options.connector_defaults.empty());
   ASSERT_EQ(job.fields.size(), 2u);
   EXPECT_EQ(job.fields[0].column, "b");
   EXPECT_EQ(job.fields[0].policy, WritePolicy::k_fill_null);

@@ -9,6 +9,12 @@ namespace backfill::file {
 
 namespace {
 
+// Whether [source.options] names a format at all (an empty one is a mistake).
+bool format_named(const ConnectOptions& options) {
+  return std::ranges::any_of(options.settings,
+                             [](const ConnectorSetting& s) { return s.name == "format"; });
+}
+
 // Where an item stands in its file, as failures record it.
 std::string position_json(FileFormat format, std::int64_t position) {
   return fmt::format("{{\"{}\":{}}}", format == FileFormat::k_json_array ? "item" : "line",
@@ -21,20 +27,12 @@ FileStore::FileStore(std::string path, const ConnectOptions& options) : path_(st
   std::optional<FileFormat> format;
   if (path_ != "-") format = format_of(path_);
   const std::string role = options.url_setting.substr(0, options.url_setting.find('.'));
-  for (const ConnectorSetting& setting : options.settings) {
-    if (setting.name != "format") {
-      throw Error(ExitCode::k_job_invalid,
-                  fmt::format("{}: {}.options.{}: the file connector has no such option",
-                              setting.where, role, setting.name),
-                  "its options: format (\"jsonl\", \"csv\" or \"json\")");
-    }
-    const auto* name = std::get_if<std::string>(&setting.value);
-    format.reset();
-    if (name) format = parse_format(*name);
+  const ConnectorSettings settings(options, "file", {"format"});
+  if (auto name = settings.text("format", ""); !name.empty() || format_named(options)) {
+    format = parse_format(name);
     if (!format) {
       throw Error(ExitCode::k_job_invalid,
-                  fmt::format("{}: {}.options.format must be \"jsonl\", \"csv\" or \"json\"",
-                              setting.where, role),
+                  fmt::format("{} must be \"jsonl\", \"csv\" or \"json\"", settings.key("format")),
                   "jsonl: one JSON object per line; csv: a header line, then one record a line; "
                   "json: one array of objects");
     }

@@ -84,7 +84,8 @@ Error validation_error(const Failure& failure, const std::string& what, std::str
   if (failure.retryable()) {
     return Error(ExitCode::k_database_busy, fmt::format("{}: {}", what, failure.message),
                  "another session holds a lock on the table, or the server is busy; run again "
-                 "later, or raise options.lock_timeout_ms");
+                 "later, or raise lock_timeout_ms in the store's [source.options] or "
+                 "[target.options]");
   }
   if (failure.message.find("permission denied") != std::string::npos) {
     return Error(ExitCode::k_access_denied, fmt::format("{}: {}", what, failure.message),
@@ -96,6 +97,14 @@ Error validation_error(const Failure& failure, const std::string& what, std::str
 
 PgConnection::PgConnection(std::string url, const ConnectOptions& options)
     : url_(url), options_(options) {
+  const ConnectorSettings settings(options, "postgres",
+                                   {"lock_timeout_ms", "statement_timeout_ms", "application_name"});
+  lock_timeout_ms_ = settings.integer("lock_timeout_ms", k_default_lock_timeout_ms, 0, 3600000);
+  statement_timeout_ms_ =
+      settings.integer("statement_timeout_ms", k_default_statement_timeout_ms, 0, 86400000);
+  application_name_ = settings.text("application_name", "backfill");
+  lock_timeout_setting_ = settings.key("lock_timeout_ms");
+  statement_timeout_setting_ = settings.key("statement_timeout_ms");
   add_url_secrets(url);
   if (const char* password = std::getenv("PGPASSWORD")) add_secret(password);
   // libpq's own reading of the URL finds every password, however it is
@@ -111,7 +120,7 @@ PgConnection::PgConnection(std::string url, const ConnectOptions& options)
   PQfreemem(parse_error);
   display_name_ = redact(url);
   const char* keys[] = {"dbname", "application_name", "connect_timeout", nullptr};
-  const char* values[] = {url.c_str(), options_.application_name.c_str(), "10", nullptr};
+  const char* values[] = {url.c_str(), application_name_.c_str(), "10", nullptr};
   conn_ = PQconnectdbParams(keys, values, 1);
   if (conn_ == nullptr) throw Error(ExitCode::k_failed, "out of memory connecting to PostgreSQL");
   if (PQstatus(conn_) != CONNECTION_OK) {
@@ -194,7 +203,7 @@ Result<void> PgConnection::configure_session() {
       "SET DateStyle = 'ISO, YMD'; SET extra_float_digits = 3; "
       "SET client_min_messages = warning; "
       "SET default_transaction_read_only = {}",
-      options_.lock_timeout_ms, options_.statement_timeout_ms, options_.writable ? "off" : "on");
+      lock_timeout_ms_, statement_timeout_ms_, options_.writable ? "off" : "on");
   PgResult r(PQexec(conn_, sql.c_str()));
   if (PQresultStatus(r.get()) != PGRES_COMMAND_OK)
     return std::unexpected(failure_of(r.get(), "setting up the session"));
@@ -234,9 +243,9 @@ Failure PgConnection::failure_of(const PGresult* result, std::string_view during
   if (code == "57014" && message.find("statement timeout") != std::string::npos) {
     // Worth a retry under a passing load; the hint is for when it keeps happening.
     return {Failure::Kind::k_transient, message,
-            fmt::format("a statement ran past options.statement_timeout_ms ({} ms): raise it, or "
-                        "lower options.batch_size so that each batch's statement is shorter",
-                        options_.statement_timeout_ms)};
+            fmt::format("a statement ran past {} ({} ms): raise it, or lower "
+                        "options.batch_size so that each batch's statement is shorter",
+                        statement_timeout_setting_, statement_timeout_ms_)};
   }
   if (code == "40001" || code == "40P01" || code == "57014" || code.starts_with("08") ||
       code.starts_with("53") || code.starts_with("57P")) {

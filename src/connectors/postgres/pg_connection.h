@@ -45,7 +45,10 @@ class PgConnection final : public Connection {
   ~PgConnection() override;
 
   std::string display_name() const override { return display_name_; }
-  std::string_view lock_wait_option() const override { return "lock_timeout_ms"; }
+  std::int64_t lock_wait_ms() const override { return lock_timeout_ms_; }
+  std::string lock_wait_setting() const override { return lock_timeout_setting_; }
+  static constexpr std::int64_t k_default_lock_timeout_ms = 2000;
+  static constexpr std::int64_t k_default_statement_timeout_ms = 60000;
   // PostgreSQL bounds json and jsonb nesting only by its stack
   // (max_stack_depth): about 10,000 levels by default, more when raised;
   // 131,072 is past what its largest setting lets a column hold.
@@ -106,6 +109,11 @@ class PgConnection final : public Connection {
   std::string url_;
   std::string display_name_;
   ConnectOptions options_;
+  // Session settings that protect a production server ([*.options]).
+  std::int64_t lock_timeout_ms_ = k_default_lock_timeout_ms;
+  std::int64_t statement_timeout_ms_ = k_default_statement_timeout_ms;
+  std::string application_name_;
+  std::string lock_timeout_setting_, statement_timeout_setting_;  // job keys, for hints
 };
 
 }  // namespace backfill::postgres

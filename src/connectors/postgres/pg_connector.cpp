@@ -17,7 +17,6 @@ bool PgConnector::claims(std::string_view url) const {
 
 std::unique_ptr<Store> PgConnector::connect(std::string_view url,
                                             const ConnectOptions& options) const {
-  refuse_settings(options, "postgres");
   return std::make_unique<PgConnection>(std::string(url), options);
 }
 

@@ -74,11 +74,12 @@ std::string pragma_text(sqlite3* db, const char* sql) {
 }  // namespace
 
 SqliteConnection::SqliteConnection(std::string path, const ConnectOptions& options)
-    : path_(std::move(path)),
-      busy_timeout_ms_(options.busy_timeout_ms),
-      wal_wanted_(options.sqlite_wal),
-      read_ahead_(options.read_ahead),
-      url_setting_(options.url_setting) {
+    : path_(std::move(path)), read_ahead_(options.read_ahead), url_setting_(options.url_setting) {
+  const ConnectorSettings settings(options, "sqlite", {"busy_timeout_ms", "wal"});
+  busy_timeout_ms_ =
+      static_cast<int>(settings.integer("busy_timeout_ms", k_default_busy_timeout_ms, 0, 3600000));
+  wal_wanted_ = settings.boolean("wal", true);
+  busy_timeout_setting_ = settings.key("busy_timeout_ms");
   std::error_code ec;
   if (!std::filesystem::exists(path_, ec)) {
     throw Error(ExitCode::k_database_missing,
@@ -136,10 +137,10 @@ void SqliteConnection::check_opened_file(bool writable) {
                 fmt::format("check the path in {}", url_setting_));
   }
   if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED) {
-    throw Error(
-        ExitCode::k_database_busy,
-        fmt::format("{} stayed locked for more than {} ms", path_, busy_timeout_ms_),
-        "another process holds an exclusive lock; retry later or raise options.busy_timeout_ms");
+    throw Error(ExitCode::k_database_busy,
+                fmt::format("{} stayed locked for more than {} ms", path_, busy_timeout_ms_),
+                fmt::format("another process holds an exclusive lock; retry later or raise {}",
+                            busy_timeout_setting_));
   }
   if ((rc & 0xff) == SQLITE_CORRUPT) throw damaged(path_, message);
   if ((rc & 0xff) == SQLITE_READONLY || (rc & 0xff) == SQLITE_CANTOPEN) {
@@ -303,7 +304,8 @@ sqlite3_stmt* SqliteConnection::prepare(std::string_view sql) {
     if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED) {
       throw Error(ExitCode::k_database_busy,
                   fmt::format("{} stayed locked for more than {} ms", path_, busy_timeout_ms_),
-                  "another process holds a lock; retry later or raise options.busy_timeout_ms");
+                  fmt::format("another process holds a lock; retry later or raise {}",
+                              busy_timeout_setting_));
     }
     throw Error(ExitCode::k_schema_mismatch,
                 fmt::format("SQL rejected by {}: {}\n  in: {}", path_, sqlite3_errmsg(db_), sql),
@@ -457,8 +459,8 @@ Result<void> SqliteConnection::commit() {
 std::unique_ptr<SqliteConnection> SqliteConnection::open_another(bool writable) const {
   ConnectOptions options;
   options.writable = writable;
-  options.busy_timeout_ms = busy_timeout_ms_;
-  options.sqlite_wal = wal_wanted_;
+  options.settings = {{"busy_timeout_ms", Value(std::int64_t{busy_timeout_ms_}), ""},
+                      {"wal", Value(wal_wanted_), ""}};
   return std::make_unique<SqliteConnection>(path_, options);
 }
 

@@ -19,6 +19,9 @@ class SqliteConnection final : public Connection {
 
   std::string display_name() const override { return path_; }
   std::string identity() const override;
+  std::int64_t lock_wait_ms() const override { return busy_timeout_ms_; }
+  std::string lock_wait_setting() const override { return busy_timeout_setting_; }
+  static constexpr int k_default_busy_timeout_ms = 5000;
   Result<std::optional<TableSchema>> describe(std::string_view table) override;
   void verify_storage(bool thorough) override;
   void verify_write_privileges(std::string_view table, std::span<const std::string> columns,
@@ -77,8 +80,9 @@ class SqliteConnection final : public Connection {
   std::string path_;
   sqlite3* db_ = nullptr;
   std::unordered_map<std::string, sqlite3_stmt*> statements_;
-  int busy_timeout_ms_;
-  bool wal_wanted_;
+  int busy_timeout_ms_ = k_default_busy_timeout_ms;
+  bool wal_wanted_ = true;
+  std::string busy_timeout_setting_;  // `source.options.busy_timeout_ms`, for hints
   bool read_ahead_;
   std::string url_setting_;  // the job key naming this file, for hints
   bool checked_page_by_page_ = false;

@@ -22,7 +22,6 @@ bool SqliteConnector::claims(std::string_view url) const {
 
 std::unique_ptr<Store> SqliteConnector::connect(std::string_view url,
                                                 const ConnectOptions& options) const {
-  refuse_settings(options, "sqlite");
   return std::make_unique<SqliteConnection>(std::string(path_of(url)), options);
 }
 
