@@ -208,6 +208,10 @@ class Source {
                                                    std::size_t limit, RowBatch& out,
                                                    std::vector<RowFailure>& unreadable) = 0;
 
+  // False when reading consumes the source (standard input): what a run
+  // reads is gone, so no other command may read it first.
+  virtual bool rereadable() const { return true; }
+
   // About how many items next_batch will yield from the start, cheaply
   // (a file: its lines); nullopt when the source cannot tell.
   virtual std::optional<std::int64_t> estimate() { return std::nullopt; }

@@ -40,9 +40,12 @@ struct StatusReport {
   std::optional<RunRecord> last_run;
   bool run_active = false;   // a live process holds the job
   std::int64_t pending = 0;  // rows a run would change now
+  // The source cannot be read again to count them (standard input), and the
+  // last run did not complete: work is taken to be pending.
+  bool pending_unknown = false;
   std::int64_t rows_in_scope = 0;
   std::vector<std::int64_t> filled;  // per field
-  bool work_pending() const { return run_active || pending > 0; }
+  bool work_pending() const { return run_active || pending > 0 || pending_unknown; }
 };
 
 StatusReport job_status(JobSession& session);

@@ -45,6 +45,7 @@ class ProgressReporter final : public RunSubscriber {
   std::chrono::steady_clock::time_point last_draw_{};
   bool bar_drawn_ = false;
   Progress last_{};
+  std::int64_t drawn_processed_ = -1;  // what the last line or bar drawn showed
 };
 
 // `run --json`: every event as one JSON object on a line of its own

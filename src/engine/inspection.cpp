@@ -154,7 +154,10 @@ StatusReport job_status(JobSession& session) {
     // Read in order, the target's values are out of sight: pending are the
     // items a run would write, from the start before any run, after an
     // unfinished run's cursor; a completed run left none that are known.
-    if (!report.last_run || report.last_run->state != RunState::k_completed) {
+    const bool unfinished = !report.last_run || report.last_run->state != RunState::k_completed;
+    if (unfinished && !session.source().rereadable()) {
+      report.pending_unknown = true;
+    } else if (unfinished) {
       BatchMapper mapper(session);
       MappedBatch mapped;
       std::optional<Cursor> after;

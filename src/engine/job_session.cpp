@@ -85,7 +85,9 @@ JobSession::JobSession(JobSpec spec, Access access) : spec_(std::move(spec)) {
   ConnectOptions options = ConnectOptions::from(spec_.options, writable && spec_.in_place);
   options.settings = spec_.source.options;
   source_store_ = source_connector.connect(spec_.source.url, options);
-  checks_.push_back(fmt::format("source database {} opened", source_store_->display_name()));
+  checks_.push_back(fmt::format("source {}{} opened",
+                                source_store_->has_tables() ? "database " : "",
+                                source_store_->display_name()));
   const Connector* target_connector = &source_connector;
   Store* target_store = source_store_.get();
   if (!spec_.in_place) {
@@ -358,7 +360,7 @@ void JobSession::require_item_key(const TableSchema& items) {
 
 KeyRangeSource& JobSession::key_range(std::string_view needed_by) {
   if (KeyRangeSource* range = source_->key_range()) return *range;
-  throw Error(ExitCode::k_job_invalid,
+  throw Error(ExitCode::k_usage,
               fmt::format("{} needs a source read by key ranges, and {} is read in order only",
                           needed_by, source_store_->display_name()),
               "read the source from a table, or use run and status, which need no key range");
@@ -366,7 +368,7 @@ KeyRangeSource& JobSession::key_range(std::string_view needed_by) {
 
 RowSampler& JobSession::sampler(std::string_view needed_by) {
   if (RowSampler* sampler = source_->sampler()) return *sampler;
-  throw Error(ExitCode::k_job_invalid,
+  throw Error(ExitCode::k_usage,
               fmt::format("{} needs rows chosen at random, and {} cannot choose them", needed_by,
                           source_store_->display_name()),
               "leave out the sample, or read the source from a table");

@@ -62,6 +62,7 @@ class Runner {
       abandon(run.run_id, "stopped by an error; run again to resume");
       throw;
     }
+    refuse_all_unreadable(run);
     RunSummary summary = finish(run);
     events_.publish(RunSummarized{&session_.spec(), &summary});
     return summary;
@@ -334,6 +335,25 @@ class Runner {
       if (!adopted) advance(run, batch, progress, started);
     }
     seconds_ = seconds_since(started);
+  }
+
+  // A run that could read none of its items wrote nothing: that is no
+  // success, whatever the counters add up to.
+  void refuse_all_unreadable(const RunRecord& run) {
+    const std::int64_t read = this_invocation_.read;
+    if (read == 0 || this_invocation_.unreadable != read) return;
+    std::string first;
+    for (const RowFailure& f :
+         value_or_throw(ledger_.failures(run.run_id, 1), "reading the ledger")) {
+      if (f.kind == "unreadable") first = f.detail;
+    }
+    std::string message =
+        fmt::format("every one of the {} items read was unreadable, so nothing was written{}{}",
+                    read, first.empty() ? "" : "; the first: ", first);
+    abandon(run.run_id, message);
+    throw Error(ExitCode::k_failed, message,
+                "check the file's format and source.key against its items (all the problems are "
+                "in _backfill_failures), then run again with --restart");
   }
 
   // Opens the write transaction and runs `write_batch` in it, with retries.

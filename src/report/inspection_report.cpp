@@ -127,6 +127,10 @@ std::string status_text(const JobSpec& spec, const StatusReport& st) {
   }
   if (st.run_active)
     out += "  A run is in progress.\n";
+  else if (st.pending_unknown)
+    out +=
+        "  Pending: unknown: the source cannot be read again to count (standard input); the "
+        "last run did not complete.\n";
   else if (st.pending > 0)
     out += fmt::format("  Pending: {} rows need a run.\n", with_commas(st.pending));
   else
@@ -143,6 +147,7 @@ std::string status_json(const JobSpec& spec, const StatusReport& st) {
     w.raw("null");
   w.member("run_active", st.run_active)
       .member("pending", st.pending)
+      .member("pending_unknown", st.pending_unknown)
       .member("rows_in_scope", st.rows_in_scope);
   w.key("coverage").begin_object();
   for (std::size_t f = 0; f < spec.fields.size() && f < st.filled.size(); ++f) {

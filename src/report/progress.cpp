@@ -73,6 +73,7 @@ void ProgressReporter::batch(const Progress& p) {
   double interval = mode_ == Mode::k_bar ? k_bar_interval_seconds : k_log_interval_seconds;
   if (since < interval) return;
   last_draw_ = now;
+  drawn_processed_ = p.processed;
   double fraction =
       p.total > 0 ? std::min(1.0, static_cast<double>(p.processed) / static_cast<double>(p.total))
                   : 1.0;
@@ -108,7 +109,8 @@ void ProgressReporter::notice(const RunNotice& e) {
 
 void ProgressReporter::finished() {
   if (mode_ == Mode::k_none) return;
-  if (last_.processed > 0) {
+  // The final state, unless the last batch was just drawn.
+  if (last_.processed > 0 && last_.processed != drawn_processed_) {
     last_draw_ = {};
     batch(last_);
   }

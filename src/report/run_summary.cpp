@@ -77,7 +77,12 @@ std::string run_summary_text(const JobSpec& spec, const RunSummary& s) {
   if (!s.first_failures.empty()) {
     // One line per kind of problem and field, with its first keys.
     std::vector<std::pair<std::string, std::vector<std::string>>> groups;
+    std::vector<std::string> unreadable;  // each with its reason: no two alike
     for (const RowFailure& f : s.first_failures) {
+      if (f.kind == "unreadable") {
+        unreadable.push_back(f.detail);
+        continue;
+      }
       std::string what = f.kind + (f.field.empty() ? "" : " " + f.field);
       auto it = std::ranges::find(groups, what, &decltype(groups)::value_type::first);
       if (it == groups.end()) it = groups.insert(groups.end(), {what, {}});
@@ -86,6 +91,7 @@ std::string run_summary_text(const JobSpec& spec, const RunSummary& s) {
     out += "First problems (all in the ledger table _backfill_failures):\n";
     for (const auto& [what, keys] : groups)
       out += fmt::format("  {}: keys {}\n", what, fmt::join(keys, ", "));
+    for (const std::string& reason : unreadable) out += fmt::format("  unreadable: {}\n", reason);
   }
   out += fmt::format("{}\n", k_rule);
   if (s.stopped_by_signal) {

@@ -243,6 +243,21 @@ class FileSourceTest(TempDirTest):
         self.assertEqual(status.returncode, 2, status.stderr)
         self.assertEqual(command_json(status.stdout)["pending"], 2)  # b gives no value
 
+    def test_status_never_reads_standard_input(self):
+        make_sessions(self.db, ["a"])
+        job = self.job("-", options='options = { format = "jsonl" }')
+        # stdin stays open: a status that read it would wait, and time out here.
+        read_end, write_end = os.pipe()
+        try:
+            p = subprocess.Popen([BACKFILL, "status", job, "--json"], stdin=read_end, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True)
+            os.close(read_end)
+            out, err = p.communicate(timeout=20)
+        finally:
+            os.close(write_end)
+        self.assertEqual(p.returncode, 2, err)
+        self.assertTrue(command_json(out)["pending_unknown"])
+
     def test_killed_runs_resume_after_the_last_committed_line(self):
         ids = [f"s{i}" for i in range(1, 4001)]
         make_sessions(self.db, ids)
@@ -379,7 +394,27 @@ class FileSourceRefusalTest(TempDirTest):
         self.refused(self.text(path=path), 66, "is not a JSON array")
 
     def test_plan_needs_a_key_range(self):
-        self.refused(self.text(), 65, "plan needs a source read by key ranges", command="plan")
+        self.refused(self.text(), 64, "plan needs a source read by key ranges", command="plan")
+
+    def test_a_key_no_item_has(self):
+        self.refused(self.text().replace('key = "session_id"', 'key = "sessionid"'), 67,
+                     "source.key: no item among the first 1 of", "has a value for 'sessionid'", "score, session_id",
+                     command="check")
+
+    def test_a_run_that_can_read_no_item_fails(self):
+        with open(self.source, "w") as f:
+            f.write('{"session_id": "a", \n{broken\n')
+        result = run("run", self.write_job("job.toml", self.text()))
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertIn("every one of the 2 items read was unreadable, so nothing was written", result.stderr)
+        self.assertIn("line 1 is not JSON", result.stderr)
+        con = sqlite3.connect(self.db)
+        self.assertEqual(con.execute("SELECT score, label FROM sessions").fetchall(), [(None, None)])
+        self.assertEqual(con.execute("SELECT state, rows_unreadable FROM _backfill_runs").fetchall(), [("failed", 2)])
+        con.close()
+
+    def test_standard_input_without_its_format(self):
+        self.refused(self.text(path="-"), 65, "standard input (file:-) needs its format named")
 
     def test_upsert_into_a_table_with_only_a_rowid(self):
         con = sqlite3.connect(self.db)

@@ -37,6 +37,10 @@ FileStore::FileStore(std::string path, const ConnectOptions& options) : path_(st
                   "json: one array of objects");
     }
   }
+  if (!format && path_ == "-") {
+    throw Error(ExitCode::k_job_invalid, "standard input (file:-) needs its format named",
+                fmt::format("set [{}.options] format = \"jsonl\", \"csv\" or \"json\"", role));
+  }
   if (!format) {
     throw Error(ExitCode::k_job_invalid,
                 fmt::format("cannot tell the format of {} from its name", display_name()),
@@ -82,6 +86,26 @@ Result<std::optional<TableSchema>> FileStore::describe(std::string_view /*table*
 
 void FileSource::validate() {
   select_columns(store_.reader_at_most(0));
+  refuse_key_in_no_item();
+}
+
+// A key no item has makes every item unreadable: a misspelt `key`, caught
+// before the run. Only the first items of a file are read; standard input
+// cannot be read twice, and a CSV header names its columns already.
+void FileSource::refuse_key_in_no_item() const {
+  constexpr std::int64_t k_items_sampled = 100;
+  if (store_.path() == "-" || store_.format() == FileFormat::k_csv) return;
+  const MemberSample sample = sample_members(store_.path(), store_.format(), k_items_sampled);
+  if (sample.items == 0) return;
+  for (const std::string& key : query_.key) {
+    if (std::ranges::binary_search(sample.names, key)) continue;
+    throw Error(ExitCode::k_schema_mismatch,
+                fmt::format("source.key: no item among the first {} of {} has a value for '{}'",
+                            sample.items, store_.display_name(), key),
+                fmt::format("name the member holding the target row's key; those the items have: "
+                            "{}",
+                            fmt::join(sample.names, ", ")));
+  }
 }
 
 void FileSource::select_columns(ItemReader& reader) {

@@ -49,9 +49,11 @@ class FileSource final : public Source {
                                            std::vector<RowFailure>& unreadable) override;
   // Lines (CSV: records' lines past the header; array: items) in the file.
   std::optional<std::int64_t> estimate() override;
+  bool rereadable() const override { return store_.path() != "-"; }
 
  private:
   void select_columns(ItemReader& reader);
+  void refuse_key_in_no_item() const;
   std::optional<std::string> missing_key(const Item& item) const;
 
   FileStore& store_;

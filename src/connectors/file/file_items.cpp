@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <set>
 
 #include "backfill/error.h"
 
@@ -340,6 +341,40 @@ std::unique_ptr<ItemReader> ItemReader::open(const std::string& path, FileFormat
       return std::make_unique<JsonArrayReader>(f, path);
   }
   return nullptr;
+}
+
+MemberSample sample_members(const std::string& path, FileFormat format, std::int64_t limit) {
+  MemberSample sample;
+  std::set<std::string> names;
+  auto take = [&](simdjson::dom::element element) {
+    simdjson::dom::object object;
+    if (element.get(object) != simdjson::SUCCESS) return;
+    ++sample.items;
+    for (auto [key, value] : object)
+      if (!value.is_null()) names.emplace(key);
+  };
+  simdjson::dom::parser parser;
+  if (format == FileFormat::k_json_lines) {
+    LineReader lines(open_file(path));
+    while (sample.items < limit) {
+      auto line = lines.next();
+      if (!line) break;
+      simdjson::dom::element doc;
+      if (parser.parse(line->data(), line->size()).get(doc) == simdjson::SUCCESS) take(doc);
+    }
+  } else if (format == FileFormat::k_json_array) {
+    auto text = simdjson::padded_string::load(path);
+    simdjson::dom::array array;
+    if (text.error() == simdjson::SUCCESS &&
+        parser.parse(text.value()).get(array) == simdjson::SUCCESS) {
+      for (simdjson::dom::element item : array) {
+        if (sample.items >= limit) break;
+        take(item);
+      }
+    }
+  }
+  sample.names.assign(names.begin(), names.end());
+  return sample;
 }
 
 std::optional<std::int64_t> count_positions(const std::string& path, FileFormat format) {

@@ -56,6 +56,15 @@ class ItemReader {
   virtual std::int64_t start() const { return 0; }
 };
 
+// The member names that hold a value in the first `limit` items of a JSON
+// file (JSON Lines or array), and how many items that was: enough to tell a
+// misspelt key from a member some items lack.
+struct MemberSample {
+  std::int64_t items = 0;
+  std::vector<std::string> names;  // sorted, each once
+};
+MemberSample sample_members(const std::string& path, FileFormat format, std::int64_t limit);
+
 // Lines (or array items) in the file, without reading items: the total a
 // run's progress counts toward; nullopt for standard input.
 std::optional<std::int64_t> count_positions(const std::string& path, FileFormat format);
