@@ -1,6 +1,7 @@
 """The AgentOS case end to end: plan, run, status, verify and reports."""
 import json
 import os
+import re
 import shutil
 import sqlite3
 import unittest
@@ -158,16 +159,26 @@ class AgentosBackfillTest(TempDirTest):
         sampled = run("verify", AGENTOS_JOB, "--db", self.db, "--sample", "50", "--json")
         self.assertEqual(command_json(sampled.stdout)["rows_checked"], 50)
 
-    def test_reports_are_written_as_markdown_and_json(self):
+    def test_reports_are_written_as_markdown_and_json_with_every_counter(self):
         md, js = self.path("report.md"), self.path("report.json")
         self.assertEqual(run("run", AGENTOS_JOB, "--db", self.db, "--report", md).returncode, 0)
+        ledger = {k[5:]: v for k, v in ledger_runs(self.db)[0].items() if k.startswith("rows_")}
+        self.assertEqual(len(ledger), 11)
         with open(md) as f:
             text = f.read()
         self.assertIn("# Backfill report: agentos-v21-audit-timestamps", text)
-        self.assertIn("| Updated |", text)
-        self.assertEqual(run("run", AGENTOS_JOB, "--db", self.db, "--report", js).returncode, 0)
+        rows = dict(re.findall(r"^\| ([A-Z][^|]*?) \| ([\d,]+) \|$", text, re.M))
+        labels = {"read": "Rows read", "updated": "Updated", "skipped": "Skipped (already filled)",
+                  "no_value": "No value found", "guarded": "Kept (filled meanwhile)", "no_target": "No target row",
+                  "failed": "Failed to write", "unreadable": "Unreadable items", "fallback": "Used a fallback",
+                  "missing": "Field missing", "invalid_json": "Invalid JSON"}
+        self.assertEqual({name: int(rows[label].replace(",", "")) for name, label in labels.items()}, ledger)
+        self.assertEqual(run("run", AGENTOS_JOB, "--db", self.db, "--restart", "--report", js).returncode, 0)
         with open(js) as f:
-            self.assertEqual(json.load(f)["job"], "agentos-v21-audit-timestamps")
+            report = json.load(f)
+        self.assertEqual(report["job"], "agentos-v21-audit-timestamps")
+        second = {k[5:]: v for k, v in ledger_runs(self.db)[1].items() if k.startswith("rows_")}
+        self.assertEqual(report["counters"], second)
         bad = run("run", AGENTOS_JOB, "--db", self.db, "--report", self.path("report.txt"))
         self.assertEqual(bad.returncode, 64)
 

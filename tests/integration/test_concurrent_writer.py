@@ -8,8 +8,8 @@ import sys
 import textwrap
 import unittest
 
-from support import (command_json, AGENTOS_JOB, BACKFILL, assert_counters_add_up, make_agentos_store, run, stored_agentos,
-                     TempDirTest, timestamp_or_none)
+from support import (command_json, AGENTOS_JOB, BACKFILL, assert_counters_add_up, expected_agentos, make_agentos_store,
+                     run, stored_agentos, TempDirTest, timestamp_or_none)
 
 WRITER = textwrap.dedent("""
     import json, sqlite3, sys, time
@@ -28,10 +28,10 @@ WRITER = textwrap.dedent("""
             target = (i * 7919) % max_id + 1
             db.execute("UPDATE task_audits SET level = ? WHERE audit_id = ?", (f"w{i}", target))
             own = (i * 104729) % max_id + 1
-            db.execute("UPDATE task_audits SET source_event_ts = ? WHERE audit_id = ? AND source_event_ts IS NULL",
-                       ("2000-01-01T00:00:00.000Z", own))
+            filled = db.execute("UPDATE task_audits SET source_event_ts = ? WHERE audit_id = ?"
+                                " AND source_event_ts IS NULL", ("2000-01-01T00:00:00.000Z", own)).rowcount
             db.execute("COMMIT")
-            done.append([inserted, target, f"w{i}", own])
+            done.append([inserted, target, f"w{i}", own, filled])
         except sqlite3.Error as e:
             errors.append(str(e))
             db.execute("ROLLBACK") if db.in_transaction else None
@@ -47,6 +47,7 @@ class ConcurrentWriterTest(TempDirTest):
         con = sqlite3.connect(db_path)
         con.execute("PRAGMA journal_mode=WAL")  # what the run switches to; set first so the writer starts in it
         con.close()
+        expected = expected_agentos(db_path)  # computed before anything writes
         writer = subprocess.Popen([sys.executable, "-c", WRITER, db_path, "30000", "3"], stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True)
         result = run("run", AGENTOS_JOB, "--db", db_path, "--set", "options.batch_size=500", "--set",
@@ -62,16 +63,18 @@ class ConcurrentWriterTest(TempDirTest):
         levels = dict(con.execute("SELECT audit_id, level FROM task_audits"))
         stored = stored_agentos(db_path)
         last_level = {}
-        for inserted, target, level, own in report["done"]:
+        for inserted, target, level, own, filled in report["done"]:
             self.assertIn(inserted, stored)
             last_level[target] = level
         for target, level in last_level.items():
             self.assertEqual(levels[target], level)
-        # The writer's own fills survive: fill_null never overwrites them.
-        owned = {own for *_, own in report["done"]}
-        for own in owned:
-            row_ts = stored[own][0]
-            self.assertIsNotNone(row_ts)
+        # A row the writer filled keeps exactly the writer's value (fill_null
+        # never overwrites it); one the backfill filled first has the backfill's.
+        writer_filled = {own for *_, own, filled in report["done"] if filled}
+        self.assertGreater(len(writer_filled), 0)
+        for *_, own, filled in report["done"]:
+            want = "2000-01-01T00:00:00.000Z" if own in writer_filled else expected[own][0]
+            self.assertEqual(stored[own][0], want, own)
         written_by_writer = con.execute(
             "SELECT count(*) FROM task_audits WHERE source_event_ts = '2000-01-01T00:00:00.000Z'").fetchone()[0]
         self.assertGreater(written_by_writer, 0)
@@ -83,10 +86,10 @@ class ConcurrentWriterTest(TempDirTest):
         again = run("run", AGENTOS_JOB, "--db", db_path, "--json")
         self.assertEqual(again.returncode, 0, again.stderr)
         final = stored_agentos(db_path)
+        # The writer never filled the rows it inserted: the backfill's values, exactly.
         for inserted, *_ in report["done"]:
             i = int(con.execute("SELECT task_id FROM task_audits WHERE audit_id = ?", (inserted,)).fetchone()[0][5:])
-            ts = final[inserted][0]
-            self.assertIn(ts, (timestamp_or_none(1769594400 + i), "2000-01-01T00:00:00.000Z"))
+            self.assertEqual(final[inserted][0], timestamp_or_none(1769594400 + i), inserted)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 // The SQLite connector and the ledger on a real database file.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <sqlite3.h>
@@ -416,13 +417,30 @@ TEST_F(SqliteConnectorTest, LedgerCapsFailuresPerKind) {
   Ledger ledger(*connection);
   ASSERT_TRUE(connection->begin_write());
   ASSERT_TRUE(ledger.create_or_migrate());
-  std::vector<RowFailure> many(Ledger::k_max_failures_per_kind + 20,
-                               RowFailure{"[1]", "f", "missing", "d"});
-  ASSERT_TRUE(ledger.record_failures(1, many));
-  ASSERT_TRUE(ledger.record_failures(1, {RowFailure{"[2]", "", "invalid_json", "d"}}));
+  // Recorded over two batches: the cap counts what the first left room for.
+  std::vector<RowFailure> first, second;
+  for (int i = 1; i <= Ledger::k_max_failures_per_kind + 20; ++i)
+    (i <= 60 ? first : second).push_back(RowFailure{fmt::format("[{}]", i), "f", "missing", "d"});
+  ASSERT_TRUE(ledger.record_failures(1, first));
+  ASSERT_TRUE(ledger.record_failures(1, {RowFailure{"[0]", "", "invalid_json", "d"}}));
+  ASSERT_TRUE(ledger.record_failures(1, second));
   ASSERT_TRUE(connection->commit());
-  EXPECT_EQ(ledger.failures(1, 1000)->size(),
-            static_cast<std::size_t>(Ledger::k_max_failures_per_kind + 1));
+  auto kept = ledger.failures(1, 1000);
+  ASSERT_TRUE(kept);
+  std::vector<std::string> missing_keys, other_keys;
+  for (const RowFailure& f : *kept)
+    (f.kind == "missing" ? missing_keys : other_keys).push_back(f.key);
+  std::vector<std::string> first_hundred;
+  for (int i = 1; i <= Ledger::k_max_failures_per_kind; ++i)
+    first_hundred.push_back(fmt::format("[{}]", i));
+  EXPECT_EQ(missing_keys, first_hundred);  // the first ones, in the order they came
+  EXPECT_EQ(other_keys, std::vector<std::string>{"[0]"});
+  // Asked for fewer of each kind: still the first.
+  auto two = ledger.failures(1, 2);
+  ASSERT_TRUE(two);
+  ASSERT_EQ(two->size(), 3u);
+  EXPECT_EQ((*two)[0].key, "[1]");
+  EXPECT_EQ((*two)[1].key, "[2]");
 }
 
 TEST_F(SqliteConnectorTest, OwnerOfThisProcessIsAliveAndADeadOneIsNot) {
