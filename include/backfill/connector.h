@@ -134,6 +134,9 @@ class Connection : public Store {
 
   // Starts a transaction that holds the write lock until commit or rollback.
   virtual Result<void> begin_write() = 0;
+  // Whether a transaction is open: what `REQUIRES: an open write
+  // transaction` asserts.
+  virtual bool in_transaction() const = 0;
   virtual Result<void> commit() = 0;
   // Ends the open transaction, if any, discarding its writes.
   virtual void rollback() noexcept = 0;

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <unistd.h>
+#include <cassert>
 
 #include <algorithm>
 #include <fstream>
@@ -250,6 +251,7 @@ Result<Ledger::StoredVersion> Ledger::stored_version() {
 }
 
 Result<void> Ledger::create_or_migrate() {
+  assert(db_.in_transaction());
   // Another run may be migrating at this moment: a collision on the catalog
   // or the version row is retried, and by then the other run has finished.
   auto another_run = [](const Failure& f) -> std::unexpected<Failure> {
@@ -322,6 +324,7 @@ Result<std::optional<Owner>> Ledger::holder(const std::string& job) {
 }
 
 Result<void> Ledger::claim(const std::string& job, const Owner& owner) {
+  assert(db_.in_transaction());
   std::string now = Connection::now_utc();
   Value params[] = {Value(owner.id), Value(now), Value(now), Value(job)};
   auto changed = db_.execute(
@@ -429,6 +432,7 @@ Result<void> Ledger::finish_run(std::int64_t run_id, RunState state, const std::
 
 Result<void> Ledger::record_batch(std::int64_t run_id, const Key& first_key, const Key& last_key,
                                   const RowCounters& d, std::int64_t duration_ms) {
+  assert(db_.in_transaction());
   std::string now = Connection::now_utc();
   Value run{run_id};
   Value ins[] = {run,

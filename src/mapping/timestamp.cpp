@@ -143,6 +143,7 @@ std::optional<std::int64_t> parse_timestamp_text(std::string_view s) {
 }
 
 std::string format_timestamp_ms(std::int64_t epoch_ms) {
+  assert(epoch_ms >= k_min_timestamp_ms && epoch_ms <= k_max_timestamp_ms);
   std::int64_t days = epoch_ms >= 0 ? epoch_ms / 86400000 : -((-epoch_ms + 86399999) / 86400000);
   std::int64_t ms_of_day = epoch_ms - days * 86400000;
   std::int64_t y = 0;

@@ -90,7 +90,7 @@ class PgConnection final : public Connection {
   // Calls on_row for each row of `result`.
   static void for_each_row(const PGresult* result, const RowCallback& on_row);
 
-  bool in_transaction() const;
+  bool in_transaction() const override;
   bool read_ahead_allowed() const { return options_.read_ahead; }
   // A second, read-only session with the same settings. Throws Error.
   std::unique_ptr<PgConnection> open_another() const;

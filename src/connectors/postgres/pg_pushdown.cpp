@@ -3,6 +3,7 @@
 #include "backfill/timestamp.h"
 
 #include <fmt/format.h>
+#include <cassert>
 
 #include <algorithm>
 #include <utility>
@@ -475,6 +476,7 @@ Result<void> PgPushdown::use_nested_loops() {
 
 Result<RangeWrite> PgPushdown::write_range(const std::optional<Key>& after, const Key& upto,
                                            std::size_t limit) {
+  assert(db_->in_transaction());
   auto written = [&]() -> Result<RangeWrite> {
     if (auto ahead = take_read(after, upto)) {
       if (*ahead) {

@@ -1,6 +1,7 @@
 #include "connectors/postgres/pg_sink.h"
 
 #include <fmt/format.h>
+#include <cassert>
 
 #include <algorithm>
 
@@ -200,6 +201,7 @@ bool PgSink::can_write_range(const SourceQuery& query) const {
 
 Result<RangeWrite> PgSink::write_range(const SourceQuery& query, const std::optional<Key>& after,
                                        const Key& upto, std::size_t limit, RowMapper& mapper) {
+  assert(can_write_range(query));
   (void)query, (void)mapper;  // the statement maps the rows itself
   return pushdown_->write_range(after, upto, limit);
 }

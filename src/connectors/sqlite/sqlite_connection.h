@@ -64,7 +64,7 @@ class SqliteConnection final : public Connection {
   // Turns an SQLite result code into a Failure, or throws Error when fatal.
   Failure failure(int rc, std::string_view during) const;
 
-  bool in_transaction() const { return sqlite3_get_autocommit(db_) == 0; }
+  bool in_transaction() const override { return sqlite3_get_autocommit(db_) == 0; }
   // A second connection to the same file.
   std::unique_ptr<SqliteConnection> open_another(bool writable) const;
   // Changes whenever another connection commits to the database: equal

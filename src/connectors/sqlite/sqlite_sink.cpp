@@ -1,6 +1,7 @@
 #include "connectors/sqlite/sqlite_sink.h"
 
 #include <fmt/format.h>
+#include <cassert>
 
 #include <algorithm>
 #include <limits>
@@ -360,6 +361,7 @@ void SqliteSink::build_range_sql(const SourceQuery& query) {
 Result<RangeWrite> SqliteSink::write_range(const SourceQuery& query,
                                            const std::optional<Key>& after, const Key& upto,
                                            std::size_t limit, RowMapper& mapper) {
+  assert(can_write_range(query) && db_.in_transaction());
   const bool by_stride = key_is_rowid(query) && std::holds_alternative<std::int64_t>(upto[0]);
   if (by_stride && stride_ == 0) stride_ = static_cast<std::int64_t>(limit);
   build_range_sql(query);
