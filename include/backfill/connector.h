@@ -392,6 +392,10 @@ class ConnectorSettings {
                        std::int64_t max) const;
   bool boolean(std::string_view name, bool fallback) const;
   std::string text(std::string_view name, std::string fallback) const;
+  // Whether the setting is given at all (an empty value may be a mistake).
+  bool given(std::string_view name) const { return find(name) != nullptr; }
+  // `source` or `target`: the endpoint whose store this is.
+  const std::string& role() const { return role_; }
   // The job-file key of a setting, for hints: `target.options.busy_timeout_ms`.
   std::string key(std::string_view name) const;
 

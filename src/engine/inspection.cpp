@@ -19,14 +19,18 @@ std::optional<RunRecord> latest_run_if_any(JobSession& session, bool keys_only_g
   return latest;
 }
 
+// Batches of plan, status and verify: at least 1,000 rows, since they only read.
+std::size_t scan_batch_size(const JobSession& session) {
+  return static_cast<std::size_t>(std::max<std::int64_t>(session.spec().options.batch_size, 1000));
+}
+
 // Reads rows in scope with after < key <= upto in batches, calling visit(batch);
 // only rows with one of `unfilled` NULL when it is non-empty.
 template <class Visit>
 void scan(JobSession& session, KeyRangeSource& keys, std::optional<Key> after, const Key& upto,
           Visit&& visit, std::span<const std::string> unfilled = {}) {
   RowBatch rows;
-  const auto batch_size =
-      static_cast<std::size_t>(std::max<std::int64_t>(session.spec().options.batch_size, 1000));
+  const std::size_t batch_size = scan_batch_size(session);
   const std::size_t kw = session.key_width();
   while (true) {
     rows.clear();
@@ -43,8 +47,7 @@ template <class Visit>
 void scan_in_order(JobSession& session, std::optional<Cursor> after, Visit&& visit) {
   RowBatch rows;
   std::vector<RowFailure> unreadable;
-  const auto batch_size =
-      static_cast<std::size_t>(std::max<std::int64_t>(session.spec().options.batch_size, 1000));
+  const std::size_t batch_size = scan_batch_size(session);
   while (true) {
     rows.clear();
     unreadable.clear();

@@ -247,10 +247,7 @@ class Runner {
     int pushdown_misses = 0;
     constexpr int k_max_pushdown_misses = 3;
     std::optional<Key> cursor = run.cursor ? run.cursor : run.start_after;
-    Progress progress;
-    progress.processed = run.counters.read;
-    progress.total = run.total_estimate;
-    progress.updated = run.counters.updated;
+    Progress progress = progress_so_far(run);
     const auto started = Clock::now();
 
     while (!stopping()) {
@@ -307,10 +304,7 @@ class Runner {
   // could not read are counted and recorded with the batch.
   void loop_in_order(RunRecord& run) {
     std::optional<Cursor> cursor = run.cursor;
-    Progress progress;
-    progress.processed = run.counters.read;
-    progress.total = run.total_estimate;
-    progress.updated = run.counters.updated;
+    Progress progress = progress_so_far(run);
     const auto started = Clock::now();
     std::vector<RowFailure> unreadable;
     while (!stopping()) {
@@ -375,6 +369,13 @@ class Runner {
       return write_batch();
     });
     return adopted;
+  }
+
+  // Where a run (resumed or new) stands before this invocation's first batch.
+  static Progress progress_so_far(const RunRecord& run) {
+    return Progress{.processed = run.counters.read,
+                    .total = run.total_estimate,
+                    .updated = run.counters.updated};
   }
 
   // After a batch committed: the run's cursor and counters, its event, and

@@ -359,6 +359,9 @@ class FileSourceRefusalTest(TempDirTest):
     def test_unknown_format(self):
         self.refused(self.text(options='options = { format = "xml" }'), 65, "source.options.format must be")
 
+    def test_an_empty_format(self):
+        self.refused(self.text(options='options = { format = "" }'), 65, "source.options.format must be")
+
     def test_a_name_that_tells_no_format(self):
         self.refused(self.text(path=self.path("plan.txt")), 65, "cannot tell the format", "format =")
 

@@ -9,12 +9,6 @@ namespace backfill::file {
 
 namespace {
 
-// Whether [source.options] names a format at all (an empty one is a mistake).
-bool format_named(const ConnectOptions& options) {
-  return std::ranges::any_of(options.settings,
-                             [](const ConnectorSetting& s) { return s.name == "format"; });
-}
-
 // Where an item stands in its file, as failures record it.
 std::string position_json(FileFormat format, std::int64_t position) {
   return fmt::format("{{\"{}\":{}}}", format == FileFormat::k_json_array ? "item" : "line",
@@ -26,10 +20,10 @@ std::string position_json(FileFormat format, std::int64_t position) {
 FileStore::FileStore(std::string path, const ConnectOptions& options) : path_(std::move(path)) {
   std::optional<FileFormat> format;
   if (path_ != "-") format = format_of(path_);
-  const std::string role = options.url_setting.substr(0, options.url_setting.find('.'));
   const ConnectorSettings settings(options, "file", {"format"});
-  if (auto name = settings.text("format", ""); !name.empty() || format_named(options)) {
-    format = parse_format(name);
+  const std::string& role = settings.role();
+  if (settings.given("format")) {
+    format = parse_format(settings.text("format", ""));
     if (!format) {
       throw Error(ExitCode::k_job_invalid,
                   fmt::format("{} must be \"jsonl\", \"csv\" or \"json\"", settings.key("format")),

@@ -86,6 +86,11 @@ Value value_of(simdjson::dom::element e) {
   return Value();
 }
 
+// `element` as an item holding the members `names`, in order (missing ones
+// NULL), or the problem `not_object` when it is no JSON object.
+void fill_item(simdjson::dom::element element, const std::vector<std::string>& names,
+               std::string not_object, Item& item);
+
 // The members `names` of a JSON object, in order; missing ones NULL.
 void object_values(simdjson::dom::object object, const std::vector<std::string>& names,
                    std::vector<Value>& out) {
@@ -97,6 +102,15 @@ void object_values(simdjson::dom::object object, const std::vector<std::string>&
     else
       out.emplace_back();
   }
+}
+
+void fill_item(simdjson::dom::element element, const std::vector<std::string>& names,
+               std::string not_object, Item& item) {
+  simdjson::dom::object object;
+  if (element.get(object) == simdjson::SUCCESS)
+    object_values(object, names, item.values);
+  else
+    item.problem = std::move(not_object);
 }
 
 class LineReader {
@@ -146,12 +160,7 @@ class JsonLinesReader final : public ItemReader {
             fmt::format("line {} is not JSON: {}", item.position, simdjson::error_message(error));
         return item;
       }
-      simdjson::dom::object object;
-      if (doc.get(object) != simdjson::SUCCESS) {
-        item.problem = fmt::format("line {} is JSON but not an object", item.position);
-        return item;
-      }
-      object_values(object, names_, item.values);
+      fill_item(doc, names_, fmt::format("line {} is JSON but not an object", item.position), item);
       return item;
     }
     return std::nullopt;
@@ -310,12 +319,8 @@ class JsonArrayReader final : public ItemReader {
     ++it_;
     Item item;
     item.first_position = item.position = ++position_;
-    simdjson::dom::object object;
-    if (element.get(object) != simdjson::SUCCESS) {
-      item.problem = fmt::format("item {} of the array is not an object", item.position);
-      return item;
-    }
-    object_values(object, names_, item.values);
+    fill_item(element, names_, fmt::format("item {} of the array is not an object", item.position),
+              item);
     return item;
   }
 
