@@ -121,11 +121,12 @@ class Connection : public Store {
   Connection* sql_connection() override { return this; }
 
   // Throws Error(k_access_denied) unless this session may read `table`,
-  // write `columns` of it (and insert rows when `inserts`), and create or
-  // write the ledger's tables. Stores without privileges do nothing.
+  // write `columns` of it (and insert rows when `inserts`), and, when
+  // `with_ledger`, create or write the ledger's tables. Stores without
+  // privileges do nothing.
   virtual void verify_write_privileges(std::string_view table, std::span<const std::string> columns,
-                                       bool inserts) {
-    (void)table, (void)columns, (void)inserts;
+                                       bool inserts, bool with_ledger) {
+    (void)table, (void)columns, (void)inserts, (void)with_ledger;
   }
 
   // Readies the store for a run's writes alongside other writers (SQLite:
@@ -141,8 +142,9 @@ class Connection : public Store {
   // Ends the open transaction, if any, discarding its writes.
   virtual void rollback() noexcept = 0;
 
-  // Runs a statement with `?` placeholders bound to `params` in order;
-  // returns the number of rows it changed.
+  // Runs a statement written with this store's placeholders (see
+  // placeholder()) bound to `params` in order; returns the number of rows it
+  // changed. The text is never rewritten: a filter's own `?` stays as it is.
   virtual Result<std::int64_t> execute(std::string_view sql,
                                        std::span<const Value> params = {}) = 0;
   // Runs a query, calling `on_row` for each result row.
@@ -156,6 +158,9 @@ class Connection : public Store {
 
   // Quotes an identifier for this store's SQL dialect.
   virtual std::string quote(std::string_view identifier) const = 0;
+  // The `n`th parameter (from 1) of a statement in this store's SQL;
+  // sql::Placeholders numbers a statement's parameters with it.
+  virtual std::string placeholder(std::size_t n) const = 0;
 
   // How far the slowest replica's replay lags behind, in milliseconds;
   // nullopt when the store has no replicas to wait for.

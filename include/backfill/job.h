@@ -119,6 +119,10 @@ struct JobSpec {
   bool in_place = true;
   std::vector<FieldSpec> fields;
   Options options;
+  // `[job] ledger`: the SQLite file that keeps the ledger apart from the
+  // target, absolute (a relative path is taken from the job file's folder);
+  // empty: the ledger lives in the target store.
+  std::filesystem::path ledger_file;
 };
 
 // Reads and validates a job file. `overrides` are `dotted.key=value` strings

@@ -1,9 +1,9 @@
-// The ledger: runs, batches, cursor, counters and row failures of each job,
-// kept in the target store itself so that a batch and its ledger entry commit
-// in one transaction. Tables are documented in docs/operations.md.
+// The ledger: runs, batches, cursor, counters and row failures of each job.
+// Tables are documented in docs/operations.md.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -51,6 +51,13 @@ struct Owner {
   bool alive() const;
 };
 
+// The ledger's tables hold every run of every job; docs/operations.md has
+// their layout and its versions. Two implementations: in the target's own
+// store (ledger_in_store: a batch and its record commit in one transaction)
+// and apart from it in an SQLite file (open_ledger_file: the target's commit
+// comes first, then the ledger's, so a batch whose record was lost to a
+// crash is written again on resume: every write mode is idempotent).
+// Thread contract: one thread at a time (the runner's, or a command's).
 class Ledger {
  public:
   static constexpr int k_max_failures_per_kind = 100;  // per run; keeps the ledger small
@@ -62,50 +69,61 @@ class Ledger {
       "_backfill_ledger",   "_backfill_jobs",   "_backfill_runs",          "_backfill_batches",
       "_backfill_failures", "_backfill_claims", "_backfill_before_images", "_backfill_steps"};
 
-  explicit Ledger(Connection& connection) : db_(connection) {}
+  virtual ~Ledger() = default;
+
+  // Where the ledger is, for output: the store's name, or the file's path.
+  virtual std::string display_name() const = 0;
+  // Whether it commits in the target's own transaction.
+  virtual bool commits_with_target() const = 0;
+
+  // The commit scope of the ledger's writes: begins the target's write
+  // transaction, which the ledger joins (in the store) or pairs with its
+  // own (apart: committed right after the target's).
+  virtual Result<void> begin(Connection& target) = 0;
+  virtual Result<void> commit(Connection& target) = 0;
+  virtual void rollback(Connection& target) noexcept = 0;
 
   // True when the ledger's tables exist. Never writes. Throws
   // Error(k_schema_mismatch) when a newer backfill wrote them.
-  Result<bool> exists();
+  virtual Result<bool> exists() = 0;
   // Creates the tables when absent, and migrates a ledger of an earlier
   // version to k_schema_version. Throws as exists() does.
-  // REQUIRES: an open write transaction.
-  Result<void> create_or_migrate();
+  // REQUIRES: inside begin().
+  virtual Result<void> create_or_migrate() = 0;
 
   // The owner holding `job`, or nullopt.
-  Result<std::optional<Owner>> holder(const std::string& job);
-  // Records `owner` as holding `job`. REQUIRES: an open write transaction.
-  Result<void> claim(const std::string& job, const Owner& owner);
-  Result<void> release(const std::string& job);
+  virtual Result<std::optional<Owner>> holder(const std::string& job) = 0;
+  // Records `owner` as holding `job`. REQUIRES: inside begin().
+  virtual Result<void> claim(const std::string& job, const Owner& owner) = 0;
+  virtual Result<void> release(const std::string& job) = 0;
 
-  Result<std::optional<RunRecord>> latest_run(const std::string& job);
-  Result<std::optional<RunRecord>> latest_completed_run(const std::string& job);
+  virtual Result<std::optional<RunRecord>> latest_run(const std::string& job) = 0;
+  virtual Result<std::optional<RunRecord>> latest_completed_run(const std::string& job) = 0;
 
-  Result<std::int64_t> start_run(const std::string& job, const std::optional<Key>& start_after,
-                                 const std::optional<Key>& watermark, std::int64_t total_estimate,
-                                 const std::string& scope);
-  Result<void> finish_run(std::int64_t run_id, RunState state, const std::string& message);
+  virtual Result<std::int64_t> start_run(const std::string& job,
+                                         const std::optional<Key>& start_after,
+                                         const std::optional<Key>& watermark,
+                                         std::int64_t total_estimate, const std::string& scope) = 0;
+  virtual Result<void> finish_run(std::int64_t run_id, RunState state,
+                                  const std::string& message) = 0;
 
   // Records one committed batch: advances the run's cursor and counters.
-  // REQUIRES: the batch's own write transaction is open.
-  Result<void> record_batch(std::int64_t run_id, const Key& first_key, const Key& last_key,
-                            const RowCounters& delta, std::int64_t duration_ms);
+  // REQUIRES: inside begin(), with the batch's writes.
+  virtual Result<void> record_batch(std::int64_t run_id, const Key& first_key, const Key& last_key,
+                                    const RowCounters& delta, std::int64_t duration_ms) = 0;
   // Records row failures, at most k_max_failures_per_kind of each kind per run.
-  Result<void> record_failures(std::int64_t run_id, const std::vector<RowFailure>& failures);
+  virtual Result<void> record_failures(std::int64_t run_id,
+                                       const std::vector<RowFailure>& failures) = 0;
   // The first `per_kind` failures of each kind of a run, in the order recorded.
-  Result<std::vector<RowFailure>> failures(std::int64_t run_id, int per_kind);
-
- private:
-  struct StoredVersion {
-    std::int64_t version = 0;  // 0: no ledger yet
-    std::string written_by;    // the backfill release that last migrated it
-  };
-  Result<StoredVersion> stored_version();
-  Result<std::optional<RunRecord>> load_run(const std::string& where, const std::string& job);
-  // The runs table as it is: older ledgers lack some of its columns.
-  Result<const TableSchema*> runs_table();
-  Connection& db_;
-  std::optional<TableSchema> runs_table_;
+  virtual Result<std::vector<RowFailure>> failures(std::int64_t run_id, int per_kind) = 0;
 };
+
+// The ledger in the target's own store (`target` outlives it).
+std::unique_ptr<Ledger> ledger_in_store(Connection& target);
+// The ledger in the SQLite file at `path`, created on the first write when
+// `writable`; read-only, a missing file is a ledger that does not exist yet.
+// `target` is refused when it is that same file.
+std::unique_ptr<Ledger> open_ledger_file(const std::string& path, bool writable,
+                                         const Store& target);
 
 }  // namespace backfill

@@ -125,7 +125,12 @@ JobSession::JobSession(JobSpec spec, Access access) : spec_(std::move(spec)) {
   if (pushdown())
     checks_.push_back("each batch is mapped and written by one statement in the database");
   mapping_ = new_mapping();
-  ledger_ = std::make_unique<Ledger>(*target_);
+  if (spec_.ledger_file.empty()) {
+    ledger_ = ledger_in_store(*target_);
+  } else {
+    ledger_ = open_ledger_file(spec_.ledger_file.string(), writable, *target_store);
+    checks_.push_back(fmt::format("ledger kept apart, in {}", spec_.ledger_file.string()));
+  }
 }
 
 JobSession::~JobSession() = default;
@@ -336,8 +341,10 @@ void JobSession::verify_write_privileges() {
   }
   const bool inserts = spec_.target.mode == WriteMode::k_upsert ||
                        spec_.target.mode == WriteMode::k_insert_if_absent;
-  target_->verify_write_privileges(spec_.target.table, columns, inserts);
-  checks_.push_back("target is writable: its columns, and the ledger's tables");
+  const bool ledger_in_target = spec_.ledger_file.empty();
+  target_->verify_write_privileges(spec_.target.table, columns, inserts, ledger_in_target);
+  checks_.push_back(ledger_in_target ? "target is writable: its columns, and the ledger's tables"
+                                     : "target is writable: its columns");
 }
 
 void JobSession::verify_storage_thoroughly() {

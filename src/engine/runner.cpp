@@ -3,11 +3,12 @@
 #include <fmt/format.h>
 
 #include <chrono>
-#include <future>
+
 #include <memory>
 #include <random>
 #include <thread>
 
+#include "backfill/prefetcher.h"
 #include "engine/batch_mapper.h"
 #include "engine/result_or_throw.h"
 #include "engine/run_range.h"
@@ -81,7 +82,7 @@ class Runner {
     for (int tries = 0;; ++tries) {
       auto r = attempt();
       if (r) return r;
-      db_.rollback();
+      ledger_.rollback(db_);
       if (!r.error().retryable() || tries >= max_retries) {
         bool busy = r.error().kind == Failure::Kind::k_busy;
         const std::int64_t waited = db_.lock_wait_ms();
@@ -161,12 +162,12 @@ class Runner {
     std::optional<RunRecord> latest;
     with_retries("preparing the database for writes", [&] { return db_.prepare_for_writes(); });
     with_retries("claiming the job", [&]() -> Result<void> {
-      if (auto r = db_.begin_write(); !r) return r;
+      if (auto r = ledger_.begin(db_); !r) return r;
       if (auto r = ledger_.create_or_migrate(); !r) return r;
       auto holder = ledger_.holder(job_);
       if (!holder) return std::unexpected(holder.error());
       if (*holder && (*holder)->id != me.id && (*holder)->alive()) {
-        db_.rollback();
+        ledger_.rollback(db_);
         throw Error(ExitCode::k_run_active,
                     fmt::format("job '{}' is already being run by process {}", job_, (*holder)->id),
                     "wait for it to finish, or stop it (Ctrl+C or kill) and run again; "
@@ -176,7 +177,7 @@ class Runner {
       auto l = ledger_.latest_run(job_);
       if (!l) return std::unexpected(l.error());
       latest = *l;
-      return db_.commit();
+      return ledger_.commit(db_);
     });
     try {
       return open_run(latest, seen, range);
@@ -199,9 +200,9 @@ class Runner {
     }
     if (!range) {
       with_retries("resuming the run", [&]() -> Result<void> {
-        if (auto r = db_.begin_write(); !r) return r;
+        if (auto r = ledger_.begin(db_); !r) return r;
         if (auto r = ledger_.finish_run(latest->run_id, RunState::k_running, ""); !r) return r;
-        return db_.commit();
+        return ledger_.commit(db_);
       });
       latest->state = RunState::k_running;
       events_.publish(RunStarted{*latest, true, keys_ == nullptr});
@@ -209,7 +210,7 @@ class Runner {
     }
     RunRecord run;
     with_retries("starting a run", [&]() -> Result<void> {
-      if (auto r = db_.begin_write(); !r) return r;
+      if (auto r = ledger_.begin(db_); !r) return r;
       if (latest && latest->state != RunState::k_completed) {
         auto r = ledger_.finish_run(latest->run_id, RunState::k_superseded,
                                     "left unfinished; a later run started over (--restart)");
@@ -219,7 +220,7 @@ class Runner {
                                   session_.cursor_scope());
       if (!id) return std::unexpected(id.error());
       run.run_id = *id;
-      return db_.commit();
+      return ledger_.commit(db_);
     });
     run.job = job_;
     run.start_after = range->start_after;
@@ -276,9 +277,9 @@ class Runner {
                        "{} batches in a row needed the row-by-row path ({}); using it from here on",
                        pushdown_misses, r.error().message));
           }
-          db_.rollback();  // a row was rejected: this batch goes row by row, counting it
+          ledger_.rollback(db_);  // a row was rejected: this batch goes row by row, counting it
           batch = BatchResult{};
-          if (auto b = db_.begin_write(); !b) return b;
+          if (auto b = ledger_.begin(db_); !b) return b;
         }
         if (same_connection) {
           // Read under the write lock: the rows cannot change before the write.
@@ -365,7 +366,7 @@ class Runner {
         if (!r) return std::unexpected(r.error());
         if ((adopted = *r)) return {};
       }
-      if (auto r = db_.begin_write(); !r) return r;
+      if (auto r = ledger_.begin(db_); !r) return r;
       return write_batch();
     });
     return adopted;
@@ -417,45 +418,37 @@ class Runner {
 
   void start_read_ahead(const Key& after, const Key& watermark) {
     if (!ahead_mapper_) ahead_mapper_ = mapper_.fork();
-    discard_read_ahead();
-    ahead_after_ = after;
+    ahead_.discard();  // before the spare buffers move: the piece pending may still use them
     // The spare buffers go with the thread: it overwrites (and frees) the
     // previous batch's values there, not on this thread.
-    ahead_ =
-        std::async(std::launch::async, [this, after, watermark, out = std::move(spare_)]() mutable {
-          out.rows.clear();
-          out.status = keys_->read(after, watermark, batch_size(), out.rows);
-          if (out.status) {
-            ahead_mapper_->map(out.rows, out.mapped);
-            session_.sink().prepare(out.mapped.writes);
-          }
-          return std::move(out);  // a capture: returned by copy unless moved
-        });
+    ahead_.start(after, [this, after, watermark, out = std::move(spare_)]() mutable {
+      out.rows.clear();
+      out.status = keys_->read(after, watermark, batch_size(), out.rows);
+      if (out.status) {
+        ahead_mapper_->map(out.rows, out.mapped);
+        session_.sink().prepare(out.mapped.writes);
+      }
+      return std::move(out);  // a capture: returned by copy unless moved
+    });
   }
 
   // Moves the batch read ahead after `cursor` into rows_ and mapped_; false
   // when there is none, or its read failed.
   bool take_read_ahead(const std::optional<Key>& cursor) {
-    if (!ahead_.valid()) return false;
-    if (ahead_after_ != cursor) {
-      discard_read_ahead();
-      return false;
-    }
-    spare_ = ahead_.get();
+    auto taken = ahead_.take(cursor);
+    if (!taken) return false;
+    spare_ = std::move(*taken);
     if (!spare_.status) return false;
     std::swap(rows_, spare_.rows);
     std::swap(mapped_, spare_.mapped);
     return true;
   }
 
-  void discard_read_ahead() {
-    if (ahead_.valid()) ahead_.wait();
-    ahead_ = {};
-  }
+  void discard_read_ahead() { ahead_.discard(); }
 
   // Whether the batch just committed ends elsewhere than the rows read.
   bool cursor_moved_elsewhere(const BatchResult& batch) const {
-    return ahead_.valid() && ahead_after_ != batch.last_key;
+    return ahead_.pending() && ahead_.tag() != batch.last_key;
   }
 
   // The health throttle: pauses while the slowest replica replays more than
@@ -525,7 +518,7 @@ class Runner {
     if (!written->notice.empty()) notice(NoticeKind::k_slower_path, written->notice);
     if (!written->last_key) {
       batch.done = true;
-      return db_.commit();
+      return ledger_.commit(db_);
     }
     std::vector<RowFailure> problems;
     if (written->counters) {
@@ -560,7 +553,7 @@ class Runner {
     const auto started = Clock::now();
     if (rows_.size() == 0 && in_order == nullptr) {
       batch.done = true;
-      return db_.commit();
+      return ledger_.commit(db_);
     }
     if (!mapped) mapper_.map(rows_, mapped_);
     batch.delta = mapped_.counters;
@@ -617,20 +610,20 @@ class Runner {
     if (!failures.empty()) {
       if (auto r = ledger_.record_failures(run_id_, failures); !r) return r;
     }
-    return db_.commit();
+    return ledger_.commit(db_);
   }
 
   // Best effort after a fatal error: record it against run `run_id` (none
   // when 0) and let go of the job.
   void abandon(std::int64_t run_id, const std::string& message) noexcept {
     try {
-      db_.rollback();
-      if (!db_.begin_write()) return;
+      ledger_.rollback(db_);
+      if (!ledger_.begin(db_)) return;
       if (run_id != 0) (void)ledger_.finish_run(run_id, RunState::k_failed, message);
       (void)ledger_.release(job_);
-      if (!db_.commit()) db_.rollback();
+      if (!ledger_.commit(db_)) ledger_.rollback(db_);
     } catch (...) {
-      db_.rollback();
+      ledger_.rollback(db_);
     }
   }
 
@@ -643,10 +636,10 @@ class Runner {
             ? fmt::format("stopped by signal {}; run again to resume", summary.stopped_by_signal)
             : "";
     with_retries("closing the run", [&]() -> Result<void> {
-      if (auto r = db_.begin_write(); !r) return r;
+      if (auto r = ledger_.begin(db_); !r) return r;
       if (auto r = ledger_.finish_run(run.run_id, state, message); !r) return r;
       if (auto r = ledger_.release(job_); !r) return r;
-      return db_.commit();
+      return ledger_.commit(db_);
     });
     events_.publish(RunFinished{run.run_id, state});
     auto latest = value_or_throw(ledger_.latest_run(job_), "reading the ledger");
@@ -671,9 +664,9 @@ class Runner {
   RowBatch rows_;
   MappedBatch mapped_;
   std::unique_ptr<BatchMapper> ahead_mapper_;  // maps batches read ahead
-  std::future<ReadAhead> ahead_;
-  ReadAhead spare_;  // buffers for the next read ahead
-  std::optional<Key> ahead_after_;
+  ReadAhead spare_;                            // buffers for the next read ahead
+  // Declared after what its work uses, so it is destroyed (waited for) first.
+  Prefetcher<std::optional<Key>, ReadAhead> ahead_;
   std::vector<WriteOutcome> outcomes_;
   std::vector<std::string> row_errors_;
   RowCounters this_invocation_;

@@ -600,12 +600,20 @@ class JobReader {
     job.file = file_;
     job.name = file_.stem().string();
     if (const toml::table* j = table(root, "job", false)) {
-      reject_unknown(*j, "job.", {"name", "description"});
+      reject_unknown(*j, "job.", {"name", "description", "ledger"});
       if (auto name = string(*j, "job.", "name", false)) {
         if (name->empty()) fail(j->get("name"), "job.name", "must not be empty");
         job.name = *name;
       }
       string(*j, "job.", "description", false);
+      if (auto ledger = string(*j, "job.", "ledger", false)) {
+        if (ledger->empty())
+          fail(j->get("ledger"), "job.ledger",
+               "must not be empty; leave it out to keep the ledger in the target");
+        std::filesystem::path path = expand_path(*ledger, "job.ledger");
+        job.ledger_file =
+            path.is_absolute() ? path : std::filesystem::absolute(file_).parent_path() / path;
+      }
     }
     job.source = endpoint(*table(root, "source", true), "source", true);
     if (const toml::table* t = table(root, "target", false)) {

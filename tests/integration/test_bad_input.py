@@ -188,6 +188,12 @@ class SQLiteSchemaTest(AgentosStoreTest):
                                             'filter = "1; DELETE FROM task_audits"'))
         self.refused(run("run", job, "--db", self.db), 67, "SQL rejected", "syntax error")
 
+    def test_filter_with_a_parameter_mark(self):
+        """A filter with a `?` where its value belongs: SQLite would bind it NULL and match nothing."""
+        job = self.job(AGENTOS_TEXT.replace("filter = \"event_type LIKE '%SUPERVISOR%'\"",
+                                            'filter = "event_type LIKE ?"'))
+        self.refused(run("run", job, "--db", self.db), 65, "reads a `?`", "write the value itself")
+
     def test_filter_closing_its_parenthesis_to_add_a_statement(self):
         """A filter closing its parenthesis to add a statement."""
         job = self.job(AGENTOS_TEXT.replace("filter = \"event_type LIKE '%SUPERVISOR%'\"",

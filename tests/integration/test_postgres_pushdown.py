@@ -88,7 +88,7 @@ JOB = """
 [source]
 url = "{url}"
 table = "edges"
-filter = "id % 17 <> 3 -- a comment of the user's: ? and ' are no placeholders or quotes"
+filter = "{filter} -- a comment of the user's: ? and ' are no placeholders or quotes"
 
 [options]
 batch_size = {batch_size}
@@ -111,6 +111,12 @@ from = [{{ column = "payload", path = "$.label" }}, {{ column = "n" }}, {{ value
 """
 
 
+# jsonb's ?, ?| and ?& operators, one with a right operand that is no literal:
+# the user's SQL, never taken for parameters.
+SCOPE = ("id % 17 <> 3 AND (payload IS NULL OR payload ?| array['ts', 'alt'] "
+         "OR NOT payload ? lower('LABEL') OR payload ?& array['amount', 'none'])")
+
+
 class PushdownTest(TempDirTest):
     def run_both(self, rows, pools, batch_size=300, then=None):
         """Runs the job with and without the fast path on two equal tables
@@ -122,7 +128,7 @@ class PushdownTest(TempDirTest):
             make_edges(db, rows, seed=13, pools=pools)
             if then:
                 server().psql(then, db)
-            job = self.write_job(f"{mode}.toml", JOB.format(url=server().url(db), batch_size=batch_size))
+            job = self.write_job(f"{mode}.toml", JOB.format(url=server().url(db), batch_size=batch_size, filter=SCOPE))
             check = run("check", job, *([] if mode == "fast" else ["--set", "options.pushdown=false"]))
             self.assertEqual(check.returncode, 0, check.stderr)
             self.assertEqual("mapped and written by one statement" in check.stdout, mode == "fast", check.stdout)
@@ -133,6 +139,12 @@ class PushdownTest(TempDirTest):
             assert_counters_add_up(self, counters)
             table = server().psql("SELECT id, ts, ts_text, amount, label FROM edges ORDER BY id", db)
             problems = server().psql("SELECT row_key, field, kind FROM _backfill_failures ORDER BY seq", db)
+            # ts_text starts NULL everywhere: only rows in scope may hold one.
+            [[outside, inside]] = server().psql(
+                f"SELECT count(*) FILTER (WHERE NOT coalesce({SCOPE}, false)), count(*) FILTER (WHERE {SCOPE}) "
+                "FROM edges WHERE ts_text IS NOT NULL", db)
+            self.assertEqual(int(outside), 0, "rows outside the filter were written")
+            self.assertGreater(int(inside), 0)
             results[mode] = (counters, table, problems, result.stderr)
         fast, engine = results["fast"], results["engine"]
         self.assertEqual(fast[1], engine[1], "stored values differ between the two paths")

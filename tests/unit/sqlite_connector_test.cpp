@@ -11,6 +11,7 @@
 #include "backfill/connector.h"
 #include "backfill/ledger.h"
 #include "backfill/timestamp.h"
+#include "ledger/sql_ledger.h"
 
 namespace backfill {
 namespace {
@@ -352,7 +353,7 @@ TEST_F(SqliteReadAheadTest, TablesWithTriggersAreMappedInsideTheUpdate) {
 }
 
 TEST_F(SqliteConnectorTest, LedgerCommitsWithTheBatchAndRollsBackWithIt) {
-  Ledger ledger(*connection);
+  SqlLedger ledger(*connection);
   EXPECT_FALSE(*ledger.exists());
   ASSERT_TRUE(connection->begin_write());
   ASSERT_TRUE(ledger.create_or_migrate());
@@ -398,13 +399,13 @@ TEST_F(SqliteConnectorTest, LedgerOfAnEarlierVersionGainsTheScopeColumnOnFirstWr
   ASSERT_TRUE(connection->execute(
       "INSERT INTO _backfill_runs (run_id, job, state, started_at, cursor) VALUES (1, 'job', "
       "'interrupted', '2026-01-01T00:00:00.000Z', '[7]')"));
-  Ledger reader(*connection);
+  SqlLedger reader(*connection);
   auto old = reader.latest_run("job");
   ASSERT_TRUE(old) << old.error().message;
   EXPECT_EQ((*old)->cursor, (Key{std::int64_t{7}}));
   EXPECT_EQ((*old)->scope, "") << "an old run has no scope to compare";
 
-  Ledger writer(*connection);
+  SqlLedger writer(*connection);
   ASSERT_TRUE(connection->begin_write());
   ASSERT_TRUE(writer.create_or_migrate());
   ASSERT_TRUE(
@@ -414,7 +415,7 @@ TEST_F(SqliteConnectorTest, LedgerOfAnEarlierVersionGainsTheScopeColumnOnFirstWr
 }
 
 TEST_F(SqliteConnectorTest, LedgerCapsFailuresPerKind) {
-  Ledger ledger(*connection);
+  SqlLedger ledger(*connection);
   ASSERT_TRUE(connection->begin_write());
   ASSERT_TRUE(ledger.create_or_migrate());
   // Recorded over two batches: the cap counts what the first left room for.

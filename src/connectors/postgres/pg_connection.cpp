@@ -37,48 +37,7 @@ std::string trimmed(std::string s) {
   return s;
 }
 
-// After a `?`: whether it is jsonb's ?, ?| or ?& operator rather than a
-// placeholder. Its right operand is a literal or array; a placeholder is
-// never followed by one.
-bool is_json_operator(std::string_view rest) {
-  std::size_t i = rest.find_first_not_of(" \t\n");
-  return i != std::string_view::npos && (rest[i] == '\'' || rest[i] == '|' || rest[i] == '&' ||
-                                         rest.substr(i).starts_with("ARRAY"));
-}
-
 }  // namespace
-
-std::string numbered_placeholders(std::string_view sql) {
-  std::string out;
-  out.reserve(sql.size() + 16);
-  int n = 0;
-  char quote = 0;
-  for (std::size_t i = 0; i < sql.size(); ++i) {
-    const char& c = sql[i];
-    // Comments in a filter are the user's: copied whole, apostrophes and
-    // question marks included.
-    if (quote == 0 && (sql.substr(i).starts_with("--") || sql.substr(i).starts_with("/*"))) {
-      const bool line = sql[i + 1] == '-';
-      std::size_t end = line ? sql.find('\n', i) : sql.find("*/", i + 2);
-      end = end == std::string_view::npos ? sql.size() : end + (line ? 0 : 2);
-      out += sql.substr(i, end - i);
-      i = end - 1;
-      continue;
-    }
-    if (quote != 0) {
-      if (c == quote) quote = 0;
-      out += c;
-    } else if (c == '\'' || c == '"') {
-      quote = c;
-      out += c;
-    } else if (c == '?' && !is_json_operator(sql.substr(i + 1))) {
-      out += fmt::format("${}", ++n);
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
 
 Error validation_error(const Failure& failure, const std::string& what, std::string hint) {
   if (failure.retryable()) {
@@ -464,7 +423,7 @@ void PgConnection::rollback() noexcept {
 }
 
 Result<std::int64_t> PgConnection::execute(std::string_view sql, std::span<const Value> params) {
-  auto r = run(numbered_placeholders(sql), params, "running a statement");
+  auto r = run(std::string(sql), params, "running a statement");
   if (!r) return std::unexpected(r.error());
   const char* n = PQcmdTuples(r->get());
   return n[0] == '\0' ? 0 : std::stoll(n);
@@ -472,7 +431,7 @@ Result<std::int64_t> PgConnection::execute(std::string_view sql, std::span<const
 
 Result<void> PgConnection::query(std::string_view sql, std::span<const Value> params,
                                  const RowCallback& on_row) {
-  auto r = run(numbered_placeholders(sql), params, "running a query");
+  auto r = run(std::string(sql), params, "running a query");
   if (!r) return std::unexpected(r.error());
   for_each_row(r->get(), on_row);
   return {};
@@ -482,6 +441,10 @@ std::unique_ptr<PgConnection> PgConnection::open_another() const {
   ConnectOptions options = options_;
   options.writable = false;
   return std::make_unique<PgConnection>(url_, options);
+}
+
+std::string PgConnection::placeholder(std::size_t n) const {
+  return "$" + std::to_string(n);
 }
 
 std::string PgConnection::quote(std::string_view identifier) const {
@@ -502,7 +465,8 @@ std::string PgConnection::quote(std::string_view identifier) const {
 }
 
 void PgConnection::verify_write_privileges(std::string_view table,
-                                           std::span<const std::string> columns, bool inserts) {
+                                           std::span<const std::string> columns, bool inserts,
+                                           bool with_ledger) {
   const auto& k_ledger_tables = Ledger::k_tables;
   // A ledger short of a table is created or migrated: that needs CREATE.
   std::vector<std::string> all_exist;
@@ -540,7 +504,7 @@ void PgConnection::verify_write_privileges(std::string_view table,
     throw denied(fmt::format("read table '{}'", table),
                  fmt::format("GRANT SELECT ON {} TO {}", table, role));
   const bool ledger_exists = yes(3);
-  if (!ledger_exists && !yes(4)) {
+  if (with_ledger && !ledger_exists && !yes(4)) {
     throw denied(schema.empty() ? "create the ledger's tables: no schema in its search_path exists"
                                 : fmt::format("create the ledger's tables in schema '{}'", schema),
                  fmt::format("GRANT CREATE ON SCHEMA {} TO {} (a run creates the "
@@ -549,7 +513,7 @@ void PgConnection::verify_write_privileges(std::string_view table,
                              schema.empty() ? "public" : schema, role));
   }
   for (std::size_t i = 0; i < std::size(k_ledger_tables); ++i) {
-    if (!yes(5 + i)) {
+    if (with_ledger && !yes(5 + i)) {
       throw denied(fmt::format("write the ledger table '{}'", k_ledger_tables[i]),
                    fmt::format("GRANT SELECT, INSERT, UPDATE ON {} TO {}",
                                fmt::join(k_ledger_tables, ", "), role));

@@ -18,11 +18,6 @@ struct ResultDeleter {
 };
 using PgResult = std::unique_ptr<PGresult, ResultDeleter>;
 
-// Rewrites `?` placeholders as `$1`, `$2`, ... outside quotes, so the
-// engine's portable SQL (KeysetSql, the ledger's) runs here. A `?` followed
-// by a string literal, `|`, `&` or ARRAY is jsonb's operator and stays.
-std::string numbered_placeholders(std::string_view sql);
-
 // The Error for a statement that failed while a job was being checked:
 // locked (exit 5), not permitted (77), or not compiling (67, with `hint`).
 Error validation_error(const Failure& failure, const std::string& what, std::string hint);
@@ -57,7 +52,7 @@ class PgConnection final : public Connection {
   std::optional<Error> explain_missing_table(std::string_view table,
                                              std::string_view role) override;
   void verify_write_privileges(std::string_view table, std::span<const std::string> columns,
-                               bool inserts) override;
+                               bool inserts, bool with_ledger) override;
   // Throws (exit 77) when row-level security applies to this role on
   // `table`: its policies may hide rows the job would then never read.
   void refuse_row_security(std::string_view table);
@@ -68,6 +63,7 @@ class PgConnection final : public Connection {
   Result<void> query(std::string_view sql, std::span<const Value> params,
                      const RowCallback& on_row) override;
   std::string quote(std::string_view identifier) const override;
+  std::string placeholder(std::size_t n) const override;
   Result<std::optional<std::int64_t>> replica_lag_ms() override;
 
   // Runs `sql`, written with `$n` placeholders, binding `params`; `during`

@@ -11,7 +11,7 @@
 #include "backfill/mapping.h"
 #include "backfill/timestamp.h"
 #include "connectors/postgres/pg_types.h"
-#include "connectors/table_sql.h"
+#include "connectors/sql/keyset_sql.h"
 
 namespace backfill::postgres {
 
@@ -314,16 +314,18 @@ std::string PgPushdown::statement(bool from_start, bool read_only) const {
   const PgConnection& db = *db_;
   const std::size_t k = target_.key.size();
   std::vector<std::string> keys,
-      scope_columns = {"t.ctid AS backfill_tid", "t.xmin AS backfill_xmin"}, order, after, upto;
+      scope_columns = {"t.ctid AS backfill_tid", "t.xmin AS backfill_xmin"}, order;
   for (std::size_t i = 0; i < k; ++i) {
     std::string key = "t." + db.quote(target_.key[i]);
     keys.push_back(key);
     scope_columns.push_back(fmt::format("{} AS backfill_k{}", key, i));
     order.push_back(fmt::format("backfill_k{}", i));
-    after.push_back(fmt::format("${}", i + 1));
-    upto.push_back(fmt::format("${}", (from_start ? 0 : k) + i + 1));
   }
-  const std::size_t limit_param = (from_start ? 1 : 2) * k + 1;
+  // Numbered in the order range_params binds them: after, upto, limit.
+  sql::Placeholders marks(db);
+  const std::string after = from_start ? "" : marks.row(k);
+  const std::string upto = marks.row(k);
+  const std::string limit = marks.next();
   auto row = [](const std::vector<std::string>& parts) {
     return parts.size() == 1 ? parts[0] : fmt::format("({})", fmt::join(parts, ", "));
   };
@@ -361,8 +363,10 @@ std::string PgPushdown::statement(bool from_start, bool read_only) const {
     useful.push_back(fmt::format("v{} IS NOT NULL", f));
     if (!xs.empty()) fallback.push_back(fmt::format("(first_missing{0} AND v{0} IS NOT NULL)", f));
     missing.push_back(fmt::format("(n{0} AND v{0} IS NULL)", f));
-    guard.push_back(fmt::format("(t.{} IS NULL AND computed.v{} IS NOT NULL)", col, f));
-    sets.push_back(fmt::format("{0} = coalesce(t.{0}, {1})", col, writes_[f]));
+    auto write = sql::column_write(WritePolicy::k_fill_null, col, "t." + col, writes_[f],
+                                   fmt::format("computed.v{}", f));
+    guard.push_back(std::move(write.changes));
+    sets.push_back(std::move(write.set));
     // The first keys of rows this field found no value for, as JSON arrays.
     missing_keys.push_back(fmt::format(
         "array_to_string((array_agg(json_build_array({0})::text ORDER BY {0}) FILTER (WHERE n{1} "
@@ -388,7 +392,7 @@ std::string PgPushdown::statement(bool from_start, bool read_only) const {
     last.push_back(
         fmt::format("(array_agg(backfill_k{} ORDER BY {}))[1]", i, fmt::join(descending, ", ")));
   }
-  std::string lower = from_start ? "" : fmt::format("{} > {} AND ", row(keys), row(after));
+  std::string lower = from_start ? "" : fmt::format("{} > {} AND ", row(keys), after);
   std::string scope = filter_condition(target_.filter);
   // Text forms of JSON values, from the values the scan found.
   std::string scanned = input_texts_.empty()
@@ -426,14 +430,14 @@ std::string PgPushdown::statement(bool from_start, bool read_only) const {
   // OFFSET 0 keeps each conversion evaluated once per row, not once per use.
   return fmt::format(
       "WITH scope AS (SELECT {scope_columns} FROM {table} AS t WHERE {lower}{keys} <= {upto} AND "
-      "{scope} ORDER BY {key_order} LIMIT ${limit}), "
+      "{scope} ORDER BY {key_order} LIMIT {limit}), "
       "computed AS (SELECT backfill_tid, backfill_xmin, {key_columns}, {values} FROM (SELECT *, "
       "{converted} FROM {scanned} OFFSET 0) AS converted){write} "
       "SELECT {aggregates} FROM computed",
       fmt::arg("scope_columns", fmt::join(scope_columns, ", ")),
       fmt::arg("table", db.quote(target_.table)), fmt::arg("lower", lower),
-      fmt::arg("keys", row(keys)), fmt::arg("upto", row(upto)), fmt::arg("scope", scope),
-      fmt::arg("key_order", fmt::join(keys, ", ")), fmt::arg("limit", limit_param),
+      fmt::arg("keys", row(keys)), fmt::arg("upto", upto), fmt::arg("scope", scope),
+      fmt::arg("key_order", fmt::join(keys, ", ")), fmt::arg("limit", limit),
       fmt::arg("values", fmt::join(values, ", ")), fmt::arg("key_columns", fmt::join(order, ", ")),
       fmt::arg("converted", fmt::join(converted, ", ")), fmt::arg("scanned", scanned),
       fmt::arg("write", write), fmt::arg("aggregates", fmt::join(aggregates, ", ")));
@@ -442,14 +446,17 @@ std::string PgPushdown::statement(bool from_start, bool read_only) const {
 std::string PgPushdown::apply_statement() const {
   // Each row is found by its address and must still be the version read
   // (same xmin): a row changed since is skipped, and the counts disagree.
+  sql::Placeholders marks(*db_);
   std::vector<std::string> columns{"backfill_tid", "backfill_xmin"},
-      arrays{"$1::tid[]", "$2::xid[]"}, sets, guard;
+      arrays{marks.next() + "::tid[]", marks.next() + "::xid[]"}, sets, guard;
   for (std::size_t f = 0; f < writes_.size(); ++f) {
     const std::string& col = field_columns_[f];
     columns.push_back(fmt::format("w{}", f));
-    arrays.push_back(fmt::format("${}::{}[]", f + 3, write_types_[f]));
-    sets.push_back(fmt::format("{0} = coalesce(t.{0}, planned.w{1})", col, f));
-    guard.push_back(fmt::format("(t.{} IS NULL AND planned.w{} IS NOT NULL)", col, f));
+    arrays.push_back(fmt::format("{}::{}[]", marks.next(), write_types_[f]));
+    auto write =
+        sql::column_write(WritePolicy::k_fill_null, col, "t." + col, fmt::format("planned.w{}", f));
+    sets.push_back(std::move(write.set));
+    guard.push_back(std::move(write.changes));
   }
   return fmt::format(
       "UPDATE {} AS t SET {} FROM unnest({}) AS planned({}) WHERE t.ctid = planned.backfill_tid "
@@ -597,26 +604,17 @@ void PgPushdown::start_read(const Key& after, const Key& upto, std::size_t limit
     key_types_.assign(types->begin() + 5,
                       types->begin() + 5 + static_cast<long>(target_.key.size()));
   }
-  discard_read();
-  read_after_key_ = after;
-  read_upto_ = upto;
-  read_pending_ = std::async(std::launch::async,
-                             [this, after, upto, limit] { return read_range(after, upto, limit); });
+  read_pending_.start({after, upto},
+                      [this, after, upto, limit] { return read_range(after, upto, limit); });
 }
 
 std::optional<Result<PgPushdown::PlannedBatch>> PgPushdown::take_read(
     const std::optional<Key>& after, const Key& upto) {
-  if (!read_pending_.valid()) return std::nullopt;
-  if (read_after_key_ != after || read_upto_ != upto) {
-    discard_read();
-    return std::nullopt;
-  }
-  return read_pending_.get();
+  return read_pending_.take({after, upto});
 }
 
 void PgPushdown::discard_read() {
-  if (read_pending_.valid()) read_pending_.wait();
-  read_pending_ = {};
+  read_pending_.discard();
 }
 
 Result<PgPushdown::PlannedBatch> PgPushdown::read_range(const Key& after, const Key& upto,

@@ -11,11 +11,11 @@
 // purpose: the batch fails as a row error and the engine redoes it row by row.
 #pragma once
 
-#include <future>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
+#include "backfill/prefetcher.h"
 
 #include "connectors/postgres/pg_connection.h"
 
@@ -89,9 +89,8 @@ class PgPushdown {
   std::vector<Oid> key_types_;  // of the key columns, to read keys the reader returns as text
   bool reader_failed_ = false;
   std::string notice_;  // for the next outcome
-  std::future<Result<PlannedBatch>> read_pending_;
-  std::optional<Key> read_after_key_;
-  Key read_upto_;
+  // A batch read ahead, by the range it reads (after, upto).
+  Prefetcher<std::pair<std::optional<Key>, Key>, Result<PlannedBatch>> read_pending_;
 };
 
 }  // namespace backfill::postgres

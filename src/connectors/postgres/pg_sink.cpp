@@ -7,7 +7,7 @@
 
 #include "backfill/timestamp.h"
 #include "connectors/postgres/pg_types.h"
-#include "connectors/table_sql.h"
+#include "connectors/sql/keyset_sql.h"
 
 namespace backfill::postgres {
 
@@ -258,15 +258,10 @@ PgSink::UpdateParts PgSink::update_sql() const {
   std::vector<std::string> sets, changes;
   for (std::size_t f = 0; f < fields_.size(); ++f) {
     std::string col = db_.quote(fields_[f].column);
-    std::string value = typed_value(f);
-    if (fields_[f].policy == WritePolicy::k_fill_null) {
-      sets.push_back(fmt::format("{0} = coalesce(t.{0}, {1})", col, value));
-      changes.push_back(fmt::format("(t.{} IS NULL AND input.v{} IS NOT NULL)", col, f));
-    } else {
-      sets.push_back(fmt::format("{0} = coalesce({1}, t.{0})", col, value));
-      changes.push_back(
-          fmt::format("(input.v{} IS NOT NULL AND t.{} IS DISTINCT FROM {})", f, col, value));
-    }
+    auto write = sql::column_write(fields_[f].policy, col, "t." + col, typed_value(f),
+                                   fmt::format("input.v{}", f));
+    sets.push_back(std::move(write.set));
+    changes.push_back(std::move(write.changes));
   }
   return {fmt::format("UPDATE {} AS t SET {}", db_.quote(target_.table), fmt::join(sets, ", ")),
           fmt::format("{}", fmt::join(changes, " OR "))};
@@ -310,14 +305,9 @@ std::string PgSink::insert_sql() const {
     std::string col = db_.quote(fields_[f].column);
     columns.push_back(col);
     values.push_back(typed_value(f));
-    if (fields_[f].policy == WritePolicy::k_fill_null) {
-      sets.push_back(fmt::format("{0} = coalesce(t.{0}, excluded.{0})", col));
-      changes.push_back(fmt::format("(t.{0} IS NULL AND excluded.{0} IS NOT NULL)", col));
-    } else {
-      sets.push_back(fmt::format("{0} = coalesce(excluded.{0}, t.{0})", col));
-      changes.push_back(
-          fmt::format("(excluded.{0} IS NOT NULL AND t.{0} IS DISTINCT FROM excluded.{0})", col));
-    }
+    auto write = sql::column_write(fields_[f].policy, col, "t." + col, "excluded." + col);
+    sets.push_back(std::move(write.set));
+    changes.push_back(std::move(write.changes));
   }
   std::string on_conflict = target_.mode == WriteMode::k_insert_if_absent
                                 ? "DO NOTHING"

@@ -6,7 +6,7 @@ namespace backfill::postgres {
 
 Result<void> PgSource::read_into(const std::string& sql, std::span<const Value> params,
                                  RowBatch& out) {
-  auto r = db_.run(numbered_placeholders(sql), params, "reading " + query().table);
+  auto r = db_.run(sql, params, "reading " + query().table);
   if (!r) return std::unexpected(r.error());
   const PGresult* result = r->get();
   const int rows = PQntuples(result);
@@ -24,7 +24,7 @@ void PgSource::validate() {
   db_.refuse_row_security(query().table);
   // Planning the read without running it finds a bad filter or column.
   for (bool from_start : {true, false}) {
-    std::string explain = "EXPLAIN " + numbered_placeholders(sql().read(from_start));
+    std::string explain = "EXPLAIN " + sql().read(from_start);
     std::vector<Value> params(query().key.size() * (from_start ? 1 : 2) + 1);
     auto r = db_.run(explain, params, "checking the source query");
     if (!r) {

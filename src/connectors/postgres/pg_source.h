@@ -1,7 +1,7 @@
 #pragma once
 
 #include "connectors/postgres/pg_connection.h"
-#include "connectors/table_sql.h"
+#include "connectors/sql/keyset_sql.h"
 
 namespace backfill::postgres {
 

@@ -157,7 +157,7 @@ void SqliteConnection::check_opened_file(bool writable) {
   }
 }
 
-void SqliteConnection::verify_write_privileges(std::string_view, std::span<const std::string>,
+void SqliteConnection::verify_write_privileges(std::string_view, std::span<const std::string>, bool,
                                                bool) {
   if (::access(path_.c_str(), W_OK) != 0) {
     throw Error(ExitCode::k_read_only, fmt::format("database {} is read-only for this user", path_),
@@ -315,7 +315,19 @@ sqlite3_stmt* SqliteConnection::prepare(std::string_view sql) {
   return stmt;
 }
 
+void SqliteConnection::require_parameters(sqlite3_stmt* stmt, std::size_t given) const {
+  // A parameter left unbound reads as NULL: a filter's `?` (or `:name`,
+  // `@name`, `$name`) would quietly match nothing instead of failing.
+  if (static_cast<std::size_t>(sqlite3_bind_parameter_count(stmt)) <= given) return;
+  throw Error(ExitCode::k_job_invalid,
+              fmt::format("a filter on {} holds a parameter, which nothing binds: SQLite reads "
+                          "a `?`, `:name`, `@name` or `$name` outside quotes as one\n  in: {}",
+                          path_, sqlite3_sql(stmt)),
+              "write the value itself into source.filter or target.filter");
+}
+
 void SqliteConnection::bind(sqlite3_stmt* stmt, std::span<const Value> params) {
+  require_parameters(stmt, params.size());
   for (std::size_t i = 0; i < params.size(); ++i) {
     int at = static_cast<int>(i + 1);
     const Value& v = params[i];
@@ -479,6 +491,10 @@ bool SqliteConnection::in_wal_mode() {
 
 void SqliteConnection::rollback() noexcept {
   if (in_transaction()) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+}
+
+std::string SqliteConnection::placeholder(std::size_t n) const {
+  return "?" + std::to_string(n);
 }
 
 std::string SqliteConnection::quote(std::string_view identifier) const {

@@ -25,7 +25,7 @@ class SqliteConnection final : public Connection {
   Result<std::optional<TableSchema>> describe(std::string_view table) override;
   void verify_storage(bool thorough) override;
   void verify_write_privileges(std::string_view table, std::span<const std::string> columns,
-                               bool inserts) override;
+                               bool inserts, bool with_ledger) override;
   Result<void> prepare_for_writes() override;
   Result<void> begin_write() override;
   Result<void> commit() override;
@@ -34,6 +34,7 @@ class SqliteConnection final : public Connection {
   Result<void> query(std::string_view sql, std::span<const Value> params,
                      const RowCallback& on_row) override;
   std::string quote(std::string_view identifier) const override;
+  std::string placeholder(std::size_t n) const override;
   // SQLite's JSON functions refuse documents nested deeper than 2,000
   // levels, or 1,000 from version 3.45.
   std::size_t deepest_json() const override {
@@ -52,7 +53,12 @@ class SqliteConnection final : public Connection {
   // A cached prepared statement, reset and with bindings cleared. Throws
   // Error for SQL that does not compile (a bad filter, say).
   sqlite3_stmt* prepare(std::string_view sql);
+  // Binds `params` in order. Throws Error(k_job_invalid) when the
+  // statement has more parameters (require_parameters).
   void bind(sqlite3_stmt* stmt, std::span<const Value> params);
+  // Throws Error(k_job_invalid) when `stmt` has parameters beyond the
+  // `given` the engine binds: a filter's own `?` would read as NULL.
+  void require_parameters(sqlite3_stmt* stmt, std::size_t given) const;
   // Reads column `i` of the current row.
   static Value column_value(sqlite3_stmt* stmt, int i);
   // Reads column `i` into `cell`, reusing the memory of a string it holds.

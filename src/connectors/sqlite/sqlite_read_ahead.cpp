@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <limits>
 
-#include "connectors/table_sql.h"
+#include "connectors/sql/keyset_sql.h"
 
 namespace backfill::sqlite {
 
@@ -125,30 +125,21 @@ SqliteReadAhead::~SqliteReadAhead() {
 }
 
 void SqliteReadAhead::discard() {
-  if (pending_.valid()) pending_.wait();
-  pending_ = {};
+  pending_.discard();
 }
 
 void SqliteReadAhead::start(const BatchRange& range, std::int64_t version) {
-  discard();
-  pending_range_ = range;
-  pending_version_ = version;
+  pending_.discard();  // before the spare buffers move
   // The worker owns the spare buffers until its batch is taken.
-  pending_ = std::async(std::launch::async, [this, range, buffers = std::move(spare_)]() mutable {
-    return map_into(range, std::move(buffers));
-  });
+  pending_.start({range.after, range.upto, version},
+                 [this, range, buffers = std::move(spare_)]() mutable {
+                   return map_into(range, std::move(buffers));
+                 });
 }
 
 std::optional<Result<MappedRange>> SqliteReadAhead::take(const BatchRange& range,
                                                          std::int64_t version) {
-  if (!pending_.valid()) return std::nullopt;
-  const bool same = pending_range_.after == range.after && pending_range_.upto == range.upto &&
-                    pending_version_ == version;
-  if (!same) {
-    discard();
-    return std::nullopt;
-  }
-  return pending_.get();
+  return pending_.take({range.after, range.upto, version});
 }
 
 Result<MappedRange> SqliteReadAhead::map_now(const BatchRange& range) {

@@ -12,13 +12,13 @@
 #pragma once
 
 #include <cstdint>
-#include <future>
 #include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "backfill/prefetcher.h"
 #include "connectors/sqlite/sqlite_connection.h"
 
 namespace backfill::sqlite {
@@ -94,9 +94,15 @@ class SqliteReadAhead {
   std::string select_sql_;
   std::string select_after_sql_;
   MappedRange spare_;
-  std::future<Result<MappedRange>> pending_;
-  BatchRange pending_range_;
-  std::int64_t pending_version_ = 0;
+  // Where a batch mapped ahead starts and ends, and the database's
+  // data_version it was read at: another writer's commit makes it stale.
+  struct Place {
+    std::optional<Key> after;
+    Key upto;
+    std::int64_t version = 0;
+    bool operator==(const Place&) const = default;
+  };
+  Prefetcher<Place, Result<MappedRange>> pending_;
 };
 
 }  // namespace backfill::sqlite

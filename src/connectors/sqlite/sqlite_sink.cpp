@@ -7,8 +7,8 @@
 #include <limits>
 #include <unordered_map>
 
+#include "connectors/sql/keyset_sql.h"
 #include "connectors/sqlite/sqlite_read_ahead.h"
-#include "connectors/table_sql.h"
 
 namespace backfill::sqlite {
 
@@ -22,14 +22,9 @@ SqliteSink::SqliteSink(SqliteConnection& db, const Endpoint& target,
     where.push_back(fmt::format("{} = ?{}", db_.quote(target_.key[i]), i + 1));
   for (std::size_t f = 0; f < fields_.size(); ++f) {
     std::string col = db_.quote(fields_[f].column);
-    std::size_t p = k + f + 1;
-    if (fields_[f].policy == WritePolicy::k_fill_null) {
-      sets.push_back(fmt::format("{0} = coalesce({0}, ?{1})", col, p));
-      changes.push_back(fmt::format("({0} IS NULL AND ?{1} IS NOT NULL)", col, p));
-    } else {
-      sets.push_back(fmt::format("{0} = coalesce(?{1}, {0})", col, p));
-      changes.push_back(fmt::format("(?{1} IS NOT NULL AND {0} IS NOT ?{1})", col, p));
-    }
+    auto write = sql::column_write(fields_[f].policy, col, col, db_.placeholder(k + f + 1));
+    sets.push_back(std::move(write.set));
+    changes.push_back(std::move(write.changes));
   }
   update_sql_ =
       fmt::format("UPDATE {} SET {} WHERE {} AND ({})", db_.quote(target_.table),
@@ -57,13 +52,9 @@ std::string SqliteSink::insert_sql() const {
   for (const FieldSpec& f : fields_) {
     std::string col = db_.quote(f.column);
     columns.push_back(col);
-    if (f.policy == WritePolicy::k_fill_null) {
-      sets.push_back(fmt::format("{0} = coalesce({0}, excluded.{0})", col));
-      changes.push_back(fmt::format("({0} IS NULL AND excluded.{0} IS NOT NULL)", col));
-    } else {
-      sets.push_back(fmt::format("{0} = coalesce(excluded.{0}, {0})", col));
-      changes.push_back(fmt::format("(excluded.{0} IS NOT NULL AND {0} IS NOT excluded.{0})", col));
-    }
+    auto write = sql::column_write(f.policy, col, col, "excluded." + col);
+    sets.push_back(std::move(write.set));
+    changes.push_back(std::move(write.changes));
   }
   std::vector<std::string> params;
   for (std::size_t p = 1; p <= columns.size(); ++p) params.push_back(fmt::format("?{}", p));
@@ -345,11 +336,12 @@ void SqliteSink::build_range_sql(const SourceQuery& query) {
   bool all_fill_null = true;
   for (std::size_t f = 0; f < fields_.size(); ++f) {
     std::string col = db_.quote(fields_[f].column);
+    sets.push_back(sql::column_write(fields_[f].policy, col, col,
+                                     fmt::format("backfill_value({}, {})", f, key))
+                       .set);
     if (fields_[f].policy == WritePolicy::k_fill_null) {
-      sets.push_back(fmt::format("{0} = coalesce({0}, backfill_value({1}, {2}))", col, f, key));
       unfilled.push_back(col + " IS NULL");
     } else {
-      sets.push_back(fmt::format("{0} = coalesce(backfill_value({1}, {2}), {0})", col, f, key));
       all_fill_null = false;
     }
   }

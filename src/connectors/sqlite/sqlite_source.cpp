@@ -33,6 +33,14 @@ Result<void> SqliteSource::read_into(const std::string& sql, std::span<const Val
 }
 
 void SqliteSource::validate() {
+  // The filter alone: a `?` of its own would otherwise take the number of
+  // the engine's next parameter and be bound to that parameter's value.
+  if (!query().filter.empty()) {
+    db_.require_parameters(
+        db_.prepare(fmt::format("SELECT 1 FROM {} WHERE {}", db_.quote(query().table),
+                                filter_condition(query().filter))),
+        0);
+  }
   db_.prepare(sql().read(true));
   db_.prepare(sql().read(false));
   for (const std::string& column : query().key) require_pageable_key(column);

@@ -1,7 +1,7 @@
 #pragma once
 
+#include "connectors/sql/keyset_sql.h"
 #include "connectors/sqlite/sqlite_connection.h"
-#include "connectors/table_sql.h"
 
 namespace backfill::sqlite {
 

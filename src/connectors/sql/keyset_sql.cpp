@@ -1,20 +1,14 @@
-#include "connectors/table_sql.h"
+#include "connectors/sql/keyset_sql.h"
 
 #include <fmt/format.h>
 
 namespace backfill {
 
-std::string filter_condition(std::string_view filter) {
-  if (filter.empty()) return "TRUE";
-  return fmt::format("(\n{}\n)", filter);
-}
-
 KeysetSql::KeysetSql(const Connection& db, const SourceQuery& query)
     : db_(db), table_(db.quote(query.table)) {
-  std::vector<std::string> keys, marks, descending, all;
+  std::vector<std::string> keys, descending, all;
   for (const auto& k : query.key) {
     keys.push_back(db.quote(k));
-    marks.push_back("?");
     descending.push_back(db.quote(k) + " DESC");
   }
   all = keys;
@@ -22,13 +16,8 @@ KeysetSql::KeysetSql(const Connection& db, const SourceQuery& query)
   select_list_ = fmt::format("{}", fmt::join(all, ", "));
   order_by_ = fmt::format("{}", fmt::join(keys, ", "));
   descending_ = fmt::format("{}", fmt::join(descending, ", "));
-  if (keys.size() == 1) {
-    key_list_ = keys[0];
-    key_params_.assign(1, '?');  // not = "?": GCC 12 -O3 warns falsely (-Wrestrict)
-  } else {
-    key_list_ = fmt::format("({})", fmt::join(keys, ", "));
-    key_params_ = fmt::format("({})", fmt::join(marks, ", "));
-  }
+  key_width_ = keys.size();
+  key_list_ = keys.size() == 1 ? keys[0] : fmt::format("({})", fmt::join(keys, ", "));
   scope_ = filter_condition(query.filter);
 }
 
@@ -40,10 +29,15 @@ std::string KeysetSql::unfilled_condition(std::span<const std::string> unfilled)
 }
 
 std::string KeysetSql::read(bool from_start, std::span<const std::string> unfilled) const {
-  std::string lower = from_start ? "" : fmt::format("{} > {} AND ", key_list_, key_params_);
-  return fmt::format("SELECT {} FROM {} WHERE {}{} <= {} AND {}{} ORDER BY {} LIMIT ?",
-                     select_list_, table_, lower, key_list_, key_params_, scope_,
-                     unfilled_condition(unfilled), order_by_);
+  // Numbered in the order the parameters are bound: after, upto, limit.
+  sql::Placeholders marks(db_);
+  std::string lower =
+      from_start ? "" : fmt::format("{} > {} AND ", key_list_, marks.row(key_width_));
+  std::string upper = marks.row(key_width_);
+  std::string limit = marks.next();
+  return fmt::format("SELECT {} FROM {} WHERE {}{} <= {} AND {}{} ORDER BY {} LIMIT {}",
+                     select_list_, table_, lower, key_list_, upper, scope_,
+                     unfilled_condition(unfilled), order_by_, limit);
 }
 
 std::vector<Value> KeysetSql::read_params(const std::optional<Key>& after, const Key& upto,
@@ -55,9 +49,10 @@ std::vector<Value> KeysetSql::read_params(const std::optional<Key>& after, const
 
 std::string KeysetSql::count(bool has_after, bool has_upto,
                              std::span<const std::string> unfilled) const {
+  sql::Placeholders marks(db_);
   std::string where = scope_;
-  if (has_after) where += fmt::format(" AND {} > {}", key_list_, key_params_);
-  if (has_upto) where += fmt::format(" AND {} <= {}", key_list_, key_params_);
+  if (has_after) where += fmt::format(" AND {} > {}", key_list_, marks.row(key_width_));
+  if (has_upto) where += fmt::format(" AND {} <= {}", key_list_, marks.row(key_width_));
   return fmt::format("SELECT count(*) FROM {} WHERE {}{}", table_, where,
                      unfilled_condition(unfilled));
 }
@@ -75,8 +70,8 @@ std::string KeysetSql::max_key() const {
 }
 
 std::string KeysetSql::sample() const {
-  return fmt::format("SELECT {} FROM {} WHERE {} ORDER BY random() LIMIT ?", select_list_, table_,
-                     scope_);
+  return fmt::format("SELECT {} FROM {} WHERE {} ORDER BY random() LIMIT {}", select_list_, table_,
+                     scope_, db_.placeholder(1));
 }
 
 Result<std::vector<std::int64_t>> count_in_scope(Connection& db, const Endpoint& target,

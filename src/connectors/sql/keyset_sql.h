@@ -2,9 +2,9 @@
 // built on it, and coverage counts.
 //
 // Keyset paging:
-// Written with `?` placeholders and the connection's quoting; every read
-// seeks to the cursor through the key's index, so a batch costs the same at
-// row 10 as at row 10 million.
+// Written with the connection's placeholders and quoting; every read seeks
+// to the cursor through the key's index, so a batch costs the same at row
+// 10 as at row 10 million.
 #pragma once
 
 #include <optional>
@@ -13,13 +13,11 @@
 #include <vector>
 
 #include "backfill/connector.h"
+#include "connectors/sql/sql_text.h"
 
 namespace backfill {
 
-// A job's filter as a condition to AND with others: `TRUE` when there is
-// none, else the user's text in parentheses, each on its own line so that
-// a trailing `-- comment` ends before the rest of the statement.
-std::string filter_condition(std::string_view filter);
+using sql::filter_condition;
 
 class KeysetSql {
  public:
@@ -47,10 +45,10 @@ class KeysetSql {
   std::string table_;        // quoted
   std::string select_list_;  // key columns, then the query's columns
   std::string key_list_;     // "a" or ("a", "b")
-  std::string key_params_;   // ? or (?, ?)
-  std::string order_by_;     // "a", "b"
-  std::string descending_;   // "a" DESC, "b" DESC
-  std::string scope_;        // the filter in parentheses, or TRUE
+  std::size_t key_width_ = 0;
+  std::string order_by_;    // "a", "b"
+  std::string descending_;  // "a" DESC, "b" DESC
+  std::string scope_;       // the filter in parentheses, or TRUE
 };
 
 // Rows in scope of `target` (its filter) and, per expression of

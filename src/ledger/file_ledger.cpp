@@ -1,0 +1,168 @@
+#include "ledger/file_ledger.h"
+
+#include <fmt/format.h>
+#include <sqlite3.h>
+
+#include <cassert>
+#include <system_error>
+
+#include "connectors/sqlite/sqlite_connection.h"
+#include "ledger/sql_ledger.h"
+
+namespace backfill {
+
+namespace {
+
+// Marks a file made to hold a ledger (`PRAGMA application_id`, "bfld"); it
+// also gives the new file its header, so it is never an empty file.
+constexpr int k_ledger_application_id = 0x62666c64;
+
+void create_ledger_file(const std::filesystem::path& path) {
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  if (rc == SQLITE_OK) {
+    rc = sqlite3_exec(db, fmt::format("PRAGMA application_id = {}", k_ledger_application_id).c_str(),
+                      nullptr, nullptr, nullptr);
+  }
+  std::string message = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  sqlite3_close(db);
+  if (rc != SQLITE_OK) {
+    throw Error(ExitCode::k_database_missing,
+                fmt::format("cannot create the ledger file {}: {}", path.string(), message),
+                "point job.ledger at a file in a folder this user may write");
+  }
+}
+
+}  // namespace
+
+FileLedger::FileLedger(std::filesystem::path path, bool writable, const Store& target)
+    : path_(std::move(path)), writable_(writable) {
+  std::error_code ec;
+  const auto canonical = std::filesystem::weakly_canonical(path_, ec);
+  if (!ec && canonical.string() == target.identity()) {
+    throw Error(ExitCode::k_job_invalid,
+                fmt::format("job.ledger {} is the target database itself", path_.string()),
+                "leave job.ledger out: the ledger then lives in the target and commits with "
+                "each batch");
+  }
+}
+
+FileLedger::~FileLedger() = default;
+
+SqlLedger* FileLedger::tables(bool create) {
+  if (tables_) return tables_.get();
+  std::error_code ec;
+  if (!std::filesystem::exists(path_, ec)) {
+    if (!create) return nullptr;
+    create_ledger_file(path_);
+  }
+  ConnectOptions options;
+  options.writable = writable_;
+  options.read_ahead = false;
+  options.url_setting = "job.ledger";
+  db_ = std::make_unique<sqlite::SqliteConnection>(path_.string(), options);
+  tables_ = std::make_unique<SqlLedger>(*db_);
+  return tables_.get();
+}
+
+SqlLedger& FileLedger::written() {
+  assert(tables_ && db_->in_transaction());
+  return *tables_;
+}
+
+Result<void> FileLedger::begin(Connection& target) {
+  assert(writable_);
+  SqlLedger* own = tables(true);
+  if (!ready_for_writes_) {
+    if (auto r = db_->prepare_for_writes(); !r) return r;
+    ready_for_writes_ = true;
+  }
+  if (auto r = target.begin_write(); !r) return r;
+  if (auto r = own->begin(*db_); !r) {
+    target.rollback();
+    return r;
+  }
+  return {};
+}
+
+Result<void> FileLedger::commit(Connection& target) {
+  if (auto r = target.commit(); !r) {
+    db_->rollback();
+    return r;
+  }
+  return db_->commit();
+}
+
+void FileLedger::rollback(Connection& target) noexcept {
+  target.rollback();
+  if (db_) db_->rollback();
+}
+
+Result<bool> FileLedger::exists() {
+  SqlLedger* own = tables(false);
+  return own != nullptr ? own->exists() : Result<bool>(false);
+}
+
+Result<void> FileLedger::create_or_migrate() {
+  return written().create_or_migrate();
+}
+
+Result<std::optional<Owner>> FileLedger::holder(const std::string& job) {
+  SqlLedger* own = tables(false);
+  return own != nullptr ? own->holder(job) : Result<std::optional<Owner>>(std::nullopt);
+}
+
+Result<void> FileLedger::claim(const std::string& job, const Owner& owner) {
+  return written().claim(job, owner);
+}
+
+Result<void> FileLedger::release(const std::string& job) {
+  return written().release(job);
+}
+
+Result<std::optional<RunRecord>> FileLedger::latest_run(const std::string& job) {
+  SqlLedger* own = tables(false);
+  return own != nullptr ? own->latest_run(job) : Result<std::optional<RunRecord>>(std::nullopt);
+}
+
+Result<std::optional<RunRecord>> FileLedger::latest_completed_run(const std::string& job) {
+  SqlLedger* own = tables(false);
+  return own != nullptr ? own->latest_completed_run(job)
+                        : Result<std::optional<RunRecord>>(std::nullopt);
+}
+
+Result<std::int64_t> FileLedger::start_run(const std::string& job,
+                                           const std::optional<Key>& start_after,
+                                           const std::optional<Key>& watermark,
+                                           std::int64_t total_estimate, const std::string& scope) {
+  return written().start_run(job, start_after, watermark, total_estimate, scope);
+}
+
+Result<void> FileLedger::finish_run(std::int64_t run_id, RunState state,
+                                    const std::string& message) {
+  return written().finish_run(run_id, state, message);
+}
+
+Result<void> FileLedger::record_batch(std::int64_t run_id, const Key& first_key,
+                                      const Key& last_key, const RowCounters& delta,
+                                      std::int64_t duration_ms) {
+  return written().record_batch(run_id, first_key, last_key, delta, duration_ms);
+}
+
+Result<void> FileLedger::record_failures(std::int64_t run_id,
+                                         const std::vector<RowFailure>& failures) {
+  return written().record_failures(run_id, failures);
+}
+
+Result<std::vector<RowFailure>> FileLedger::failures(std::int64_t run_id, int per_kind) {
+  SqlLedger* own = tables(false);
+  return own != nullptr ? own->failures(run_id, per_kind)
+                        : Result<std::vector<RowFailure>>(std::vector<RowFailure>{});
+}
+
+std::unique_ptr<Ledger> open_ledger_file(const std::string& path, bool writable,
+                                         const Store& target) {
+  return std::make_unique<FileLedger>(path, writable, target);
+}
+
+}  // namespace backfill
