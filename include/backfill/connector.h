@@ -133,6 +133,12 @@ class Connection : public Store {
   // WAL). Called once validation has passed, so a rejected job changes nothing.
   virtual Result<void> prepare_for_writes() { return {}; }
 
+  // Makes each commit reach the disk before commit() returns, where the
+  // store otherwise trades that for speed (SQLite in WAL mode): a ledger
+  // kept apart records a batch after the batch's commit, and its record
+  // must never outlive the batch. REQUIRES: after prepare_for_writes().
+  virtual Result<void> make_commits_durable() { return {}; }
+
   // Starts a transaction that holds the write lock until commit or rollback.
   virtual Result<void> begin_write() = 0;
   // Whether a transaction is open: what `REQUIRES: an open write

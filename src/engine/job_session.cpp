@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <unistd.h>
+#include <filesystem>
+
 #include <algorithm>
 #include <ranges>
 #include <set>
@@ -168,11 +171,17 @@ void JobSession::validate_and_resolve() {
     const ColumnInfo* c = source.find_column(k);
     typed_key.push_back(c == nullptr ? k : fmt::format("{} {}", k, c->declared_type));
   }
+  // A ledger apart may serve a job run on several targets (`--db`): the
+  // target is part of what its progress belongs to.
+  const std::string ledger_apart_target =
+      spec_.ledger_file.empty() ? "" : fmt::format("into {}: ", target_->identity());
   if (!source_store_->has_tables()) {
-    cursor_scope_ = fmt::format("{}({})", source_store_->identity(), fmt::join(typed_key, ", "));
+    cursor_scope_ = fmt::format("{}{}({})", ledger_apart_target, source_store_->identity(),
+                                fmt::join(typed_key, ", "));
   } else {
-    cursor_scope_ = fmt::format("{}{}({}){}", spec_.in_place ? "" : source_store_->identity() + " ",
-                                source.name, fmt::join(typed_key, ", "),
+    cursor_scope_ = fmt::format("{}{}{}({}){}", ledger_apart_target,
+                                spec_.in_place ? "" : source_store_->identity() + " ", source.name,
+                                fmt::join(typed_key, ", "),
                                 source.identity.empty() ? "" : " #" + source.identity);
   }
   source_columns_ = spec_.source.key;
@@ -343,6 +352,27 @@ void JobSession::verify_write_privileges() {
                        spec_.target.mode == WriteMode::k_insert_if_absent;
   const bool ledger_in_target = spec_.ledger_file.empty();
   target_->verify_write_privileges(spec_.target.table, columns, inserts, ledger_in_target);
+  if (!ledger_in_target) {
+    // What a run needs of the ledger's file, before it writes anything.
+    const std::filesystem::path& file = spec_.ledger_file;
+    std::error_code ec;
+    const bool exists = std::filesystem::exists(file, ec);
+    const std::filesystem::path folder = file.parent_path();
+    if (exists
+            ? ::access(file.c_str(), W_OK) != 0
+            : !std::filesystem::is_directory(folder, ec) || ::access(folder.c_str(), W_OK) != 0) {
+      throw Error(
+          ExitCode::k_read_only,
+          exists
+              ? fmt::format("the ledger file {} is read-only for this user", file.string())
+              : fmt::format("the ledger file {} cannot be created: its folder {} {}", file.string(),
+                            folder.string(),
+                            std::filesystem::is_directory(folder, ec) ? "is read-only for this user"
+                                                                      : "does not exist"),
+          "point job.ledger at a file in a folder this user may write (a relative path "
+          "is taken from the job file's folder)");
+    }
+  }
   checks_.push_back(ledger_in_target ? "target is writable: its columns, and the ledger's tables"
                                      : "target is writable: its columns");
 }

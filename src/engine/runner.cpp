@@ -11,6 +11,7 @@
 #include "backfill/prefetcher.h"
 #include "engine/batch_mapper.h"
 #include "engine/result_or_throw.h"
+#include "engine/run_pacing.h"
 #include "engine/run_range.h"
 
 namespace backfill {
@@ -49,7 +50,10 @@ class Runner {
         keys_(session.source().key_range()),
         ledger_(session.ledger()),
         mapper_(session),
-        job_(session.spec().name) {}
+        job_(session.spec().name),
+        backoff_(session.spec().options.max_retries, std::random_device{}()),
+        rate_limit_(session.spec().options.max_rows_per_second),
+        replica_lag_(session.spec().options.max_replica_lag_ms) {}
 
   RunSummary run() {
     RunRecord run = claim_and_open_run();
@@ -78,12 +82,11 @@ class Runner {
   // exponential backoff and jitter; gives up with an Error.
   template <class F>
   auto with_retries(std::string_view what, F&& attempt) {
-    const int max_retries = session_.spec().options.max_retries;
     for (int tries = 0;; ++tries) {
       auto r = attempt();
       if (r) return r;
       ledger_.rollback(db_);
-      if (!r.error().retryable() || tries >= max_retries) {
+      if (!r.error().retryable() || !backoff_.may_retry(tries)) {
         bool busy = r.error().kind == Failure::Kind::k_busy;
         const std::int64_t waited = db_.lock_wait_ms();
         throw Error(busy ? ExitCode::k_database_busy : ExitCode::k_failed,
@@ -96,11 +99,11 @@ class Runner {
                     : r.error().hint.empty() ? "run again to resume from the last committed batch"
                                              : r.error().hint);
       }
-      int delay = std::min(5000, 50 << std::min(tries, 7));
-      std::uniform_int_distribution<int> jitter(0, delay / 2);
-      notice(NoticeKind::k_retry, fmt::format("{} failed ({}); retry {} of {} in {} ms", what,
-                                              r.error().message, tries + 1, max_retries, delay));
-      sleep_ms(delay + jitter(rng_));
+      const int delay = backoff_.delay_ms(tries);
+      notice(NoticeKind::k_retry,
+             fmt::format("{} failed ({}); retry {} of {} in {} ms", what, r.error().message,
+                         tries + 1, backoff_.max_retries(), delay));
+      sleep_ms(delay);
     }
   }
 
@@ -383,7 +386,6 @@ class Runner {
   // the pause that keeps the run within its rate.
   void advance(RunRecord& run, const BatchResult& batch, Progress& progress,
                Clock::time_point started) {
-    const double max_rate = session_.spec().options.max_rows_per_second;
     run.cursor = batch.last_key;
     run.counters += batch.delta;
     ++run.batches;
@@ -400,10 +402,8 @@ class Runner {
                                    .delta = batch.delta,
                                    .duration_ms = batch.duration_ms,
                                    .progress = progress});
-    if (max_rate > 0) {
-      double due = this_invocation_.read / max_rate - seconds_since(started);
-      if (due > 0) sleep_ms(static_cast<int>(due * 1000));
-    }
+    if (int wait = rate_limit_.wait_ms(this_invocation_.read, seconds_since(started)); wait > 0)
+      sleep_ms(wait);
     if (session_.spec().options.pause_ms > 0) sleep_ms(session_.spec().options.pause_ms);
   }
 
@@ -454,8 +454,7 @@ class Runner {
   // The health throttle: pauses while the slowest replica replays more than
   // options.max_replica_lag_ms behind, so the backfill never outruns them.
   void wait_for_replicas() {
-    const int limit = session_.spec().options.max_replica_lag_ms;
-    if (limit <= 0) return;
+    if (!replica_lag_.enabled()) return;
     bool told = false;
     while (!stopping()) {
       auto lag = db_.replica_lag_ms();
@@ -465,13 +464,13 @@ class Runner {
                            lag.error().message));
         return;
       }
-      if (!*lag || **lag <= limit) return;
+      if (replica_lag_.judge(*lag) == ReplicaLagCheck::Verdict::k_go) return;
       if (!told) {
-        notice(NoticeKind::k_replica_lag,
-               fmt::format("replica lag {} ms exceeds {} ms; pausing", **lag, limit));
+        notice(NoticeKind::k_replica_lag, fmt::format("replica lag {} ms exceeds {} ms; pausing",
+                                                      **lag, replica_lag_.max_lag_ms()));
         told = true;
       }
-      sleep_ms(1000);
+      sleep_ms(ReplicaLagCheck::k_wait_between_checks_ms);
     }
   }
 
@@ -671,7 +670,9 @@ class Runner {
   std::vector<std::string> row_errors_;
   RowCounters this_invocation_;
   double seconds_ = 0;
-  std::minstd_rand rng_{std::random_device{}()};
+  RetryBackoff backoff_;
+  RateLimit rate_limit_;
+  ReplicaLagCheck replica_lag_;
 };
 
 }  // namespace

@@ -21,8 +21,9 @@ void create_ledger_file(const std::filesystem::path& path) {
   sqlite3* db = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
   if (rc == SQLITE_OK) {
-    rc = sqlite3_exec(db, fmt::format("PRAGMA application_id = {}", k_ledger_application_id).c_str(),
-                      nullptr, nullptr, nullptr);
+    rc =
+        sqlite3_exec(db, fmt::format("PRAGMA application_id = {}", k_ledger_application_id).c_str(),
+                     nullptr, nullptr, nullptr);
   }
   std::string message = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
   sqlite3_close(db);
@@ -75,6 +76,7 @@ Result<void> FileLedger::begin(Connection& target) {
   SqlLedger* own = tables(true);
   if (!ready_for_writes_) {
     if (auto r = db_->prepare_for_writes(); !r) return r;
+    if (auto r = target.make_commits_durable(); !r) return r;
     ready_for_writes_ = true;
   }
   if (auto r = target.begin_write(); !r) return r;

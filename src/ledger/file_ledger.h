@@ -58,7 +58,7 @@ class FileLedger final : public Ledger {
 
   std::filesystem::path path_;
   bool writable_;
-  bool ready_for_writes_ = false;  // WAL, switched on by the first begin()
+  bool ready_for_writes_ = false;  // WAL here, durable commits there: by the first begin()
   std::unique_ptr<sqlite::SqliteConnection> db_;
   std::unique_ptr<SqlLedger> tables_;
 };

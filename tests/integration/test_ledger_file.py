@@ -87,6 +87,24 @@ class LedgerFileTest(RejectionTest):
         for r in runs:
             assert_counters_add_up(self, r)
 
+    def test_one_ledger_file_for_two_targets_keeps_their_progress_apart(self):
+        # The same job run with --db on another store: the file's progress
+        # belongs to the first, and is not taken for the second's.
+        other = self.path("other.db")
+        make_agentos_store(other, 3000, seed=9)
+        first = run("run", self.job, "--db", self.db)
+        self.assertEqual(first.returncode, 0, first.stderr)
+        self.remember(other)
+        self.assert_refused(run("run", self.job, "--db", other), 67, "has progress in the ledger over into",
+                            "--restart", store=other)
+
+    def test_a_ledger_folder_that_does_not_exist_is_named_by_check(self):
+        self.remember(self.db)
+        job = self.write_job("nofolder.toml", agentos_job_text("missing/ledger.db"))
+        for verb in ("check", "run"):
+            self.assert_refused(run(verb, job, "--db", self.db), 68, "cannot be created", "does not exist",
+                                "point job.ledger at a file", store=self.db)
+
     def test_the_target_itself_as_the_ledger_is_refused(self):
         self.remember(self.db)
         job = self.write_job("same.toml", agentos_job_text(self.db))

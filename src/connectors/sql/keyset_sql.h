@@ -81,7 +81,7 @@ class KeysetSource : public Source, public KeyRangeSource, public RowSampler {
   Result<void> read_sample(std::size_t n, RowBatch& out) override;
 
  protected:
-  // Runs `sql` (with `?` placeholders) and appends its rows to `out`.
+  // Runs `sql` (with the connection's placeholders) and appends its rows to `out`.
   virtual Result<void> read_into(const std::string& sql, std::span<const Value> params,
                                  RowBatch& out) = 0;
 

@@ -234,6 +234,13 @@ Result<void> SqliteConnection::prepare_for_writes() {
   return {};
 }
 
+Result<void> SqliteConnection::make_commits_durable() {
+  if (int rc = sqlite3_exec(db_, "PRAGMA synchronous=FULL", nullptr, nullptr, nullptr);
+      rc != SQLITE_OK)
+    return std::unexpected(failure(rc, "asking for durable commits"));
+  return {};
+}
+
 SqliteConnection::~SqliteConnection() {
   for (auto& [sql, stmt] : statements_) sqlite3_finalize(stmt);
   if (db_ != nullptr) {
@@ -323,7 +330,7 @@ void SqliteConnection::require_parameters(sqlite3_stmt* stmt, std::size_t given)
               fmt::format("a filter on {} holds a parameter, which nothing binds: SQLite reads "
                           "a `?`, `:name`, `@name` or `$name` outside quotes as one\n  in: {}",
                           path_, sqlite3_sql(stmt)),
-              "write the value itself into source.filter or target.filter");
+              "write the value itself into source.filter");
 }
 
 void SqliteConnection::bind(sqlite3_stmt* stmt, std::span<const Value> params) {

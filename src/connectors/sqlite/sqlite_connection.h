@@ -27,6 +27,7 @@ class SqliteConnection final : public Connection {
   void verify_write_privileges(std::string_view table, std::span<const std::string> columns,
                                bool inserts, bool with_ledger) override;
   Result<void> prepare_for_writes() override;
+  Result<void> make_commits_durable() override;
   Result<void> begin_write() override;
   Result<void> commit() override;
   void rollback() noexcept override;
