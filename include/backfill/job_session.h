@@ -12,6 +12,7 @@
 #include "backfill/job.h"
 #include "backfill/ledger.h"
 #include "backfill/mapping.h"
+#include "backfill/run_env.h"
 
 namespace backfill {
 
@@ -23,8 +24,9 @@ class JobSession {
     k_check,  // check: nothing is written, but every privilege a run needs is checked
     k_write,  // run
   };
-  // Connects and validates; throws Error with a hint on any problem.
-  JobSession(JobSpec spec, Access access);
+  // Connects through `env`'s connectors and validates; throws Error with a
+  // hint on any problem.
+  JobSession(JobSpec spec, Access access, const RunEnv& env = RunEnv::process());
   ~JobSession();
   JobSession(const JobSession&) = delete;
   JobSession& operator=(const JobSession&) = delete;

@@ -12,6 +12,7 @@
 #include "backfill/counters.h"
 #include "backfill/job_session.h"
 #include "backfill/ledger.h"
+#include "backfill/run_env.h"
 #include "backfill/run_event.h"
 
 namespace backfill {
@@ -19,6 +20,7 @@ namespace backfill {
 struct RunRequest {
   bool restart = false;                           // ignore earlier runs; start from the first key
   const std::atomic<int>* stop_signal = nullptr;  // non-zero: stop after the batch in hand
+  const RunEnv* env = nullptr;                    // the clock and waits; null: the process's
 };
 
 // Runs (or resumes) the job, publishing what it does on `events`. Throws

@@ -82,9 +82,9 @@ std::vector<std::string> resolve_key(const TableSchema& schema,
 
 }  // namespace
 
-JobSession::JobSession(JobSpec spec, Access access) : spec_(std::move(spec)) {
+JobSession::JobSession(JobSpec spec, Access access, const RunEnv& env) : spec_(std::move(spec)) {
   const bool writable = access == Access::k_write;
-  const Connector& source_connector = connector_for(spec_.source.url);
+  const Connector& source_connector = env.connector_for(spec_.source.url);
   ConnectOptions options = ConnectOptions::from(spec_.options, writable && spec_.in_place);
   options.settings = spec_.source.options;
   source_store_ = source_connector.connect(spec_.source.url, options);
@@ -94,7 +94,7 @@ JobSession::JobSession(JobSpec spec, Access access) : spec_(std::move(spec)) {
   const Connector* target_connector = &source_connector;
   Store* target_store = source_store_.get();
   if (!spec_.in_place) {
-    target_connector = &connector_for(spec_.target.url);
+    target_connector = &env.connector_for(spec_.target.url);
     options.writable = writable;
     options.url_setting = "target.url";
     options.settings = spec_.target.options;

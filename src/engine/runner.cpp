@@ -36,16 +36,13 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point t) {
-  return std::chrono::duration<double>(Clock::now() - t).count();
-}
-
 class Runner {
  public:
   Runner(JobSession& session, const RunRequest& request, const RunEventStream& events)
       : session_(session),
         request_(request),
         events_(events),
+        env_(request.env != nullptr ? *request.env : RunEnv::process()),
         db_(session.target_connection()),
         keys_(session.source().key_range()),
         ledger_(session.ledger()),
@@ -107,10 +104,10 @@ class Runner {
     }
   }
 
-  void sleep_ms(int ms) {
-    auto until = Clock::now() + std::chrono::milliseconds(ms);
-    while (Clock::now() < until && !stopping())
-      std::this_thread::sleep_for(std::chrono::milliseconds(std::min(ms, 50)));
+  void sleep_ms(int ms) { env_.sleep(std::chrono::milliseconds(ms), request_.stop_signal); }
+
+  double seconds_since(RunEnv::Clock::time_point t) const {
+    return std::chrono::duration<double>(env_.now() - t).count();
   }
 
   bool stopping() const {
@@ -252,7 +249,7 @@ class Runner {
     constexpr int k_max_pushdown_misses = 3;
     std::optional<Key> cursor = run.cursor ? run.cursor : run.start_after;
     Progress progress = progress_so_far(run);
-    const auto started = Clock::now();
+    const auto started = env_.now();
 
     while (!stopping()) {
       wait_for_replicas();
@@ -309,7 +306,7 @@ class Runner {
   void loop_in_order(RunRecord& run) {
     std::optional<Cursor> cursor = run.cursor;
     Progress progress = progress_so_far(run);
-    const auto started = Clock::now();
+    const auto started = env_.now();
     std::vector<RowFailure> unreadable;
     while (!stopping()) {
       wait_for_replicas();
@@ -509,7 +506,7 @@ class Runner {
   // One statement maps and writes the batch inside the store; then the ledger.
   Result<void> pushed_down_batch(const std::optional<Key>& cursor, const Key& watermark,
                                  BatchResult& batch) {
-    const auto started = Clock::now();
+    const auto started = env_.now();
     CountingRowMapper counting(mapper_);
     auto written = session_.sink().write_range(session_.source_query(), cursor, watermark,
                                                batch_size(), counting);
@@ -549,7 +546,7 @@ class Runner {
 
   Result<void> row_by_row_batch(BatchResult& batch, bool mapped,
                                 const ReadInOrder* in_order = nullptr) {
-    const auto started = Clock::now();
+    const auto started = env_.now();
     if (rows_.size() == 0 && in_order == nullptr) {
       batch.done = true;
       return ledger_.commit(db_);
@@ -654,6 +651,7 @@ class Runner {
   JobSession& session_;
   const RunRequest& request_;
   const RunEventStream& events_;
+  const RunEnv& env_;
   Connection& db_;
   KeyRangeSource* keys_;  // null for sources read in order
   Ledger& ledger_;

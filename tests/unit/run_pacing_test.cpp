@@ -32,7 +32,7 @@ TEST(RunPacingTest, RateLimitWaitsOnlyAsLongAsTheAverageOverTheRunNeeds) {
   RateLimit limit(1000);
   EXPECT_EQ(limit.wait_ms(500, 0.1), 400);  // 500 rows are due at 0.5 s
   EXPECT_EQ(limit.wait_ms(500, 0.5), 0);
-  EXPECT_EQ(limit.wait_ms(500, 2.0), 0);  // behind: no burst to catch up, no wait
+  EXPECT_EQ(limit.wait_ms(500, 2.0), 0);                 // behind: no burst to catch up, no wait
   EXPECT_EQ(RateLimit(0).wait_ms(1'000'000, 0.001), 0);  // no limit
 }
 

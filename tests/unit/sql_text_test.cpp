@@ -24,12 +24,16 @@ class DialectOnly final : public Connection {
   }
   std::int64_t lock_wait_ms() const override { return 0; }
   std::string lock_wait_setting() const override { return "none"; }
+  // Built by appending: GCC 12 at -O3 warns falsely (-Wrestrict) on `"x" + s`.
   std::string quote(std::string_view identifier) const override {
-    return "\"" + std::string(identifier) + "\"";
+    std::string out(1, '"');
+    out += identifier;
+    out += '"';
+    return out;
   }
   std::string placeholder(std::size_t n) const override {
     std::string out(1, mark_);
-    out += std::to_string(n);  // not mark_ + ...: GCC 12 -O3 warns falsely (-Wrestrict)
+    out += std::to_string(n);
     return out;
   }
 

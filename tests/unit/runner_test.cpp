@@ -1,0 +1,256 @@
+// The runner against faults it must survive, on a real SQLite store whose
+// connection fails on cue, and on a clock of the test's own: no test waits
+// for a real backoff.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "backfill/job.h"
+#include "backfill/job_session.h"
+#include "backfill/run_env.h"
+#include "backfill/runner.h"
+#include "connectors/sqlite/sqlite_connection.h"
+#include "connectors/sqlite/sqlite_connector.h"
+
+namespace backfill {
+namespace {
+
+constexpr int k_rows = 1000;
+constexpr int k_batch = 100;
+
+// What goes wrong, and when: counted over the store's main connection.
+struct Faults {
+  int busy_begins = 0;            // so many BEGINs find the database locked
+  int lost_commit = 0;            // this COMMIT (from 1) applies, then reports the connection lost
+  int failed_commit = 0;          // this COMMIT does not apply, and reports the connection lost
+  int stop_after_commit = 0;      // raise the stop signal once this COMMIT applied
+  std::atomic<int>* stop = nullptr;
+  int commits = 0;
+};
+
+class FaultySqliteConnection final : public sqlite::SqliteConnection {
+ public:
+  FaultySqliteConnection(std::string path, const ConnectOptions& options, Faults& faults)
+      : SqliteConnection(std::move(path), options), faults_(faults) {}
+
+  Result<void> begin_write() override {
+    if (faults_.busy_begins > 0) {
+      --faults_.busy_begins;
+      return fail(Failure::Kind::k_busy, "database is locked");
+    }
+    return SqliteConnection::begin_write();
+  }
+
+  Result<void> commit() override {
+    const int n = ++faults_.commits;
+    if (n == faults_.failed_commit) {
+      rollback();
+      return fail(Failure::Kind::k_transient, "server closed the connection unexpectedly");
+    }
+    auto r = SqliteConnection::commit();
+    if (!r) return r;
+    if (n == faults_.stop_after_commit) faults_.stop->store(2);
+    if (n == faults_.lost_commit)
+      return fail(Failure::Kind::k_transient, "server closed the connection unexpectedly");
+    return r;
+  }
+
+ private:
+  Faults& faults_;
+};
+
+class FaultySqliteConnector final : public Connector {
+ public:
+  explicit FaultySqliteConnector(Faults& faults) : faults_(faults) {}
+  bool claims(std::string_view) const override { return true; }
+  std::unique_ptr<Store> connect(std::string_view url, const ConnectOptions& options) const override {
+    return std::make_unique<FaultySqliteConnection>(std::string(url), options, faults_);
+  }
+  std::unique_ptr<Source> make_source(Store& store, const SourceQuery& query) const override {
+    return sqlite_.make_source(store, query);
+  }
+  std::unique_ptr<Sink> make_sink(Store& store, const Endpoint& target,
+                                  const std::vector<FieldSpec>& fields) const override {
+    return sqlite_.make_sink(store, target, fields);
+  }
+
+ private:
+  Faults& faults_;
+  sqlite::SqliteConnector sqlite_;
+};
+
+// A clock that moves only when the runner waits.
+class TestEnv final : public RunEnv {
+ public:
+  explicit TestEnv(Faults& faults) : connector_(faults) {}
+  Clock::time_point now() const override { return start_ + slept_; }
+  void sleep(std::chrono::milliseconds duration, const std::atomic<int>*) const override {
+    slept_ += duration;
+  }
+  const Connector& connector_for(std::string_view) const override { return connector_; }
+  std::chrono::milliseconds slept() const { return slept_; }
+
+ private:
+  FaultySqliteConnector connector_;
+  Clock::time_point start_ = Clock::now();
+  mutable std::chrono::milliseconds slept_{0};
+};
+
+class Notices final : public RunSubscriber {
+ public:
+  void on_event(const RunEvent& event) override {
+    if (const auto* n = std::get_if<RunNotice>(&event)) kinds.push_back(n->kind);
+  }
+  int count(NoticeKind kind) const { return static_cast<int>(std::ranges::count(kinds, kind)); }
+  std::vector<NoticeKind> kinds;
+};
+
+class RunnerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("backfill_runner_test_" + std::to_string(getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    db_ = (dir_ / "store.db").string();
+    exec("CREATE TABLE t (id INTEGER PRIMARY KEY, payload TEXT, v TEXT);"
+         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < " +
+         std::to_string(k_rows) + ") INSERT INTO t SELECT i, json_object('a', 'x' || i), NULL FROM n");
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  void exec(const std::string& sql) const {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(db_.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  }
+
+  std::int64_t count(const std::string& where) const {
+    sqlite3* db = nullptr;
+    sqlite3_open(db_.c_str(), &db);
+    sqlite3_stmt* stmt = nullptr;
+    sqlite3_prepare_v2(db, ("SELECT count(*) FROM t WHERE " + where).c_str(), -1, &stmt, nullptr);
+    sqlite3_step(stmt);
+    const std::int64_t n = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return n;
+  }
+
+  // Rows filled exactly as the job fills them: v is payload's "a".
+  std::int64_t filled() const { return count("v IS NOT NULL AND v = json_extract(payload, '$.a')"); }
+
+  JobSpec spec(const std::vector<std::string>& overrides = {}) const {
+    std::vector<std::string> all = {"options.batch_size=" + std::to_string(k_batch)};
+    all.insert(all.end(), overrides.begin(), overrides.end());
+    return load_job_text(
+        "[source]\nurl = \"" + db_ + "\"\ntable = \"t\"\n\n"
+        "[fields.v]\ntype = \"text\"\nfrom = { column = \"payload\", path = \"$.a\" }\n",
+        dir_ / "job.toml", all);
+  }
+
+  RunSummary run(TestEnv& env, Notices& notices, const std::vector<std::string>& overrides = {},
+                 const std::atomic<int>* stop = nullptr) {
+    JobSession session(spec(overrides), JobSession::Access::k_write, env);
+    RunEventStream events;
+    events.subscribe(notices);
+    return run_job(session, RunRequest{.restart = false, .stop_signal = stop, .env = &env}, events);
+  }
+
+  std::filesystem::path dir_;
+  std::string db_;
+};
+
+TEST_F(RunnerTest, ABusyDatabaseIsRetriedWithBackoffThenTheRunFinishes) {
+  Faults faults{.busy_begins = 3};
+  TestEnv env(faults);
+  Notices notices;
+  RunSummary summary = run(env, notices);
+  EXPECT_EQ(summary.run.state, RunState::k_completed);
+  EXPECT_EQ(filled(), k_rows);
+  EXPECT_EQ(notices.count(NoticeKind::k_retry), 3);
+  // 50, 100 and 200 ms, each with up to half again of jitter.
+  EXPECT_GE(env.slept().count(), 350);
+  EXPECT_LE(env.slept().count(), 525);
+}
+
+TEST_F(RunnerTest, ADatabaseBusyBeyondTheRetriesStopsWithExitCode5AndWritesNothing) {
+  Faults faults{.busy_begins = 1000};
+  TestEnv env(faults);
+  Notices notices;
+  try {
+    run(env, notices, {"options.max_retries=4"});
+    FAIL() << "a run that never got the lock reported success";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::k_database_busy);
+    EXPECT_NE(std::string(e.what()).find("stayed locked"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(notices.count(NoticeKind::k_retry), 4);
+  EXPECT_EQ(count("v IS NOT NULL"), 0);
+}
+
+TEST_F(RunnerTest, ACommitWhoseAnswerWasLostIsAdoptedOnceNotRedone) {
+  Faults faults{.lost_commit = 4};  // claim, start, then the second batch
+  TestEnv env(faults);
+  Notices notices;
+  RunSummary summary = run(env, notices);
+  EXPECT_EQ(summary.run.state, RunState::k_completed);
+  EXPECT_EQ(filled(), k_rows);
+  EXPECT_EQ(notices.count(NoticeKind::k_commit_adopted), 1);
+  EXPECT_EQ(summary.run.counters.updated, k_rows);  // the adopted batch counted once
+  EXPECT_EQ(summary.run.counters.read, k_rows);
+  EXPECT_EQ(summary.run.batches, k_rows / k_batch);
+}
+
+TEST_F(RunnerTest, ACommitLostBeforeItAppliedIsRedone) {
+  Faults faults{.failed_commit = 4};
+  TestEnv env(faults);
+  Notices notices;
+  RunSummary summary = run(env, notices);
+  EXPECT_EQ(summary.run.state, RunState::k_completed);
+  EXPECT_EQ(filled(), k_rows);
+  EXPECT_EQ(notices.count(NoticeKind::k_commit_adopted), 0);
+  EXPECT_EQ(notices.count(NoticeKind::k_retry), 1);
+  EXPECT_EQ(summary.run.counters.updated, k_rows);
+  EXPECT_EQ(summary.run.batches, k_rows / k_batch);
+}
+
+TEST_F(RunnerTest, AStopBetweenBatchesEndsTheRunAndTheNextResumesWhereItStopped) {
+  std::atomic<int> stop = 0;
+  Faults faults{.stop_after_commit = 5, .stop = &stop};  // after the third batch
+  TestEnv env(faults);
+  Notices notices;
+  RunSummary first = run(env, notices, {}, &stop);
+  EXPECT_EQ(first.run.state, RunState::k_interrupted);
+  EXPECT_EQ(first.stopped_by_signal, 2);
+  EXPECT_EQ(filled(), 3 * k_batch);
+  stop = 0;
+  RunSummary second = run(env, notices, {}, &stop);
+  EXPECT_EQ(second.run.state, RunState::k_completed);
+  EXPECT_EQ(second.run.run_id, first.run.run_id);  // resumed, not started over
+  EXPECT_EQ(second.this_invocation.updated, k_rows - 3 * k_batch);
+  EXPECT_EQ(second.run.counters.updated, k_rows);
+  EXPECT_EQ(filled(), k_rows);
+}
+
+TEST_F(RunnerTest, TheRateLimitSpreadsTheRunOverRowsDividedByTheRate) {
+  Faults faults;
+  TestEnv env(faults);
+  Notices notices;
+  RunSummary summary = run(env, notices, {"options.max_rows_per_second=500"});
+  EXPECT_EQ(summary.run.state, RunState::k_completed);
+  EXPECT_EQ(filled(), k_rows);
+  // 1000 rows at 500 a second: 2 s, waited out after each batch.
+  EXPECT_GE(env.slept().count(), 2000);
+  EXPECT_LE(env.slept().count(), 2010);
+}
+
+}  // namespace
+}  // namespace backfill
