@@ -10,6 +10,10 @@
 
 namespace backfill {
 
+// 2^53: the largest integer a double holds exactly (every one below it too).
+// A number past it read for an `integer` field is no value, on every path.
+inline constexpr std::int64_t k_largest_exact_double_integer = std::int64_t{1} << 53;
+
 // One cell. Connectors convert their native types to and from these.
 using Value = std::variant<std::monostate, bool, std::int64_t, double, std::string>;
 

@@ -18,16 +18,17 @@ namespace {
 constexpr int k_ledger_application_id = 0x62666c64;
 
 void create_ledger_file(const std::filesystem::path& path) {
-  sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  sqlite3* opened = nullptr;
+  int rc =
+      sqlite3_open_v2(path.c_str(), &opened, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  const std::unique_ptr<sqlite3, sqlite::DatabaseCloser> db(opened);
   if (rc == SQLITE_OK) {
-    rc =
-        sqlite3_exec(db, fmt::format("PRAGMA application_id = {}", k_ledger_application_id).c_str(),
-                     nullptr, nullptr, nullptr);
+    rc = sqlite3_exec(db.get(),
+                      fmt::format("PRAGMA application_id = {}", k_ledger_application_id).c_str(),
+                      nullptr, nullptr, nullptr);
   }
-  std::string message = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
-  sqlite3_close(db);
   if (rc != SQLITE_OK) {
+    const std::string message = db ? sqlite3_errmsg(db.get()) : sqlite3_errstr(rc);
     throw Error(ExitCode::k_database_missing,
                 fmt::format("cannot create the ledger file {}: {}", path.string(), message),
                 "point job.ledger at a file in a folder this user may write");
@@ -62,6 +63,21 @@ SqlLedger* FileLedger::tables(bool create) {
   options.read_ahead = false;
   options.url_setting = "job.ledger";
   db_ = std::make_unique<sqlite::SqliteConnection>(path_.string(), options);
+  // Only a file a run made for a ledger: another database (the source, a
+  // file of another program) would gain the ledger's tables.
+  std::int64_t application_id = 0;
+  if (auto r = db_->query("PRAGMA application_id", {},
+                          [&](std::span<const Value> row) {
+                            if (auto* id = std::get_if<std::int64_t>(&row[0])) application_id = *id;
+                          });
+      !r || application_id != k_ledger_application_id) {
+    db_.reset();
+    throw Error(ExitCode::k_job_invalid,
+                fmt::format("job.ledger {} is not a ledger file: it is a database of another kind",
+                            path_.string()),
+                "point job.ledger at a new file (the first run creates it) or at the file a run "
+                "of this job created");
+  }
   tables_ = std::make_unique<SqlLedger>(*db_);
   return tables_.get();
 }

@@ -67,8 +67,7 @@ std::optional<std::int64_t> parse_numeric_text(std::string_view s) {
 
 std::optional<std::int64_t> epoch_number_to_ms(double number) {
   if (!std::isfinite(number)) return std::nullopt;
-  // Epoch milliseconds reach 1e11 in 1973; epoch seconds not until year 5138.
-  double ms = std::fabs(number) >= 1e11 ? number : number * 1000.0;
+  double ms = std::fabs(number) >= k_epoch_ms_from ? number : number * 1000.0;
   if (ms > static_cast<double>(k_max_timestamp_ms) + 0.5 ||
       ms < static_cast<double>(k_min_timestamp_ms) - 0.5)
     return std::nullopt;

@@ -35,7 +35,8 @@ std::optional<Value> to_integer(const Value& v) {
     if (!s->empty() && ec == std::errc() && p == s->data() + s->size()) return out;
   }
   auto d = to_double(v);
-  if (!d || !std::isfinite(*d) || std::trunc(*d) != *d || std::fabs(*d) > 9.007199254740992e15) {
+  if (!d || !std::isfinite(*d) || std::trunc(*d) != *d ||
+      std::fabs(*d) > static_cast<double>(k_largest_exact_double_integer)) {
     return std::nullopt;
   }
   return static_cast<std::int64_t>(*d);

@@ -105,6 +105,16 @@ class LedgerFileTest(RejectionTest):
             self.assert_refused(run(verb, job, "--db", self.db), 68, "cannot be created", "does not exist",
                                 "point job.ledger at a file", store=self.db)
 
+    def test_another_database_as_the_ledger_is_refused_and_left_alone(self):
+        other = self.path("other.db")
+        make_agentos_store(other, 100, seed=3)
+        self.remember(self.db, other)
+        job = self.write_job("other.toml", agentos_job_text(other))
+        for verb, code in (("status", 1), ("run", 65)):  # status: 1 for any error
+            self.assert_refused(run(verb, job, "--db", self.db), code, "is not a ledger file",
+                                "point job.ledger at a new file", store=other)
+        self.assertEqual(backfill_tables(other), [])
+
     def test_the_target_itself_as_the_ledger_is_refused(self):
         self.remember(self.db)
         job = self.write_job("same.toml", agentos_job_text(self.db))

@@ -25,10 +25,10 @@ constexpr int k_batch = 100;
 
 // What goes wrong, and when: counted over the store's main connection.
 struct Faults {
-  int busy_begins = 0;            // so many BEGINs find the database locked
-  int lost_commit = 0;            // this COMMIT (from 1) applies, then reports the connection lost
-  int failed_commit = 0;          // this COMMIT does not apply, and reports the connection lost
-  int stop_after_commit = 0;      // raise the stop signal once this COMMIT applied
+  int busy_begins = 0;        // so many BEGINs find the database locked
+  int lost_commit = 0;        // this COMMIT (from 1) applies, then reports the connection lost
+  int failed_commit = 0;      // this COMMIT does not apply, and reports the connection lost
+  int stop_after_commit = 0;  // raise the stop signal once this COMMIT applied
   std::atomic<int>* stop = nullptr;
   int commits = 0;
 };
@@ -68,7 +68,8 @@ class FaultySqliteConnector final : public Connector {
  public:
   explicit FaultySqliteConnector(Faults& faults) : faults_(faults) {}
   bool claims(std::string_view) const override { return true; }
-  std::unique_ptr<Store> connect(std::string_view url, const ConnectOptions& options) const override {
+  std::unique_ptr<Store> connect(std::string_view url,
+                                 const ConnectOptions& options) const override {
     return std::make_unique<FaultySqliteConnection>(std::string(url), options, faults_);
   }
   std::unique_ptr<Source> make_source(Store& store, const SourceQuery& query) const override {
@@ -119,16 +120,19 @@ class RunnerTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
     db_ = (dir_ / "store.db").string();
-    exec("CREATE TABLE t (id INTEGER PRIMARY KEY, payload TEXT, v TEXT);"
-         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < " +
-         std::to_string(k_rows) + ") INSERT INTO t SELECT i, json_object('a', 'x' || i), NULL FROM n");
+    exec(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, payload TEXT, v TEXT);"
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < " +
+        std::to_string(k_rows) +
+        ") INSERT INTO t SELECT i, json_object('a', 'x' || i), NULL FROM n");
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
   void exec(const std::string& sql) const {
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open(db_.c_str(), &db), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+    ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
+        << sqlite3_errmsg(db);
     sqlite3_close(db);
   }
 
@@ -145,14 +149,17 @@ class RunnerTest : public ::testing::Test {
   }
 
   // Rows filled exactly as the job fills them: v is payload's "a".
-  std::int64_t filled() const { return count("v IS NOT NULL AND v = json_extract(payload, '$.a')"); }
+  std::int64_t filled() const {
+    return count("v IS NOT NULL AND v = json_extract(payload, '$.a')");
+  }
 
   JobSpec spec(const std::vector<std::string>& overrides = {}) const {
     std::vector<std::string> all = {"options.batch_size=" + std::to_string(k_batch)};
     all.insert(all.end(), overrides.begin(), overrides.end());
     return load_job_text(
-        "[source]\nurl = \"" + db_ + "\"\ntable = \"t\"\n\n"
-        "[fields.v]\ntype = \"text\"\nfrom = { column = \"payload\", path = \"$.a\" }\n",
+        "[source]\nurl = \"" + db_ +
+            "\"\ntable = \"t\"\n\n"
+            "[fields.v]\ntype = \"text\"\nfrom = { column = \"payload\", path = \"$.a\" }\n",
         dir_ / "job.toml", all);
   }
 

@@ -80,12 +80,11 @@ PgConnection::PgConnection(std::string url, const ConnectOptions& options)
   display_name_ = redact(url);
   const char* keys[] = {"dbname", "application_name", "connect_timeout", nullptr};
   const char* values[] = {url.c_str(), application_name_.c_str(), "10", nullptr};
-  conn_ = PQconnectdbParams(keys, values, 1);
-  if (conn_ == nullptr) throw Error(ExitCode::k_failed, "out of memory connecting to PostgreSQL");
-  if (PQstatus(conn_) != CONNECTION_OK) {
-    std::string message = trimmed(PQerrorMessage(conn_));
-    PQfinish(conn_);
-    conn_ = nullptr;
+  conn_.reset(PQconnectdbParams(keys, values, 1));  // its handle finishes it, a throw included
+  if (!conn_) throw Error(ExitCode::k_failed, "out of memory connecting to PostgreSQL");
+  if (PQstatus(conn_.get()) != CONNECTION_OK) {
+    std::string message = trimmed(PQerrorMessage(conn_.get()));
+    conn_.reset();
     if (contains_any(message, {"password authentication failed", "no password supplied",
                                "authentication failed", "role \"", "permission denied"})) {
       throw Error(
@@ -124,14 +123,7 @@ PgConnection::PgConnection(std::string url, const ConnectOptions& options)
                 fmt::format("cannot reach PostgreSQL at {}: {}", display_name_, message),
                 "check that the server runs and the host, port or socket directory are right");
   }
-  // A constructor that throws runs no destructor: close the session here.
-  try {
-    prepare_session();
-  } catch (...) {
-    PQfinish(conn_);
-    conn_ = nullptr;
-    throw;
-  }
+  prepare_session();
 }
 
 void PgConnection::prepare_session() {
@@ -150,9 +142,7 @@ void PgConnection::prepare_session() {
   }
 }
 
-PgConnection::~PgConnection() {
-  if (conn_ != nullptr) PQfinish(conn_);
-}
+PgConnection::~PgConnection() = default;
 
 Result<void> PgConnection::configure_session() {
   // UTC and ISO dates, so timestamps read back in a form the engine parses;
@@ -163,38 +153,39 @@ Result<void> PgConnection::configure_session() {
       "SET client_min_messages = warning; "
       "SET default_transaction_read_only = {}",
       lock_timeout_ms_, statement_timeout_ms_, options_.writable ? "off" : "on");
-  PgResult r(PQexec(conn_, sql.c_str()));
+  PgResult r(PQexec(conn_.get(), sql.c_str()));
   if (PQresultStatus(r.get()) != PGRES_COMMAND_OK)
     return std::unexpected(failure_of(r.get(), "setting up the session"));
   return {};
 }
 
 Result<void> PgConnection::ensure_connected() {
-  if (PQstatus(conn_) == CONNECTION_OK) return {};
-  PQreset(conn_);
+  if (PQstatus(conn_.get()) == CONNECTION_OK) return {};
+  PQreset(conn_.get());
   prepared_.clear();
-  if (PQstatus(conn_) != CONNECTION_OK) {
+  if (PQstatus(conn_.get()) != CONNECTION_OK) {
     return fail(Failure::Kind::k_transient,
                 fmt::format("lost the connection to {} and cannot reconnect: {}", display_name_,
-                            trimmed(PQerrorMessage(conn_))));
+                            trimmed(PQerrorMessage(conn_.get()))));
   }
   return configure_session();
 }
 
 bool PgConnection::in_transaction() const {
-  return PQtransactionStatus(conn_) != PQTRANS_IDLE;
+  return PQtransactionStatus(conn_.get()) != PQTRANS_IDLE;
 }
 
 Failure PgConnection::failure_of(const PGresult* result, std::string_view during) const {
-  if (PQstatus(conn_) != CONNECTION_OK) {
-    return {Failure::Kind::k_transient, fmt::format("{}: lost the connection to {}: {}", during,
-                                                    display_name_, trimmed(PQerrorMessage(conn_)))};
+  if (PQstatus(conn_.get()) != CONNECTION_OK) {
+    return {Failure::Kind::k_transient,
+            fmt::format("{}: lost the connection to {}: {}", during, display_name_,
+                        trimmed(PQerrorMessage(conn_.get())))};
   }
   const char* state = result != nullptr ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
   const char* primary =
       result != nullptr ? PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY) : nullptr;
-  std::string message =
-      fmt::format("{}: {}", during, primary != nullptr ? primary : trimmed(PQerrorMessage(conn_)));
+  std::string message = fmt::format(
+      "{}: {}", during, primary != nullptr ? primary : trimmed(PQerrorMessage(conn_.get())));
   // No SQLSTATE: libpq itself failed, the connection broke mid-statement.
   if (state == nullptr) return {Failure::Kind::k_transient, message};
   std::string_view code = state;
@@ -216,7 +207,7 @@ Failure PgConnection::failure_of(const PGresult* result, std::string_view during
 
 Result<PgResult> PgConnection::run(const std::string& sql, std::span<const Value> params,
                                    std::string_view during, const RunShape& shape) {
-  if (PQstatus(conn_) != CONNECTION_OK) {
+  if (PQstatus(conn_.get()) != CONNECTION_OK) {
     // Inside a transaction the work so far is gone with the connection: fail,
     // and let the caller start the batch again.
     if (in_write_) return std::unexpected(failure_of(nullptr, during));
@@ -259,18 +250,18 @@ Result<PgResult> PgConnection::run(const std::string& sql, std::span<const Value
   const int result_format = static_cast<int>(shape.result);
   PgResult r;
   if (shape.prepared_as.empty()) {
-    r.reset(PQexecParams(conn_, sql.c_str(), count, types.data(), values.data(), lengths_or_null,
-                         formats_or_null, result_format));
+    r.reset(PQexecParams(conn_.get(), sql.c_str(), count, types.data(), values.data(),
+                         lengths_or_null, formats_or_null, result_format));
   } else {
     if (!prepared_.contains(shape.prepared_as)) {
       PgResult prepared(
-          PQprepare(conn_, shape.prepared_as.c_str(), sql.c_str(), count, types.data()));
+          PQprepare(conn_.get(), shape.prepared_as.c_str(), sql.c_str(), count, types.data()));
       if (PQresultStatus(prepared.get()) != PGRES_COMMAND_OK)
         return std::unexpected(failure_of(prepared.get(), during));
       prepared_.insert(shape.prepared_as);
     }
-    r.reset(PQexecPrepared(conn_, shape.prepared_as.c_str(), count, values.data(), lengths_or_null,
-                           formats_or_null, result_format));
+    r.reset(PQexecPrepared(conn_.get(), shape.prepared_as.c_str(), count, values.data(),
+                           lengths_or_null, formats_or_null, result_format));
   }
   auto status = PQresultStatus(r.get());
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)
@@ -279,8 +270,8 @@ Result<PgResult> PgConnection::run(const std::string& sql, std::span<const Value
 }
 
 Result<void> PgConnection::run_commands(const std::string& sql, std::string_view during) {
-  if (PQstatus(conn_) != CONNECTION_OK) return std::unexpected(failure_of(nullptr, during));
-  PgResult r(PQexec(conn_, sql.c_str()));
+  if (PQstatus(conn_.get()) != CONNECTION_OK) return std::unexpected(failure_of(nullptr, during));
+  PgResult r(PQexec(conn_.get(), sql.c_str()));
   auto status = PQresultStatus(r.get());
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)
     return std::unexpected(failure_of(r.get(), during));
@@ -379,11 +370,11 @@ void PgConnection::read_binary_cell(const PGresult* result, int row, int col, Va
 
 Result<std::vector<Oid>> PgConnection::column_types(const std::string& sql,
                                                     std::string_view during) {
-  if (PQstatus(conn_) != CONNECTION_OK) return std::unexpected(failure_of(nullptr, during));
-  PgResult prepared(PQprepare(conn_, "", sql.c_str(), 0, nullptr));
+  if (PQstatus(conn_.get()) != CONNECTION_OK) return std::unexpected(failure_of(nullptr, during));
+  PgResult prepared(PQprepare(conn_.get(), "", sql.c_str(), 0, nullptr));
   if (PQresultStatus(prepared.get()) != PGRES_COMMAND_OK)
     return std::unexpected(failure_of(prepared.get(), during));
-  PgResult described(PQdescribePrepared(conn_, ""));
+  PgResult described(PQdescribePrepared(conn_.get(), ""));
   if (PQresultStatus(described.get()) != PGRES_COMMAND_OK)
     return std::unexpected(failure_of(described.get(), during));
   std::vector<Oid> types;
@@ -418,8 +409,8 @@ Result<void> PgConnection::commit() {
 
 void PgConnection::rollback() noexcept {
   in_write_ = false;
-  if (conn_ == nullptr || PQstatus(conn_) != CONNECTION_OK || !in_transaction()) return;
-  PgResult r(PQexec(conn_, "ROLLBACK"));
+  if (!conn_ || PQstatus(conn_.get()) != CONNECTION_OK || !in_transaction()) return;
+  PgResult r(PQexec(conn_.get(), "ROLLBACK"));
 }
 
 Result<std::int64_t> PgConnection::execute(std::string_view sql, std::span<const Value> params) {

@@ -18,6 +18,11 @@ struct ResultDeleter {
 };
 using PgResult = std::unique_ptr<PGresult, ResultDeleter>;
 
+// Ends a session when its handle goes.
+struct ConnectionFinisher {
+  void operator()(PGconn* conn) const { PQfinish(conn); }
+};
+
 // The Error for a statement that failed while a job was being checked:
 // locked (exit 5), not permitted (77), or not compiling (67, with `hint`).
 Error validation_error(const Failure& failure, const std::string& what, std::string hint);
@@ -99,7 +104,7 @@ class PgConnection final : public Connection {
   Result<void> ensure_connected();
   Failure failure_of(const PGresult* result, std::string_view during) const;
 
-  PGconn* conn_ = nullptr;
+  std::unique_ptr<PGconn, ConnectionFinisher> conn_;
   std::unordered_set<std::string> prepared_;  // names prepared in this session (gone on reconnect)
   bool in_write_ = false;                     // between begin_write and commit or rollback
   std::string url_;

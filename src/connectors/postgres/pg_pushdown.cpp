@@ -31,11 +31,12 @@ std::string escape_to_engine(const std::string& text, SqlType as) {
   return fmt::format("(('left to the engine: ' || {0})::int::text::{1})", text, sql_name(as));
 }
 
-// The engine's epoch conversion of a number: milliseconds from 1e11 up,
+// The engine's epoch conversion of a number: milliseconds from k_epoch_ms_from up,
 // otherwise seconds; rounded half away from zero as llround does; nothing
 // outside years 1 to 9999.
 std::string timestamp_from_number(const std::string& x) {
-  std::string ms = fmt::format("(CASE WHEN abs({0}) >= 1e11 THEN {0} ELSE {0} * 1000 END)", x);
+  std::string ms =
+      fmt::format("(CASE WHEN abs({0}) >= {1} THEN {0} ELSE {0} * 1000 END)", x, k_epoch_ms_from);
   std::string rounded = fmt::format(
       "(trunc({0}) + CASE WHEN abs({0} - trunc({0})) >= 0.5 THEN sign({0}) ELSE 0 END)", ms);
   return fmt::format(
@@ -164,11 +165,11 @@ std::string from_json(const std::string& j, const std::string& text, FieldType t
     case FieldType::k_integer:
       return fmt::format(
           "CASE jsonb_typeof({0}) WHEN 'number' THEN CASE WHEN scale({1}) = 0 THEN {1}::bigint "
-          "WHEN {1}::float8 = trunc({1}::float8) AND abs({1}::float8) <= 9007199254740992 THEN "
+          "WHEN {1}::float8 = trunc({1}::float8) AND abs({1}::float8) <= {3} THEN "
           "{1}::float8::bigint ELSE NULL END "
           "WHEN 'string' THEN {2} WHEN 'boolean' THEN CASE WHEN {0} = 'true'::jsonb THEN 1 ELSE 0 "
           "END ELSE NULL END",
-          j, n, integer_from_text(text));
+          j, n, integer_from_text(text), k_largest_exact_double_integer);
     case FieldType::k_timestamp:
       return fmt::format(
           "CASE jsonb_typeof({0}) WHEN 'string' THEN {1} WHEN 'number' THEN {2} ELSE NULL END", j,

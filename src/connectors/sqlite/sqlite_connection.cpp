@@ -60,14 +60,14 @@ std::optional<Error> unwritable_beside(const std::string& path) {
 }
 
 std::string pragma_text(sqlite3* db, const char* sql) {
-  sqlite3_stmt* stmt = nullptr;
+  sqlite3_stmt* prepared = nullptr;
+  const int rc = sqlite3_prepare_v2(db, sql, -1, &prepared, nullptr);
+  const StatementHandle stmt(prepared);
   std::string out;
-  if (sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr) == SQLITE_OK &&
-      sqlite3_step(stmt) == SQLITE_ROW) {
-    if (const unsigned char* text = sqlite3_column_text(stmt, 0))
+  if (rc == SQLITE_OK && sqlite3_step(stmt.get()) == SQLITE_ROW) {
+    if (const unsigned char* text = sqlite3_column_text(stmt.get(), 0))
       out = reinterpret_cast<const char*>(text);
   }
-  sqlite3_finalize(stmt);
   return out;
 }
 
@@ -103,33 +103,26 @@ SqliteConnection::SqliteConnection(std::string path, const ConnectOptions& optio
   }
   int flags =
       (options.writable ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY) | SQLITE_OPEN_NOMUTEX;
-  int rc = sqlite3_open_v2(path_.c_str(), &db_, flags, nullptr);
+  sqlite3* opened = nullptr;
+  const int rc = sqlite3_open_v2(path_.c_str(), &opened, flags, nullptr);
+  db_.reset(opened);  // its handle closes it, a throw from here on included
   if (rc != SQLITE_OK) {
-    std::string message = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
-    sqlite3_close(db_);
-    db_ = nullptr;
+    std::string message = db_ ? sqlite3_errmsg(db_.get()) : sqlite3_errstr(rc);
     throw Error(ExitCode::k_database_missing, fmt::format("cannot open {}: {}", path_, message));
   }
-  // A constructor that throws runs no destructor: close the file here.
-  try {
-    check_opened_file(options.writable);
-  } catch (...) {
-    sqlite3_close(db_);
-    db_ = nullptr;
-    throw;
-  }
+  check_opened_file(options.writable);
 }
 
 void SqliteConnection::check_opened_file(bool writable) {
-  sqlite3_extended_result_codes(db_, 1);
+  sqlite3_extended_result_codes(db_.get(), 1);
   // A misspelled "column" must be an error, not a string constant.
-  sqlite3_db_config(db_, SQLITE_DBCONFIG_DQS_DML, 0, nullptr);
-  sqlite3_db_config(db_, SQLITE_DBCONFIG_DQS_DDL, 0, nullptr);
-  sqlite3_busy_timeout(db_, busy_timeout_ms_);
+  sqlite3_db_config(db_.get(), SQLITE_DBCONFIG_DQS_DML, 0, nullptr);
+  sqlite3_db_config(db_.get(), SQLITE_DBCONFIG_DQS_DDL, 0, nullptr);
+  sqlite3_busy_timeout(db_.get(), busy_timeout_ms_);
 
   // Reading the schema proves the file is a database and takes the read lock once.
   char* err = nullptr;
-  int rc = sqlite3_exec(db_, "SELECT count(*) FROM sqlite_schema", nullptr, nullptr, &err);
+  int rc = sqlite3_exec(db_.get(), "SELECT count(*) FROM sqlite_schema", nullptr, nullptr, &err);
   std::string message = err ? err : "";
   sqlite3_free(err);
   if ((rc & 0xff) == SQLITE_NOTADB) {
@@ -151,7 +144,7 @@ void SqliteConnection::check_opened_file(bool writable) {
     throw Error(ExitCode::k_database_missing, fmt::format("cannot read {}: {}", path_, message));
 
   if (!writable) return;
-  if (sqlite3_db_readonly(db_, "main") == 1) {
+  if (sqlite3_db_readonly(db_.get(), "main") == 1) {
     throw Error(ExitCode::k_read_only, fmt::format("database {} is read-only for this user", path_),
                 "run as a user who may write the file and its directory, or use `plan` to preview");
   }
@@ -205,15 +198,15 @@ void SqliteConnection::verify_storage(bool thorough) {
 }
 
 Result<void> SqliteConnection::prepare_for_writes() {
-  if (wal_wanted_ && pragma_text(db_, "PRAGMA journal_mode") != "wal") {
+  if (wal_wanted_ && pragma_text(db_.get(), "PRAGMA journal_mode") != "wal") {
     // WAL lets readers and other writers work between our batches.
-    if (pragma_text(db_, "PRAGMA journal_mode=WAL") != "wal") {
-      int code = sqlite3_extended_errcode(db_);
+    if (pragma_text(db_.get(), "PRAGMA journal_mode=WAL") != "wal") {
+      int code = sqlite3_extended_errcode(db_.get());
       if ((code & 0xff) == SQLITE_READONLY || (code & 0xff) == SQLITE_CANTOPEN) {
         if (auto why = unwritable_beside(path_)) throw *why;
         throw Error(ExitCode::k_read_only,
                     fmt::format("cannot write beside {} ({}): its directory is read-only", path_,
-                                sqlite3_errmsg(db_)),
+                                sqlite3_errmsg(db_.get())),
                     "SQLite needs to create its journal next to the database file");
       }
       if ((code & 0xff) == SQLITE_BUSY) return std::unexpected(failure(code, "switching to WAL"));
@@ -221,11 +214,11 @@ Result<void> SqliteConnection::prepare_for_writes() {
   }
   // With the ledger committed in each batch's transaction, losing the last
   // commits to a power cut only means redoing those batches.
-  if (pragma_text(db_, "PRAGMA journal_mode") == "wal") {
-    sqlite3_exec(db_, "PRAGMA synchronous=NORMAL", nullptr, nullptr, nullptr);
+  if (pragma_text(db_.get(), "PRAGMA journal_mode") == "wal") {
+    sqlite3_exec(db_.get(), "PRAGMA synchronous=NORMAL", nullptr, nullptr, nullptr);
     // Batches rewrite the same hot index pages; checkpointing less often
     // copies each back to the database once instead of many times.
-    sqlite3_exec(db_,
+    sqlite3_exec(db_.get(),
                  fmt::format("PRAGMA wal_autocheckpoint={}; PRAGMA journal_size_limit={}",
                              k_wal_checkpoint_pages, k_wal_size_limit_bytes)
                      .c_str(),
@@ -235,22 +228,19 @@ Result<void> SqliteConnection::prepare_for_writes() {
 }
 
 Result<void> SqliteConnection::make_commits_durable() {
-  if (int rc = sqlite3_exec(db_, "PRAGMA synchronous=FULL", nullptr, nullptr, nullptr);
+  if (int rc = sqlite3_exec(db_.get(), "PRAGMA synchronous=FULL", nullptr, nullptr, nullptr);
       rc != SQLITE_OK)
     return std::unexpected(failure(rc, "asking for durable commits"));
   return {};
 }
 
 SqliteConnection::~SqliteConnection() {
-  for (auto& [sql, stmt] : statements_) sqlite3_finalize(stmt);
-  if (db_ != nullptr) {
-    if (in_transaction()) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-    sqlite3_close(db_);
-  }
+  if (db_ && in_transaction()) sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+  // Then the handles finalize the statements and close the database.
 }
 
 Failure SqliteConnection::failure(int rc, std::string_view during) const {
-  std::string message = fmt::format("{}: {}", during, sqlite3_errmsg(db_));
+  std::string message = fmt::format("{}: {}", during, sqlite3_errmsg(db_.get()));
   switch (rc & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
@@ -258,11 +248,11 @@ Failure SqliteConnection::failure(int rc, std::string_view during) const {
     case SQLITE_READONLY:
       if (auto why = unwritable_beside(path_)) throw *why;
       throw Error(ExitCode::k_read_only,
-                  fmt::format("cannot write {}: {}", path_, sqlite3_errmsg(db_)),
+                  fmt::format("cannot write {}: {}", path_, sqlite3_errmsg(db_.get())),
                   "run as a user who may write the database file and its directory");
     case SQLITE_CORRUPT:
     case SQLITE_NOTADB:
-      throw damaged(path_, sqlite3_errmsg(db_));
+      throw damaged(path_, sqlite3_errmsg(db_.get()));
     case SQLITE_FULL:
       throw Error(ExitCode::k_storage,
                   fmt::format("the disk holding {} is full: {}", path_, message),
@@ -284,17 +274,17 @@ Failure SqliteConnection::failure(int rc, std::string_view during) const {
 sqlite3_stmt* SqliteConnection::prepare(std::string_view sql) {
   auto it = statements_.find(std::string(sql));
   if (it != statements_.end()) {
-    sqlite3_reset(it->second);
-    sqlite3_clear_bindings(it->second);
-    return it->second;
+    sqlite3_reset(it->second.get());
+    sqlite3_clear_bindings(it->second.get());
+    return it->second.get();
   }
-  sqlite3_stmt* stmt = nullptr;
+  sqlite3_stmt* prepared = nullptr;
   const char* tail = nullptr;
-  int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
-                              SQLITE_PREPARE_PERSISTENT, &stmt, &tail);
+  int rc = sqlite3_prepare_v3(db_.get(), sql.data(), static_cast<int>(sql.size()),
+                              SQLITE_PREPARE_PERSISTENT, &prepared, &tail);
+  StatementHandle stmt(prepared);
   if (rc == SQLITE_OK && tail != nullptr &&
       std::string_view(tail).find_first_not_of(" \t\r\n;") != std::string_view::npos) {
-    sqlite3_finalize(stmt);
     // What follows the first statement, on one line: the part the filter added.
     std::string more(tail);
     std::ranges::replace(more, '\n', ' ');
@@ -314,12 +304,12 @@ sqlite3_stmt* SqliteConnection::prepare(std::string_view sql) {
                   fmt::format("another process holds a lock; retry later or raise {}",
                               busy_timeout_setting_));
     }
-    throw Error(ExitCode::k_schema_mismatch,
-                fmt::format("SQL rejected by {}: {}\n  in: {}", path_, sqlite3_errmsg(db_), sql),
-                "check source.filter and the column names in the job file");
+    throw Error(
+        ExitCode::k_schema_mismatch,
+        fmt::format("SQL rejected by {}: {}\n  in: {}", path_, sqlite3_errmsg(db_.get()), sql),
+        "check source.filter and the column names in the job file");
   }
-  statements_.emplace(std::string(sql), stmt);
-  return stmt;
+  return statements_.emplace(std::string(sql), std::move(stmt)).first->second.get();
 }
 
 void SqliteConnection::require_parameters(sqlite3_stmt* stmt, std::size_t given) const {
@@ -447,7 +437,7 @@ Result<std::int64_t> SqliteConnection::execute(std::string_view sql,
   sqlite3_stmt* stmt = prepare(sql);
   bind(stmt, params);
   if (auto r = step_all(*this, stmt, nullptr, sql); !r) return std::unexpected(r.error());
-  return sqlite3_changes64(db_);
+  return sqlite3_changes64(db_.get());
 }
 
 Result<void> SqliteConnection::query(std::string_view sql, std::span<const Value> params,
@@ -460,13 +450,13 @@ Result<void> SqliteConnection::query(std::string_view sql, std::span<const Value
 Result<void> SqliteConnection::begin_write() {
   // IMMEDIATE takes the write lock now, waiting up to busy_timeout, so a
   // batch never fails halfway for want of it.
-  int rc = sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
+  int rc = sqlite3_exec(db_.get(), "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
   if (rc != SQLITE_OK) return std::unexpected(failure(rc, "BEGIN IMMEDIATE"));
   return {};
 }
 
 Result<void> SqliteConnection::commit() {
-  int rc = sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr);
+  int rc = sqlite3_exec(db_.get(), "COMMIT", nullptr, nullptr, nullptr);
   if (rc != SQLITE_OK) {
     Failure f = failure(rc, "COMMIT");
     rollback();
@@ -493,11 +483,11 @@ Result<std::int64_t> SqliteConnection::data_version() {
 }
 
 bool SqliteConnection::in_wal_mode() {
-  return pragma_text(db_, "PRAGMA journal_mode") == "wal";
+  return pragma_text(db_.get(), "PRAGMA journal_mode") == "wal";
 }
 
 void SqliteConnection::rollback() noexcept {
-  if (in_transaction()) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  if (in_transaction()) sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
 }
 
 std::string SqliteConnection::placeholder(std::size_t n) const {

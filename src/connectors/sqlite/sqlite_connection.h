@@ -11,6 +11,15 @@
 
 namespace backfill::sqlite {
 
+// Handles that finalize a statement and close a database when they go.
+struct StatementFinalizer {
+  void operator()(sqlite3_stmt* stmt) const { sqlite3_finalize(stmt); }
+};
+using StatementHandle = std::unique_ptr<sqlite3_stmt, StatementFinalizer>;
+struct DatabaseCloser {
+  void operator()(sqlite3* db) const { sqlite3_close(db); }
+};
+
 // Not final: the runner's tests derive a connection that fails on cue.
 class SqliteConnection : public Connection {
  public:
@@ -72,7 +81,7 @@ class SqliteConnection : public Connection {
   // Turns an SQLite result code into a Failure, or throws Error when fatal.
   Failure failure(int rc, std::string_view during) const;
 
-  bool in_transaction() const override { return sqlite3_get_autocommit(db_) == 0; }
+  bool in_transaction() const override { return sqlite3_get_autocommit(db_.get()) == 0; }
   // A second connection to the same file.
   std::unique_ptr<SqliteConnection> open_another(bool writable) const;
   // Changes whenever another connection commits to the database: equal
@@ -80,14 +89,15 @@ class SqliteConnection : public Connection {
   Result<std::int64_t> data_version();
   bool in_wal_mode();
   bool read_ahead_allowed() const { return read_ahead_; }
-  sqlite3* handle() { return db_; }
+  sqlite3* handle() { return db_.get(); }
 
  private:
   // Proves the file is a database this user may use as the job needs. Throws Error.
   void check_opened_file(bool writable);
   std::string path_;
-  sqlite3* db_ = nullptr;
-  std::unordered_map<std::string, sqlite3_stmt*> statements_;
+  // The statements are declared after the database: finalized before it closes.
+  std::unique_ptr<sqlite3, DatabaseCloser> db_;
+  std::unordered_map<std::string, StatementHandle> statements_;
   int busy_timeout_ms_ = k_default_busy_timeout_ms;
   bool wal_wanted_ = true;
   std::string busy_timeout_setting_;  // `source.options.busy_timeout_ms`, for hints
