@@ -1,5 +1,6 @@
 // Row outcome counters, and row problems, shared by plan, run, the ledger
 // and reports.
+// Thread contract: plain values and pure functions, safe from any thread.
 #pragma once
 
 #include <array>

@@ -1,5 +1,6 @@
 // Read-only views of a job: what a run would do (plan), how far it got
 // (status), and whether the stored values hold (verify). None writes.
+// Thread contract: each runs on the command's thread, with its session.
 #pragma once
 
 #include <cstdint>

@@ -1,5 +1,6 @@
 // A job: what to read, how to map it, where to write it, and how to behave.
 // The TOML job file maps onto these structs one to one (docs/job-spec.md).
+// Thread contract: plain values and pure functions, safe from any thread.
 #pragma once
 
 #include <cstdint>

@@ -16,6 +16,8 @@
 
 namespace backfill {
 
+// Thread contract: one thread (the command's). The read-aheads it starts
+// use stores of their own, never the session's.
 class JobSession {
  public:
   // What a command does with the job's stores.

@@ -1,4 +1,5 @@
 // A path into a JSON document: `$.a.b`, `$.items[0].id`, `$["odd key"]`.
+// Thread contract: plain values and pure functions, safe from any thread.
 #pragma once
 
 #include <cstddef>

@@ -29,6 +29,9 @@ struct MappedRow {
   bool missing_field() const;       // some field got no value
 };
 
+// Thread contract: a Mapping is immutable once made, and map() keeps no
+// state: one Mapping may serve mappers on several threads (the read-aheads
+// each map on their own thread with a BatchMapper of their own).
 class Mapping {
  public:
   static constexpr std::size_t k_default_deepest_json = 1024;

@@ -3,6 +3,7 @@
 // every secret first. Secrets come from the job's URLs (their passwords) and
 // from the environment variables a job names; the redaction also removes
 // passwords from any URL-shaped text, such as a driver echoing a malformed URL.
+// Thread contract: safe from any thread (the secrets are kept under a lock).
 #pragma once
 
 #include <cstdio>

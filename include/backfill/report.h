@@ -1,5 +1,7 @@
 // Turns the engine's results into what people and scripts read: a live
 // progress bar or log lines, text summaries, JSON, and report files.
+// Thread contract: subscribers are called on the runner's thread, one event
+// at a time; the text functions are pure and safe from any thread.
 #pragma once
 
 #include <fmt/format.h>

@@ -1,6 +1,9 @@
 // The batch loop: reads a batch in key order, maps it, writes it and records
 // it in the ledger, all in one transaction; throttles, retries busy batches
 // and stops cleanly on a signal. Knows nothing of SQL or HTTP.
+// Thread contract: run_job runs on the caller's thread, which alone uses the
+// session's stores; a read-ahead runs on a thread of its own with a store of
+// its own (Prefetcher). The stop signal may be set from any thread.
 #pragma once
 
 #include <atomic>

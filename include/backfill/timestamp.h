@@ -1,4 +1,5 @@
 // Timestamp parsing and formatting for the `timestamp` field type.
+// Thread contract: plain values and pure functions, safe from any thread.
 #pragma once
 
 #include <cstdint>

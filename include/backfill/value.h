@@ -1,4 +1,5 @@
 // The values that flow from a Source through a Mapping into a Sink.
+// Thread contract: plain values and pure functions, safe from any thread.
 #pragma once
 
 #include <cstdint>

@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "backfill/connector.h"
+#include "backfill/ledger.h"
 
 namespace backfill {
 
@@ -12,6 +13,10 @@ void RunEnv::sleep(std::chrono::milliseconds duration, const std::atomic<int>* s
   const auto until = now() + duration;
   const auto step = std::min(duration, std::chrono::milliseconds(50));
   while (now() < until && (stop == nullptr || stop->load() == 0)) std::this_thread::sleep_for(step);
+}
+
+bool RunEnv::alive(const Owner& owner) const {
+  return owner.alive();
 }
 
 const Connector& RunEnv::connector_for(std::string_view url) const {

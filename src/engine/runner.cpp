@@ -166,7 +166,7 @@ class Runner {
       if (auto r = ledger_.create_or_migrate(); !r) return r;
       auto holder = ledger_.holder(job_);
       if (!holder) return std::unexpected(holder.error());
-      if (*holder && (*holder)->id != me.id && (*holder)->alive()) {
+      if (*holder && (*holder)->id != me.id && env_.alive(**holder)) {
         ledger_.rollback(db_);
         throw Error(ExitCode::k_run_active,
                     fmt::format("job '{}' is already being run by process {}", job_, (*holder)->id),
