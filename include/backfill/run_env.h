@@ -1,6 +1,6 @@
 // What the engine asks of the world outside the job: the time, a wait,
-// whether the process holding a job lives, and which connector serves a URL. A process runs with RunEnv::process(); the
-// runner's tests hand in their own, to run on a clock of their own (no real
+// whether the process holding a job lives, and which connector serves a URL. A process runs with
+// RunEnv::process(); the runner's tests hand in their own, to run on a clock of their own (no real
 // waits) and on connectors that inject faults.
 // Thread contract: const and safe from any thread.
 #pragma once

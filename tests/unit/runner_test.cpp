@@ -12,6 +12,7 @@
 
 #include "backfill/job.h"
 #include "backfill/job_session.h"
+#include "backfill/ledger.h"
 #include "backfill/run_env.h"
 #include "backfill/runner.h"
 #include "connectors/sqlite/sqlite_connection.h"
@@ -25,10 +26,11 @@ constexpr int k_batch = 100;
 
 // What goes wrong, and when: counted over the store's main connection.
 struct Faults {
-  int busy_begins = 0;        // so many BEGINs find the database locked
-  int lost_commit = 0;        // this COMMIT (from 1) applies, then reports the connection lost
-  int failed_commit = 0;      // this COMMIT does not apply, and reports the connection lost
-  int stop_after_commit = 0;  // raise the stop signal once this COMMIT applied
+  int busy_begins = 0;          // so many BEGINs find the database locked
+  int lost_commit = 0;          // this COMMIT (from 1) applies, then reports the connection lost
+  int failed_commit = 0;        // this COMMIT does not apply, and reports the connection lost
+  int stop_after_commit = 0;    // raise the stop signal once this COMMIT applied
+  int dropped_from_commit = 0;  // from this COMMIT on, the connection is gone: nothing applies
   std::atomic<int>* stop = nullptr;
   int commits = 0;
 };
@@ -48,7 +50,8 @@ class FaultySqliteConnection final : public sqlite::SqliteConnection {
 
   Result<void> commit() override {
     const int n = ++faults_.commits;
-    if (n == faults_.failed_commit) {
+    if (n == faults_.failed_commit ||
+        (faults_.dropped_from_commit > 0 && n >= faults_.dropped_from_commit)) {
       rollback();
       return fail(Failure::Kind::k_transient, "server closed the connection unexpectedly");
     }
@@ -94,7 +97,10 @@ class TestEnv final : public RunEnv {
     slept_ += duration;
   }
   const Connector& connector_for(std::string_view) const override { return connector_; }
+  bool alive(const Owner& owner) const override { return owner.id == living_owner; }
   std::chrono::milliseconds slept() const { return slept_; }
+
+  std::string living_owner;  // the one holder the test's world has running
 
  private:
   FaultySqliteConnector connector_;
@@ -244,6 +250,48 @@ TEST_F(RunnerTest, AStopBetweenBatchesEndsTheRunAndTheNextResumesWhereItStopped)
   EXPECT_EQ(second.run.run_id, first.run.run_id);  // resumed, not started over
   EXPECT_EQ(second.this_invocation.updated, k_rows - 3 * k_batch);
   EXPECT_EQ(second.run.counters.updated, k_rows);
+  EXPECT_EQ(filled(), k_rows);
+}
+
+TEST_F(RunnerTest, AConnectionLostForGoodStopsTheRunAndTheNextResumesFromTheLedger) {
+  Faults faults{.dropped_from_commit = 6};  // after the third batch
+  TestEnv env(faults);
+  Notices notices;
+  try {
+    run(env, notices, {"options.max_retries=2"});
+    FAIL() << "a run whose connection was gone reported success";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::k_failed);
+    EXPECT_NE(std::string(e.what()).find("server closed the connection"), std::string::npos);
+  }
+  EXPECT_EQ(filled(), 3 * k_batch);  // the batches committed before, and no more
+  Faults healthy;
+  TestEnv later(healthy);
+  RunSummary resumed = run(later, notices);
+  EXPECT_EQ(resumed.run.state, RunState::k_completed);
+  EXPECT_EQ(resumed.this_invocation.read, k_rows - 3 * k_batch);  // from the ledger's cursor
+  EXPECT_EQ(resumed.run.counters.updated, k_rows);
+  EXPECT_EQ(filled(), k_rows);
+}
+
+TEST_F(RunnerTest, AJobHeldByALivingProcessIsRefusedAndOneHeldByADeadOneIsTakenOver) {
+  std::atomic<int> stop = 0;
+  Faults faults{.stop_after_commit = 4, .stop = &stop};
+  TestEnv env(faults);
+  Notices notices;
+  run(env, notices, {}, &stop);
+  exec("UPDATE _backfill_jobs SET owner = 'elsewhere:42:7'");
+  env.living_owner = "elsewhere:42:7";
+  try {
+    run(env, notices);
+    FAIL() << "a second run of a held job went ahead";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::k_run_active);
+    EXPECT_NE(std::string(e.what()).find("elsewhere:42:7"), std::string::npos) << e.what();
+  }
+  env.living_owner.clear();  // that process died (kill -9): its claim is taken over
+  RunSummary taken = run(env, notices);
+  EXPECT_EQ(taken.run.state, RunState::k_completed);
   EXPECT_EQ(filled(), k_rows);
 }
 
