@@ -38,10 +38,12 @@ void create_ledger_file(const std::filesystem::path& path) {
 }  // namespace
 
 FileLedger::FileLedger(std::filesystem::path path, bool writable, const Store& target)
-    : path_(std::move(path)), writable_(writable) {
+    : path_(std::move(path)), writable_(writable), target_(target) {}
+
+void FileLedger::refuse_the_target_itself() const {
   std::error_code ec;
   const auto canonical = std::filesystem::weakly_canonical(path_, ec);
-  if (!ec && canonical.string() == target.identity()) {
+  if (!ec && canonical.string() == target_.identity()) {
     throw Error(ExitCode::k_job_invalid,
                 fmt::format("job.ledger {} is the target database itself", path_.string()),
                 "leave job.ledger out: the ledger then lives in the target and commits with "
@@ -53,6 +55,7 @@ FileLedger::~FileLedger() = default;
 
 SqlLedger* FileLedger::tables(bool create) {
   if (tables_) return tables_.get();
+  refuse_the_target_itself();
   std::error_code ec;
   if (!std::filesystem::exists(path_, ec)) {
     if (!create) return nullptr;
@@ -62,7 +65,7 @@ SqlLedger* FileLedger::tables(bool create) {
   options.writable = writable_;
   options.read_ahead = false;
   options.url_setting = "job.ledger";
-  db_ = std::make_unique<sqlite::SqliteConnection>(path_.string(), options);
+  db_ = sqlite::SqliteConnection::opened(path_.string(), options);
   // Only a file a run made for a ledger: another database (the source, a
   // file of another program) would gain the ledger's tables.
   std::int64_t application_id = 0;

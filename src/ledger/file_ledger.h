@@ -21,8 +21,9 @@ class SqlLedger;
 // Thread contract: one thread at a time.
 class FileLedger final : public Ledger {
  public:
-  // Throws Error(k_job_invalid) when `target` is that same file. Opens
-  // nothing: the file is opened, or created when `writable`, when first used.
+  // Opens nothing: the file is opened (created, when `writable`) when first
+  // used, and refused (k_job_invalid) then when it is `target` itself.
+  // `target` outlives the ledger.
   FileLedger(std::filesystem::path path, bool writable, const Store& target);
   ~FileLedger() override;
 
@@ -56,8 +57,12 @@ class FileLedger final : public Ledger {
   // The tables for a write. REQUIRES: inside begin().
   SqlLedger& written();
 
+  // Throws Error(k_job_invalid) when the file is the target database.
+  void refuse_the_target_itself() const;
+
   std::filesystem::path path_;
   bool writable_;
+  const Store& target_;
   bool ready_for_writes_ = false;  // WAL here, durable commits there: by the first begin()
   std::unique_ptr<sqlite::SqliteConnection> db_;
   std::unique_ptr<SqlLedger> tables_;

@@ -73,7 +73,9 @@ class FaultySqliteConnector final : public Connector {
   bool claims(std::string_view) const override { return true; }
   std::unique_ptr<Store> connect(std::string_view url,
                                  const ConnectOptions& options) const override {
-    return std::make_unique<FaultySqliteConnection>(std::string(url), options, faults_);
+    auto connection = std::make_unique<FaultySqliteConnection>(std::string(url), options, faults_);
+    connection->open();
+    return connection;
   }
   std::unique_ptr<Source> make_source(Store& store, const SourceQuery& query) const override {
     return sqlite_.make_source(store, query);

@@ -78,8 +78,17 @@ PgConnection::PgConnection(std::string url, const ConnectOptions& options)
   }
   PQfreemem(parse_error);
   display_name_ = redact(url);
+}
+
+std::unique_ptr<PgConnection> PgConnection::opened(std::string url, const ConnectOptions& options) {
+  auto connection = std::make_unique<PgConnection>(std::move(url), options);
+  connection->open();
+  return connection;
+}
+
+void PgConnection::open() {
   const char* keys[] = {"dbname", "application_name", "connect_timeout", nullptr};
-  const char* values[] = {url.c_str(), application_name_.c_str(), "10", nullptr};
+  const char* values[] = {url_.c_str(), application_name_.c_str(), "10", nullptr};
   conn_.reset(PQconnectdbParams(keys, values, 1));  // its handle finishes it, a throw included
   if (!conn_) throw Error(ExitCode::k_failed, "out of memory connecting to PostgreSQL");
   if (PQstatus(conn_.get()) != CONNECTION_OK) {
@@ -431,7 +440,7 @@ Result<void> PgConnection::query(std::string_view sql, std::span<const Value> pa
 std::unique_ptr<PgConnection> PgConnection::open_another() const {
   ConnectOptions options = options_;
   options.writable = false;
-  return std::make_unique<PgConnection>(url_, options);
+  return opened(url_, options);
 }
 
 std::string PgConnection::placeholder(std::size_t n) const {

@@ -39,9 +39,14 @@ struct RunShape {
 };
 class PgConnection final : public Connection {
  public:
-  // Connects with a libpq URI or keyword/value string (PG* variables and
-  // .pgpass apply) and sets the session up. Throws Error.
+  // Reads the settings and learns the URL's secrets only: open() connects.
+  // Throws Error(k_job_invalid) for a setting it does not take.
   PgConnection(std::string url, const ConnectOptions& options);
+  // A connection made and opened: what the connector hands out.
+  static std::unique_ptr<PgConnection> opened(std::string url, const ConnectOptions& options);
+  // Connects with the libpq URI or keyword/value string (PG* variables and
+  // .pgpass apply) and sets the session up. Throws Error. Called once.
+  void open();
   ~PgConnection() override;
 
   std::string display_name() const override { return display_name_; }

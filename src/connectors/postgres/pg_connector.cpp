@@ -17,7 +17,7 @@ bool PgConnector::claims(std::string_view url) const {
 
 std::unique_ptr<Store> PgConnector::connect(std::string_view url,
                                             const ConnectOptions& options) const {
-  return std::make_unique<PgConnection>(std::string(url), options);
+  return PgConnection::opened(std::string(url), options);
 }
 
 std::unique_ptr<Source> PgConnector::make_source(Store& store, const SourceQuery& query) const {

@@ -132,7 +132,9 @@ std::optional<std::string> typed_array(SqlType type, std::size_t first, std::siz
 }  // namespace
 
 PgSink::PgSink(PgConnection& db, const Endpoint& target, const std::vector<FieldSpec>& fields)
-    : db_(db), target_(target), fields_(fields) {
+    : db_(db), target_(target), fields_(fields) {}
+
+void PgSink::build_statements() {
   auto schema = db_.describe(target_.table);
   if (!schema || !*schema) {
     throw Error(ExitCode::k_schema_mismatch, fmt::format("cannot read target table '{}' in {}",
@@ -323,6 +325,7 @@ std::string PgSink::insert_sql() const {
 }
 
 void PgSink::validate() {
+  build_statements();
   // Planning the statement checks every name, cast and privilege without
   // writing anything.
   std::vector<Value> params(target_.key.size() + fields_.size(), Value{std::string("{}")});

@@ -15,9 +15,10 @@ namespace backfill::postgres {
 // by row under savepoints, so only that row fails.
 class PgSink final : public Sink {
  public:
-  // Throws Error when a field's type cannot go into its column.
   PgSink(PgConnection& db, const Endpoint& target, const std::vector<FieldSpec>& fields);
 
+  // Reads the table's types and builds the statements first; throws Error
+  // when a field's type cannot go into its column.
   void validate() override;
   void prepare(WriteBatch& batch) const override;
   Result<void> write(const WriteBatch& batch, std::vector<WriteOutcome>& outcomes,
@@ -32,6 +33,9 @@ class PgSink final : public Sink {
                                  const Key& upto, std::size_t limit, RowMapper& mapper) override;
 
  private:
+  // Reads the target table's column types and builds the write statements
+  // and the push-down plan from them: the first thing validate() does.
+  void build_statements();
   // The statement for the target's write mode; returns the ordinal (1-based)
   // of each row it did not write, and whether a target row has its key.
   // `typed`: the arrays of array_types_, else all text[].

@@ -74,12 +74,25 @@ std::string pragma_text(sqlite3* db, const char* sql) {
 }  // namespace
 
 SqliteConnection::SqliteConnection(std::string path, const ConnectOptions& options)
-    : path_(std::move(path)), read_ahead_(options.read_ahead), url_setting_(options.url_setting) {
+    : path_(std::move(path)),
+      writable_(options.writable),
+      read_ahead_(options.read_ahead),
+      url_setting_(options.url_setting) {
   const ConnectorSettings settings(options, "sqlite", {"busy_timeout_ms", "wal"});
   busy_timeout_ms_ =
       static_cast<int>(settings.integer("busy_timeout_ms", k_default_busy_timeout_ms, 0, 3600000));
   wal_wanted_ = settings.boolean("wal", true);
   busy_timeout_setting_ = settings.key("busy_timeout_ms");
+}
+
+std::unique_ptr<SqliteConnection> SqliteConnection::opened(std::string path,
+                                                           const ConnectOptions& options) {
+  auto connection = std::make_unique<SqliteConnection>(std::move(path), options);
+  connection->open();
+  return connection;
+}
+
+void SqliteConnection::open() {
   std::error_code ec;
   if (!std::filesystem::exists(path_, ec)) {
     throw Error(ExitCode::k_database_missing,
@@ -101,8 +114,7 @@ SqliteConnection::SqliteConnection(std::string path, const ConnectOptions& optio
         fmt::format("database file {} is empty (0 bytes): it holds no tables", path_),
         fmt::format("check the path in {}; backfill never creates a database", url_setting_));
   }
-  int flags =
-      (options.writable ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY) | SQLITE_OPEN_NOMUTEX;
+  int flags = (writable_ ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY) | SQLITE_OPEN_NOMUTEX;
   sqlite3* opened = nullptr;
   const int rc = sqlite3_open_v2(path_.c_str(), &opened, flags, nullptr);
   db_.reset(opened);  // its handle closes it, a throw from here on included
@@ -110,7 +122,7 @@ SqliteConnection::SqliteConnection(std::string path, const ConnectOptions& optio
     std::string message = db_ ? sqlite3_errmsg(db_.get()) : sqlite3_errstr(rc);
     throw Error(ExitCode::k_database_missing, fmt::format("cannot open {}: {}", path_, message));
   }
-  check_opened_file(options.writable);
+  check_opened_file(writable_);
 }
 
 void SqliteConnection::check_opened_file(bool writable) {
@@ -470,7 +482,7 @@ std::unique_ptr<SqliteConnection> SqliteConnection::open_another(bool writable) 
   options.writable = writable;
   options.settings = {{"busy_timeout_ms", Value(std::int64_t{busy_timeout_ms_}), ""},
                       {"wal", Value(wal_wanted_), ""}};
-  return std::make_unique<SqliteConnection>(path_, options);
+  return opened(path_, options);
 }
 
 Result<std::int64_t> SqliteConnection::data_version() {

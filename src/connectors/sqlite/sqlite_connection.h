@@ -24,7 +24,15 @@ struct DatabaseCloser {
 class SqliteConnection : public Connection {
  public:
   // Opens an existing database file; never creates one. Throws Error.
+  // Reads the settings only: open() does the I/O. Throws Error(k_job_invalid)
+  // for a setting it does not take.
   SqliteConnection(std::string path, const ConnectOptions& options);
+  // A connection made and opened: what the connector hands out.
+  static std::unique_ptr<SqliteConnection> opened(std::string path, const ConnectOptions& options);
+  // Opens the file and proves it is a database this user may use as the job
+  // needs. Throws Error (k_database_missing, k_read_only, k_storage, ...).
+  // Called once, before anything else.
+  void open();
   ~SqliteConnection() override;
 
   std::string display_name() const override { return path_; }
@@ -95,6 +103,7 @@ class SqliteConnection : public Connection {
   // Proves the file is a database this user may use as the job needs. Throws Error.
   void check_opened_file(bool writable);
   std::string path_;
+  bool writable_;
   // The statements are declared after the database: finalized before it closes.
   std::unique_ptr<sqlite3, DatabaseCloser> db_;
   std::unordered_map<std::string, StatementHandle> statements_;

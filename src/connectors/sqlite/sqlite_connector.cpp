@@ -22,7 +22,7 @@ bool SqliteConnector::claims(std::string_view url) const {
 
 std::unique_ptr<Store> SqliteConnector::connect(std::string_view url,
                                                 const ConnectOptions& options) const {
-  return std::make_unique<SqliteConnection>(std::string(path_of(url)), options);
+  return SqliteConnection::opened(std::string(path_of(url)), options);
 }
 
 std::unique_ptr<Source> SqliteConnector::make_source(Store& store, const SourceQuery& query) const {
