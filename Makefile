@@ -9,7 +9,7 @@ FUZZ_DIR ?= build-fuzz
 FUZZ_SECONDS ?= 600
 CMAKE_FLAGS ?=
 
-.PHONY: all setup build build-sanitize build-tsan build-no-postgres build-fuzz fuzz demo test bench format install clean
+.PHONY: all setup build build-sanitize build-tsan build-no-postgres build-fuzz fuzz demo test tidy bench format install clean
 
 all: build
 
@@ -54,7 +54,12 @@ fuzz: build-fuzz
 demo: build
 	@scripts/demo $(BUILD_DIR)/backfill
 
-test: build build-sanitize build-tsan build-no-postgres build-fuzz
+# clang-tidy (.clang-tidy) on the C++ files the last commit and any
+# uncommitted change touch; `scripts/tidy --all` checks every file.
+tidy: build
+	@scripts/tidy $(BUILD_DIR)
+
+test: build build-sanitize build-tsan build-no-postgres build-fuzz tidy
 	@scripts/fuzz --runs 100000 $(FUZZ_DIR)
 	@ctest --test-dir $(SANITIZE_DIR) --output-on-failure --parallel 2
 	@ctest --test-dir $(BUILD_DIR) --output-on-failure --parallel 2

@@ -62,8 +62,8 @@ inline constexpr ExitCodeMeaning k_exit_code_meanings[] = {
 // to do about it.
 class Error : public std::runtime_error {
  public:
-  Error(ExitCode code, std::string message, std::string hint = {})
-      : std::runtime_error(std::move(message)), code_(code), hint_(std::move(hint)) {}
+  Error(ExitCode code, const std::string& message, std::string hint = {})
+      : std::runtime_error(message), code_(code), hint_(std::move(hint)) {}
 
   ExitCode code() const { return code_; }
   const std::string& hint() const { return hint_; }

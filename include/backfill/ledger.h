@@ -41,7 +41,7 @@ struct RunRecord {
 struct Owner {
   // A run on another machine whose heartbeat is older than this is taken to
   // be dead: its process cannot be checked from here.
-  static constexpr std::int64_t k_stale_heartbeat_ms = 10 * 60 * 1000;
+  static constexpr std::int64_t k_stale_heartbeat_ms = std::int64_t{10} * 60 * 1000;
 
   std::string id;            // host:pid:start-ticks
   std::string heartbeat_at;  // ISO-8601 UTC, refreshed by every committed batch

@@ -73,7 +73,8 @@ bool target_visible(JobSession& session) {
 // Otherwise `source` itself.
 const RowBatch& with_target_values(JobSession& session, bool sees_target, const RowBatch& source,
                                    RowBatch& extended, std::vector<char>& present) {
-  if (!sees_target) return source;
+  // Callers pass batches they keep, never temporaries.
+  if (!sees_target) return source;  // NOLINT(bugprone-return-const-ref-from-parameter)
   std::vector<std::optional<std::vector<Value>>> current;
   value_or_throw(session.sink().current_values(source, session.key_width(), current),
                  "reading target rows");

@@ -78,10 +78,10 @@ class Runner {
   // Retries `attempt` while it fails with a retryable failure, with
   // exponential backoff and jitter; gives up with an Error.
   template <class F>
-  auto with_retries(std::string_view what, F&& attempt) {
+  void with_retries(std::string_view what, F&& attempt) {
     for (int tries = 0;; ++tries) {
       auto r = attempt();
-      if (r) return r;
+      if (r) return;
       ledger_.rollback(db_);
       if (!r.error().retryable() || !backoff_.may_retry(tries)) {
         bool busy = r.error().kind == Failure::Kind::k_busy;
@@ -364,7 +364,8 @@ class Runner {
       if (attempts++ > 0) {
         auto r = adopt_committed_batch(run, progress);
         if (!r) return std::unexpected(r.error());
-        if ((adopted = *r)) return {};
+        adopted = *r;
+        if (adopted) return {};
       }
       if (auto r = ledger_.begin(db_); !r) return r;
       return write_batch();
@@ -611,12 +612,16 @@ class Runner {
 
   // Best effort after a fatal error: record it against run `run_id` (none
   // when 0) and let go of the job.
+  static void ignore_failure(const Result<void>& /*best_effort*/) {}
+
   void abandon(std::int64_t run_id, const std::string& message) noexcept {
     try {
       ledger_.rollback(db_);
       if (!ledger_.begin(db_)) return;
-      if (run_id != 0) (void)ledger_.finish_run(run_id, RunState::k_failed, message);
-      (void)ledger_.release(job_);
+      // Each step is tried even when one before it failed: what is not
+      // recorded now, the next run finds unfinished.
+      if (run_id != 0) ignore_failure(ledger_.finish_run(run_id, RunState::k_failed, message));
+      ignore_failure(ledger_.release(job_));
       if (!ledger_.commit(db_)) ledger_.rollback(db_);
     } catch (...) {
       ledger_.rollback(db_);

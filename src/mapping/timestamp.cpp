@@ -135,7 +135,8 @@ std::optional<std::int64_t> parse_timestamp_text(std::string_view s) {
     if (i != s.size()) return std::nullopt;
   }
   std::int64_t days = days_from_civil(year, month, day);
-  std::int64_t seconds = days * 86400 + hour * 3600 + minute * 60 + second - offset_minutes * 60;
+  std::int64_t seconds = days * 86400 + std::int64_t{hour} * 3600 + std::int64_t{minute} * 60 +
+                         second - std::int64_t{offset_minutes} * 60;
   const std::int64_t ms = seconds * 1000 + millis;
   if (ms < k_min_timestamp_ms || ms > k_max_timestamp_ms) return std::nullopt;
   return ms;

@@ -1,5 +1,7 @@
 #include <fmt/format.h>
+
 #include <unistd.h>
+#include <cmath>
 
 #include "backfill/output.h"
 #include "backfill/report.h"
@@ -10,7 +12,7 @@ namespace {
 
 std::string duration_text(double seconds) {
   if (seconds < 0 || seconds > 1e7) return "--:--";
-  auto s = static_cast<long>(seconds + 0.5);
+  const long s = std::lround(seconds);
   if (s >= 3600) return fmt::format("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60);
   return fmt::format("{}:{:02}", s / 60, s % 60);
 }

@@ -670,6 +670,7 @@ class JobReader {
           try {
             parsed = toml::parse("v = " + raw, std::string(k_command_line_source));
           } catch (const toml::parse_error&) {
+            parsed.reset();  // not TOML: the value is taken as plain text below
           }
         }
         if (parsed && !want_string) {

@@ -20,16 +20,16 @@ class JobLoaderTest : public ::testing::Test {
                                 "_" + std::to_string(::getpid()) + ".toml");
   void TearDown() override { std::filesystem::remove(file); }
 
-  JobSpec load(const std::string& text, std::vector<std::string> overrides = {}) {
+  JobSpec load(const std::string& text, const std::vector<std::string>& overrides = {}) {
     std::ofstream(file) << text;
     return load_job(file, overrides);
   }
 
   // The message of the Error load() throws, checking its exit code.
-  std::string error_of(const std::string& text, std::vector<std::string> overrides = {},
+  std::string error_of(const std::string& text, const std::vector<std::string>& overrides = {},
                        ExitCode code = ExitCode::k_job_invalid) {
     try {
-      load(text, std::move(overrides));
+      load(text, overrides);
     } catch (const Error& e) {
       EXPECT_EQ(e.code(), code) << e.what();
       return e.what();

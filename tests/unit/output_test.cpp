@@ -45,7 +45,7 @@ TEST(OutputTest, WriteOutputWritesTheRedactedText) {
   std::FILE* f = std::tmpfile();
   ASSERT_NE(f, nullptr);
   EXPECT_TRUE(write_output(f, "login with hunter22 now\n"));
-  std::rewind(f);
+  ASSERT_EQ(std::fseek(f, 0, SEEK_SET), 0);
   char buf[64] = {};
   ASSERT_NE(std::fgets(buf, sizeof buf, f), nullptr);
   EXPECT_STREQ(buf, "login with *** now\n");

@@ -179,6 +179,15 @@ class RunnerTest : public ::testing::Test {
     return run_job(session, RunRequest{.restart = false, .stop_signal = stop, .env = &env}, events);
   }
 
+  // A completed run that filled every row and counted each exactly once.
+  void expect_complete_and_exact(const RunSummary& summary) const {
+    EXPECT_EQ(summary.run.state, RunState::k_completed);
+    EXPECT_EQ(filled(), k_rows);
+    EXPECT_EQ(summary.run.counters.read, k_rows);
+    EXPECT_EQ(summary.run.counters.updated, k_rows);
+    EXPECT_EQ(summary.run.batches, k_rows / k_batch);
+  }
+
   std::filesystem::path dir_;
   std::string db_;
 };
@@ -187,9 +196,7 @@ TEST_F(RunnerTest, ABusyDatabaseIsRetriedWithBackoffThenTheRunFinishes) {
   Faults faults{.busy_begins = 3};
   TestEnv env(faults);
   Notices notices;
-  RunSummary summary = run(env, notices);
-  EXPECT_EQ(summary.run.state, RunState::k_completed);
-  EXPECT_EQ(filled(), k_rows);
+  expect_complete_and_exact(run(env, notices));
   EXPECT_EQ(notices.count(NoticeKind::k_retry), 3);
   // 50, 100 and 200 ms, each with up to half again of jitter.
   EXPECT_GE(env.slept().count(), 350);
@@ -215,26 +222,17 @@ TEST_F(RunnerTest, ACommitWhoseAnswerWasLostIsAdoptedOnceNotRedone) {
   Faults faults{.lost_commit = 4};  // claim, start, then the second batch
   TestEnv env(faults);
   Notices notices;
-  RunSummary summary = run(env, notices);
-  EXPECT_EQ(summary.run.state, RunState::k_completed);
-  EXPECT_EQ(filled(), k_rows);
+  expect_complete_and_exact(run(env, notices));  // the adopted batch counted once
   EXPECT_EQ(notices.count(NoticeKind::k_commit_adopted), 1);
-  EXPECT_EQ(summary.run.counters.updated, k_rows);  // the adopted batch counted once
-  EXPECT_EQ(summary.run.counters.read, k_rows);
-  EXPECT_EQ(summary.run.batches, k_rows / k_batch);
 }
 
 TEST_F(RunnerTest, ACommitLostBeforeItAppliedIsRedone) {
   Faults faults{.failed_commit = 4};
   TestEnv env(faults);
   Notices notices;
-  RunSummary summary = run(env, notices);
-  EXPECT_EQ(summary.run.state, RunState::k_completed);
-  EXPECT_EQ(filled(), k_rows);
+  expect_complete_and_exact(run(env, notices));
   EXPECT_EQ(notices.count(NoticeKind::k_commit_adopted), 0);
   EXPECT_EQ(notices.count(NoticeKind::k_retry), 1);
-  EXPECT_EQ(summary.run.counters.updated, k_rows);
-  EXPECT_EQ(summary.run.batches, k_rows / k_batch);
 }
 
 TEST_F(RunnerTest, AStopBetweenBatchesEndsTheRunAndTheNextResumesWhereItStopped) {
@@ -248,11 +246,9 @@ TEST_F(RunnerTest, AStopBetweenBatchesEndsTheRunAndTheNextResumesWhereItStopped)
   EXPECT_EQ(filled(), 3 * k_batch);
   stop = 0;
   RunSummary second = run(env, notices, {}, &stop);
-  EXPECT_EQ(second.run.state, RunState::k_completed);
+  expect_complete_and_exact(second);
   EXPECT_EQ(second.run.run_id, first.run.run_id);  // resumed, not started over
   EXPECT_EQ(second.this_invocation.updated, k_rows - 3 * k_batch);
-  EXPECT_EQ(second.run.counters.updated, k_rows);
-  EXPECT_EQ(filled(), k_rows);
 }
 
 TEST_F(RunnerTest, AConnectionLostForGoodStopsTheRunAndTheNextResumesFromTheLedger) {
@@ -270,10 +266,8 @@ TEST_F(RunnerTest, AConnectionLostForGoodStopsTheRunAndTheNextResumesFromTheLedg
   Faults healthy;
   TestEnv later(healthy);
   RunSummary resumed = run(later, notices);
-  EXPECT_EQ(resumed.run.state, RunState::k_completed);
+  expect_complete_and_exact(resumed);
   EXPECT_EQ(resumed.this_invocation.read, k_rows - 3 * k_batch);  // from the ledger's cursor
-  EXPECT_EQ(resumed.run.counters.updated, k_rows);
-  EXPECT_EQ(filled(), k_rows);
 }
 
 TEST_F(RunnerTest, AJobHeldByALivingProcessIsRefusedAndOneHeldByADeadOneIsTakenOver) {
@@ -292,18 +286,14 @@ TEST_F(RunnerTest, AJobHeldByALivingProcessIsRefusedAndOneHeldByADeadOneIsTakenO
     EXPECT_NE(std::string(e.what()).find("elsewhere:42:7"), std::string::npos) << e.what();
   }
   env.living_owner.clear();  // that process died (kill -9): its claim is taken over
-  RunSummary taken = run(env, notices);
-  EXPECT_EQ(taken.run.state, RunState::k_completed);
-  EXPECT_EQ(filled(), k_rows);
+  expect_complete_and_exact(run(env, notices));
 }
 
 TEST_F(RunnerTest, TheRateLimitSpreadsTheRunOverRowsDividedByTheRate) {
   Faults faults;
   TestEnv env(faults);
   Notices notices;
-  RunSummary summary = run(env, notices, {"options.max_rows_per_second=500"});
-  EXPECT_EQ(summary.run.state, RunState::k_completed);
-  EXPECT_EQ(filled(), k_rows);
+  expect_complete_and_exact(run(env, notices, {"options.max_rows_per_second=500"}));
   // 1000 rows at 500 a second: 2 s, waited out after each batch.
   EXPECT_GE(env.slept().count(), 2000);
   EXPECT_LE(env.slept().count(), 2010);

@@ -20,9 +20,8 @@ namespace {
 std::unique_ptr<Connection> open_sql(const std::string& path) {
   std::unique_ptr<Store> store =
       connector_for(path).connect(path, ConnectOptions{.writable = true});
-  Connection& sql = store_cast<Connection>(*store);
-  static_cast<void>(store.release());
-  return std::unique_ptr<Connection>(&sql);
+  Store* raw = store.release();  // ownership passes to the Connection pointer below
+  return std::unique_ptr<Connection>(&store_cast<Connection>(*raw));
 }
 
 class SqliteConnectorTest : public ::testing::Test {
@@ -453,7 +452,7 @@ TEST_F(SqliteConnectorTest, OwnerOfThisProcessIsAliveAndADeadOneIsNot) {
 
 TEST_F(SqliteConnectorTest, OwnerOnAnotherMachineLivesWhileItsHeartbeatIsFresh) {
   const std::int64_t now = *parse_timestamp_text(Connection::now_utc());
-  Owner fresh{"other-host:42:7", format_timestamp_ms(now - 60 * 1000)};
+  Owner fresh{"other-host:42:7", format_timestamp_ms(now - std::int64_t{60} * 1000)};
   EXPECT_TRUE(fresh.alive());
   Owner stale{"other-host:42:7", format_timestamp_ms(now - Owner::k_stale_heartbeat_ms - 1000)};
   EXPECT_FALSE(stale.alive());

@@ -55,7 +55,7 @@ Error validation_error(const Failure& failure, const std::string& what, std::str
 }
 
 PgConnection::PgConnection(std::string url, const ConnectOptions& options)
-    : url_(url), options_(options) {
+    : url_(std::move(url)), options_(options) {
   const ConnectorSettings settings(options, "postgres",
                                    {"lock_timeout_ms", "statement_timeout_ms", "application_name"});
   lock_timeout_ms_ = settings.integer("lock_timeout_ms", k_default_lock_timeout_ms, 0, 3600000);
@@ -64,12 +64,12 @@ PgConnection::PgConnection(std::string url, const ConnectOptions& options)
   application_name_ = settings.text("application_name", "backfill");
   lock_timeout_setting_ = settings.key("lock_timeout_ms");
   statement_timeout_setting_ = settings.key("statement_timeout_ms");
-  add_url_secrets(url);
+  add_url_secrets(url_);
   if (const char* password = std::getenv("PGPASSWORD")) add_secret(password);
   // libpq's own reading of the URL finds every password, however it is
   // spelt or quoted (`user:it's@host`, `?p%61ssword=`).
   char* parse_error = nullptr;
-  if (PQconninfoOption* parsed = PQconninfoParse(url.c_str(), &parse_error)) {
+  if (PQconninfoOption* parsed = PQconninfoParse(url_.c_str(), &parse_error)) {
     for (const PQconninfoOption* o = parsed; o->keyword != nullptr; ++o) {
       if (o->val != nullptr && o->dispchar != nullptr && std::string_view(o->dispchar) == "*")
         add_secret(o->val);
@@ -77,7 +77,7 @@ PgConnection::PgConnection(std::string url, const ConnectOptions& options)
     PQconninfoFree(parsed);
   }
   PQfreemem(parse_error);
-  display_name_ = redact(url);
+  display_name_ = redact(url_);
 }
 
 std::unique_ptr<PgConnection> PgConnection::opened(std::string url, const ConnectOptions& options) {
