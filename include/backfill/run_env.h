@@ -21,7 +21,8 @@ class RunEnv {
   virtual ~RunEnv() = default;
 
   virtual Clock::time_point now() const { return Clock::now(); }
-  // Waits `duration`, or until `stop` (when given) turns non-zero.
+  // Waits `duration`, or until `stop` (when given) turns non-zero. An Env
+  // with a clock of its own overrides this too: the real wait reads now().
   virtual void sleep(std::chrono::milliseconds duration, const std::atomic<int>* stop) const;
   // Whether the process that holds a job in the ledger still runs.
   virtual bool alive(const Owner& owner) const;

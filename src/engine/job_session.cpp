@@ -132,6 +132,9 @@ JobSession::JobSession(JobSpec spec, Access access, const RunEnv& env) : spec_(s
     ledger_ = ledger_in_store(*target_);
   } else {
     ledger_ = open_ledger_file(spec_.ledger_file.string(), writable, *target_store);
+    // Every command refuses what a run would: the target itself, or a file
+    // that is not a ledger (nothing is created here).
+    value_or_throw(ledger_->exists(), "reading the ledger file");
     checks_.push_back(fmt::format("ledger kept apart, in {}", spec_.ledger_file.string()));
   }
 }
@@ -353,24 +356,25 @@ void JobSession::verify_write_privileges() {
   const bool ledger_in_target = spec_.ledger_file.empty();
   target_->verify_write_privileges(spec_.target.table, columns, inserts, ledger_in_target);
   if (!ledger_in_target) {
-    // What a run needs of the ledger's file, before it writes anything.
+    // What a run needs of the ledger's file, before it writes anything:
+    // the file writable, and its folder too (SQLite's journal goes there).
     const std::filesystem::path& file = spec_.ledger_file;
+    const std::filesystem::path folder = file.parent_path();
     std::error_code ec;
     const bool exists = std::filesystem::exists(file, ec);
-    const std::filesystem::path folder = file.parent_path();
-    if (exists
-            ? ::access(file.c_str(), W_OK) != 0
-            : !std::filesystem::is_directory(folder, ec) || ::access(folder.c_str(), W_OK) != 0) {
-      throw Error(
-          ExitCode::k_read_only,
-          exists
-              ? fmt::format("the ledger file {} is read-only for this user", file.string())
-              : fmt::format("the ledger file {} cannot be created: its folder {} {}", file.string(),
-                            folder.string(),
-                            std::filesystem::is_directory(folder, ec) ? "is read-only for this user"
-                                                                      : "does not exist"),
-          "point job.ledger at a file in a folder this user may write (a relative path "
-          "is taken from the job file's folder)");
+    std::string problem;
+    if (!std::filesystem::is_directory(folder, ec))
+      problem = fmt::format("its folder {} does not exist", folder.string());
+    else if (::access(folder.c_str(), W_OK) != 0)
+      problem = fmt::format("its folder {} is read-only for this user", folder.string());
+    else if (exists && ::access(file.c_str(), W_OK) != 0)
+      problem = "it is read-only for this user";
+    if (!problem.empty()) {
+      throw Error(ExitCode::k_read_only,
+                  fmt::format("the ledger file {} cannot be {}: {}", file.string(),
+                              exists ? "written" : "created", problem),
+                  "point job.ledger at a file in a folder this user may write (a relative path "
+                  "is taken from the job file's folder)");
     }
   }
   checks_.push_back(ledger_in_target ? "target is writable: its columns, and the ledger's tables"

@@ -14,7 +14,9 @@ int RetryBackoff::delay_ms(int tries) {
 int RateLimit::wait_ms(std::int64_t rows, double elapsed_seconds) const {
   if (max_rows_per_second_ <= 0) return 0;
   const double due = static_cast<double>(rows) / max_rows_per_second_ - elapsed_seconds;
-  return due > 0 ? static_cast<int>(std::ceil(due * 1000)) : 0;
+  // A very low rate may ask for longer than an int holds: a day at most.
+  constexpr double k_longest_wait_ms = 24.0 * 3600 * 1000;
+  return due > 0 ? static_cast<int>(std::min(std::ceil(due * 1000), k_longest_wait_ms)) : 0;
 }
 
 }  // namespace backfill

@@ -73,7 +73,13 @@ SqlLedger* FileLedger::tables(bool create) {
                           [&](std::span<const Value> row) {
                             if (auto* id = std::get_if<std::int64_t>(&row[0])) application_id = *id;
                           });
-      !r || application_id != k_ledger_application_id) {
+      !r) {
+    throw Error(
+        r.error().retryable() ? ExitCode::k_database_busy : ExitCode::k_failed,
+        fmt::format("cannot read the ledger file {}: {}", path_.string(), r.error().message),
+        "run again once the process holding it lets go");
+  }
+  if (application_id != k_ledger_application_id) {
     db_.reset();
     throw Error(ExitCode::k_job_invalid,
                 fmt::format("job.ledger {} is not a ledger file: it is a database of another kind",

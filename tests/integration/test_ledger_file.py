@@ -110,7 +110,7 @@ class LedgerFileTest(RejectionTest):
         make_agentos_store(other, 100, seed=3)
         self.remember(self.db, other)
         job = self.write_job("other.toml", agentos_job_text(other))
-        for verb, code in (("status", 1), ("run", 65)):  # status: 1 for any error
+        for verb, code in (("check", 65), ("status", 1), ("run", 65)):  # status: 1 for any error
             self.assert_refused(run(verb, job, "--db", self.db), code, "is not a ledger file",
                                 "point job.ledger at a new file", store=other)
         self.assertEqual(backfill_tables(other), [])
@@ -118,8 +118,9 @@ class LedgerFileTest(RejectionTest):
     def test_the_target_itself_as_the_ledger_is_refused(self):
         self.remember(self.db)
         job = self.write_job("same.toml", agentos_job_text(self.db))
-        self.assert_refused(run("run", job, "--db", self.db), 65, "is the target database itself",
-                            "leave job.ledger out", store=self.db)
+        for verb in ("check", "run"):
+            self.assert_refused(run(verb, job, "--db", self.db), 65, "is the target database itself",
+                                "leave job.ledger out", store=self.db)
 
     def test_an_empty_ledger_path_is_refused(self):
         self.remember(self.db)

@@ -151,6 +151,12 @@ void PgConnection::prepare_session() {
   }
 }
 
+Result<void> PgConnection::make_commits_durable() {
+  // A role or database may set synchronous_commit off: a crash could then
+  // lose a batch whose record a ledger apart kept.
+  return run_commands("SET synchronous_commit = on", "asking for durable commits");
+}
+
 PgConnection::~PgConnection() = default;
 
 Result<void> PgConnection::configure_session() {

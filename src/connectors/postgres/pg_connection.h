@@ -66,6 +66,7 @@ class PgConnection final : public Connection {
   // Throws (exit 77) when row-level security applies to this role on
   // `table`: its policies may hide rows the job would then never read.
   void refuse_row_security(std::string_view table);
+  Result<void> make_commits_durable() override;
   Result<void> begin_write() override;
   Result<void> commit() override;
   void rollback() noexcept override;

@@ -135,6 +135,9 @@ PgSink::PgSink(PgConnection& db, const Endpoint& target, const std::vector<Field
     : db_(db), target_(target), fields_(fields) {}
 
 void PgSink::build_statements() {
+  key_types_.clear();
+  field_types_.clear();
+  array_types_.clear();
   auto schema = db_.describe(target_.table);
   if (!schema || !*schema) {
     throw Error(ExitCode::k_schema_mismatch, fmt::format("cannot read target table '{}' in {}",
