@@ -3,7 +3,10 @@
 #include <fmt/format.h>
 #include <sqlite3.h>
 
+#include <unistd.h>
 #include <cassert>
+#include <cerrno>
+#include <cstring>
 #include <system_error>
 
 #include "connectors/sqlite/sqlite_connection.h"
@@ -17,20 +20,33 @@ namespace {
 // also gives the new file its header, so it is never an empty file.
 constexpr int k_ledger_application_id = 0x62666c64;
 
+// Made whole beside the path, then linked in under its name: a run killed
+// meanwhile leaves no empty or unmarked file that later runs would refuse,
+// and of two runs creating it at once one wins and both use its file.
 void create_ledger_file(const std::filesystem::path& path) {
+  const std::filesystem::path draft = path.string() + fmt::format(".new-{}", ::getpid());
   sqlite3* opened = nullptr;
   int rc =
-      sqlite3_open_v2(path.c_str(), &opened, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
-  const std::unique_ptr<sqlite3, sqlite::DatabaseCloser> db(opened);
+      sqlite3_open_v2(draft.c_str(), &opened, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  std::unique_ptr<sqlite3, sqlite::DatabaseCloser> db(opened);
   if (rc == SQLITE_OK) {
     rc = sqlite3_exec(db.get(),
                       fmt::format("PRAGMA application_id = {}", k_ledger_application_id).c_str(),
                       nullptr, nullptr, nullptr);
   }
-  if (rc != SQLITE_OK) {
-    const std::string message = db ? sqlite3_errmsg(db.get()) : sqlite3_errstr(rc);
+  const std::string message = rc == SQLITE_OK ? ""
+                              : db            ? sqlite3_errmsg(db.get())
+                                              : sqlite3_errstr(rc);
+  db.reset();
+  const bool linked =
+      rc == SQLITE_OK && (::link(draft.c_str(), path.c_str()) == 0 || errno == EEXIST);
+  const std::string link_error = rc == SQLITE_OK && !linked ? std::strerror(errno) : "";
+  std::error_code ec;
+  std::filesystem::remove(draft, ec);
+  if (!linked) {
     throw Error(ExitCode::k_database_missing,
-                fmt::format("cannot create the ledger file {}: {}", path.string(), message),
+                fmt::format("cannot create the ledger file {}: {}", path.string(),
+                            message.empty() ? link_error : message),
                 "point job.ledger at a file in a folder this user may write");
   }
 }
