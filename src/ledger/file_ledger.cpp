@@ -142,8 +142,7 @@ void FileLedger::rollback(Connection& target) noexcept {
 }
 
 Result<bool> FileLedger::exists() {
-  SqlLedger* own = tables(false);
-  return own != nullptr ? own->exists() : Result<bool>(false);
+  return read_or(false, [](SqlLedger& own) { return own.exists(); });
 }
 
 Result<void> FileLedger::create_or_migrate() {
@@ -151,8 +150,7 @@ Result<void> FileLedger::create_or_migrate() {
 }
 
 Result<std::optional<Owner>> FileLedger::holder(const std::string& job) {
-  SqlLedger* own = tables(false);
-  return own != nullptr ? own->holder(job) : Result<std::optional<Owner>>(std::nullopt);
+  return read_or(std::optional<Owner>(), [&](SqlLedger& own) { return own.holder(job); });
 }
 
 Result<void> FileLedger::claim(const std::string& job, const Owner& owner) {
@@ -164,14 +162,12 @@ Result<void> FileLedger::release(const std::string& job) {
 }
 
 Result<std::optional<RunRecord>> FileLedger::latest_run(const std::string& job) {
-  SqlLedger* own = tables(false);
-  return own != nullptr ? own->latest_run(job) : Result<std::optional<RunRecord>>(std::nullopt);
+  return read_or(std::optional<RunRecord>(), [&](SqlLedger& own) { return own.latest_run(job); });
 }
 
 Result<std::optional<RunRecord>> FileLedger::latest_completed_run(const std::string& job) {
-  SqlLedger* own = tables(false);
-  return own != nullptr ? own->latest_completed_run(job)
-                        : Result<std::optional<RunRecord>>(std::nullopt);
+  return read_or(std::optional<RunRecord>(),
+                 [&](SqlLedger& own) { return own.latest_completed_run(job); });
 }
 
 Result<std::int64_t> FileLedger::start_run(const std::string& job,
@@ -198,9 +194,8 @@ Result<void> FileLedger::record_failures(std::int64_t run_id,
 }
 
 Result<std::vector<RowFailure>> FileLedger::failures(std::int64_t run_id, int per_kind) {
-  SqlLedger* own = tables(false);
-  return own != nullptr ? own->failures(run_id, per_kind)
-                        : Result<std::vector<RowFailure>>(std::vector<RowFailure>{});
+  return read_or(std::vector<RowFailure>(),
+                 [&](SqlLedger& own) { return own.failures(run_id, per_kind); });
 }
 
 std::unique_ptr<Ledger> open_ledger_file(const std::string& path, bool writable,

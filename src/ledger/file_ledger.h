@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <utility>
 
 #include "backfill/ledger.h"
 
@@ -54,6 +55,13 @@ class FileLedger final : public Ledger {
   // The tables, opening the file first (creating it when `create`);
   // nullptr when it does not exist and is not created.
   SqlLedger* tables(bool create);
+  // `read` of the tables, or `none` while the file does not exist: a read
+  // never creates it.
+  template <class T, class Read>
+  Result<T> read_or(T none, Read&& read) {
+    SqlLedger* own = tables(false);
+    return own != nullptr ? std::forward<Read>(read)(*own) : Result<T>(std::move(none));
+  }
   // The tables for a write. REQUIRES: inside begin().
   SqlLedger& written();
 

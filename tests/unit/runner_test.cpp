@@ -179,6 +179,19 @@ class RunnerTest : public ::testing::Test {
     return run_job(session, RunRequest{.restart = false, .stop_signal = stop, .env = &env}, events);
   }
 
+  // `attempt` must end in an Error with `code` whose message holds `phrase`:
+  // a run that reports success here did nothing it should have.
+  template <class Attempt>
+  static void expect_refused(Attempt&& attempt, ExitCode code, const std::string& phrase) {
+    try {
+      attempt();
+      ADD_FAILURE() << "the run reported success; expected an error with " << phrase;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), code) << e.what();
+      EXPECT_NE(std::string(e.what()).find(phrase), std::string::npos) << e.what();
+    }
+  }
+
   // A completed run that filled every row and counted each exactly once.
   void expect_complete_and_exact(const RunSummary& summary) const {
     EXPECT_EQ(summary.run.state, RunState::k_completed);
@@ -207,13 +220,8 @@ TEST_F(RunnerTest, ADatabaseBusyBeyondTheRetriesStopsWithExitCode5AndWritesNothi
   Faults faults{.busy_begins = 1000};
   TestEnv env(faults);
   Notices notices;
-  try {
-    run(env, notices, {"options.max_retries=4"});
-    FAIL() << "a run that never got the lock reported success";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), ExitCode::k_database_busy);
-    EXPECT_NE(std::string(e.what()).find("stayed locked"), std::string::npos) << e.what();
-  }
+  expect_refused([&] { run(env, notices, {"options.max_retries=4"}); }, ExitCode::k_database_busy,
+                 "stayed locked");
   EXPECT_EQ(notices.count(NoticeKind::k_retry), 4);
   EXPECT_EQ(count("v IS NOT NULL"), 0);
 }
@@ -255,13 +263,8 @@ TEST_F(RunnerTest, AConnectionLostForGoodStopsTheRunAndTheNextResumesFromTheLedg
   Faults faults{.dropped_from_commit = 6};  // after the third batch
   TestEnv env(faults);
   Notices notices;
-  try {
-    run(env, notices, {"options.max_retries=2"});
-    FAIL() << "a run whose connection was gone reported success";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), ExitCode::k_failed);
-    EXPECT_NE(std::string(e.what()).find("server closed the connection"), std::string::npos);
-  }
+  expect_refused([&] { run(env, notices, {"options.max_retries=2"}); }, ExitCode::k_failed,
+                 "server closed the connection");
   EXPECT_EQ(filled(), 3 * k_batch);  // the batches committed before, and no more
   Faults healthy;
   TestEnv later(healthy);
@@ -278,13 +281,7 @@ TEST_F(RunnerTest, AJobHeldByALivingProcessIsRefusedAndOneHeldByADeadOneIsTakenO
   run(env, notices, {}, &stop);
   exec("UPDATE _backfill_jobs SET owner = 'elsewhere:42:7'");
   env.living_owner = "elsewhere:42:7";
-  try {
-    run(env, notices);
-    FAIL() << "a second run of a held job went ahead";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), ExitCode::k_run_active);
-    EXPECT_NE(std::string(e.what()).find("elsewhere:42:7"), std::string::npos) << e.what();
-  }
+  expect_refused([&] { run(env, notices); }, ExitCode::k_run_active, "elsewhere:42:7");
   env.living_owner.clear();  // that process died (kill -9): its claim is taken over
   expect_complete_and_exact(run(env, notices));
 }
