@@ -18,6 +18,7 @@
 #include "backfill/error.h"
 #include "backfill/job.h"
 #include "backfill/mapping.h"
+#include "backfill/mapping_plan.h"
 #include "backfill/value.h"
 
 namespace backfill {
@@ -429,8 +430,9 @@ class Connector {
                                          const ConnectOptions& options) const = 0;
   // `store` is one this connector opened.
   virtual std::unique_ptr<Source> make_source(Store& store, const SourceQuery& query) const = 0;
+  // `plan` is the job's mapping: the sink writes its fields' columns.
   virtual std::unique_ptr<Sink> make_sink(Store& store, const Endpoint& target,
-                                          const std::vector<FieldSpec>& fields) const = 0;
+                                          std::shared_ptr<const MappingPlan> plan) const = 0;
 };
 
 // The connector claiming `url`; throws Error(k_job_invalid) when none does.

@@ -45,8 +45,10 @@ class JobSession {
   RowSampler& sampler(std::string_view needed_by);
   const SourceQuery& source_query() const { return source_query_; }
   Sink& sink() { return *sink_; }
+  // The job's mapping, compiled once; every path computes fields from it.
+  const std::shared_ptr<const MappingPlan>& mapping_plan() const { return mapping_plan_; }
   Mapping& mapping() { return *mapping_; }
-  // A mapping of its own for another thread, reading JSON as the source does.
+  // An interpreter of the plan for another thread, reading JSON as the source does.
   std::unique_ptr<Mapping> new_mapping() const;
   Ledger& ledger() { return *ledger_; }
 
@@ -96,6 +98,7 @@ class JobSession {
   std::unique_ptr<Store> separate_target_store_;  // cross-store jobs only
   Connection* target_ = nullptr;
   std::unique_ptr<Source> source_;
+  std::shared_ptr<const MappingPlan> mapping_plan_;
   std::unique_ptr<Sink> sink_;
   std::unique_ptr<Mapping> mapping_;
   std::unique_ptr<Ledger> ledger_;

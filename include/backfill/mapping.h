@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "backfill/job.h"
+#include "backfill/mapping_plan.h"
 #include "backfill/value.h"
 
 namespace backfill {
@@ -29,36 +30,34 @@ struct MappedRow {
   bool missing_field() const;       // some field got no value
 };
 
-// Thread contract: a Mapping is immutable once made, and map() keeps no
-// state: one Mapping may serve mappers on several threads (the read-aheads
-// each map on their own thread with a BatchMapper of their own).
+// The engine's interpreter of a MappingPlan: computes every field of a row.
+// Thread contract: the plan is shared; a Mapping holds the JSON parsers of
+// one thread. Each thread that maps (the read-aheads map on their own) uses
+// a Mapping of its own over the same plan.
 class Mapping {
  public:
   static constexpr std::size_t k_default_deepest_json = 1024;
 
-  // Resolves each extractor's column against `source_columns` (the columns a
-  // Source delivers, in order). REQUIRES: every column named by an extractor
-  // is in `source_columns`. A document nested deeper than `deepest_json`
-  // levels counts as invalid JSON.
+  // A document nested deeper than `deepest_json` levels counts as invalid JSON.
+  explicit Mapping(std::shared_ptr<const MappingPlan> plan,
+                   std::size_t deepest_json = k_default_deepest_json);
+  // Compiles a plan of its own (MappingPlan::compile).
   Mapping(const std::vector<FieldSpec>& fields, const std::vector<std::string>& source_columns,
           std::size_t deepest_json = k_default_deepest_json);
   ~Mapping();
   Mapping(const Mapping&) = delete;
   Mapping& operator=(const Mapping&) = delete;
 
-  // The source columns a job's fields read, each once, in first-use order.
-  static std::vector<std::string> input_columns(const std::vector<FieldSpec>& fields);
-
-  // Computes every field of `row` (laid out as `source_columns`). Each JSON
-  // column is parsed at most once per row.
+  // Computes every field of `row` (laid out as the plan's source columns).
+  // Each JSON column is parsed at most once per row.
   void apply(std::span<const Value> row, MappedRow& out);
 
-  const std::vector<FieldSpec>& fields() const { return fields_; }
+  const MappingPlan& plan() const { return *plan_; }
 
  private:
-  struct Compiled;
-  std::vector<FieldSpec> fields_;
-  std::unique_ptr<Compiled> compiled_;
+  struct Documents;
+  std::shared_ptr<const MappingPlan> plan_;
+  std::unique_ptr<Documents> documents_;
 };
 
 // Converts a value to a field type; nullopt when it cannot (a timestamp that

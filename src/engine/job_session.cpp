@@ -121,7 +121,8 @@ JobSession::JobSession(JobSpec spec, Access access, const RunEnv& env) : spec_(s
       spec_.source.filter,
       {source_columns_.begin() + static_cast<long>(key_width()), source_columns_.end()}};
   source_ = source_connector.make_source(*source_store_, source_query_);
-  sink_ = target_connector->make_sink(*target_, spec_.target, spec_.fields);
+  mapping_plan_ = MappingPlan::compile(spec_.fields, source_columns_);
+  sink_ = target_connector->make_sink(*target_, spec_.target, mapping_plan_);
   source_->validate();
   sink_->validate();
   checks_.push_back("source query and write statement compile");
@@ -142,7 +143,7 @@ JobSession::JobSession(JobSpec spec, Access access, const RunEnv& env) : spec_(s
 JobSession::~JobSession() = default;
 
 std::unique_ptr<Mapping> JobSession::new_mapping() const {
-  return std::make_unique<Mapping>(spec_.fields, source_columns_, source_store_->deepest_json());
+  return std::make_unique<Mapping>(mapping_plan_, source_store_->deepest_json());
 }
 
 namespace {
@@ -214,7 +215,7 @@ void JobSession::validate_and_resolve() {
       }
     }
   }
-  for (const std::string& col : Mapping::input_columns(spec_.fields)) {
+  for (const std::string& col : MappingPlan::input_columns(spec_.fields)) {
     if (std::ranges::find(source_columns_, col) == source_columns_.end())
       source_columns_.push_back(col);
   }

@@ -27,20 +27,6 @@ struct JsonSlot {
   enum class State { k_unparsed, k_parsed, k_absent, k_invalid } state = State::k_unparsed;
 };
 
-struct CompiledExtractor {
-  Extractor::Kind kind;
-  std::size_t column = 0;
-  std::size_t slot = 0;
-  const JsonPath* path = nullptr;
-  const Value* constant = nullptr;
-};
-
-std::size_t column_index(const std::vector<std::string>& columns, const std::string& name) {
-  auto it = std::ranges::find(columns, name);
-  if (it == columns.end()) throw std::logic_error("mapping column not read by source: " + name);
-  return static_cast<std::size_t>(it - columns.begin());
-}
-
 // Whether `n` follows JSON's number grammar: -?(0|[1-9]d*)(.d+)?([eE][+-]?d+)?
 bool is_json_number(std::string_view n) {
   std::size_t i = 0;
@@ -221,9 +207,8 @@ Value element_to_value(simdjson::dom::element el, bool as_json, bool big_numbers
 
 }  // namespace
 
-struct Mapping::Compiled {
-  std::vector<JsonSlot> slots;
-  std::vector<std::vector<CompiledExtractor>> fields;
+struct Mapping::Documents {
+  std::vector<JsonSlot> slots;  // one per MappingPlan::json_columns
   std::size_t deepest_json = k_default_deepest_json;
 
   // Parses the slot's buffer (`size` bytes), refusing documents nested
@@ -282,33 +267,15 @@ struct Mapping::Compiled {
   }
 };
 
+Mapping::Mapping(std::shared_ptr<const MappingPlan> plan, std::size_t deepest_json)
+    : plan_(std::move(plan)), documents_(std::make_unique<Documents>()) {
+  documents_->deepest_json = deepest_json;
+  for (std::size_t column : plan_->json_columns()) documents_->slots.emplace_back().column = column;
+}
+
 Mapping::Mapping(const std::vector<FieldSpec>& fields,
                  const std::vector<std::string>& source_columns, std::size_t deepest_json)
-    : fields_(fields), compiled_(std::make_unique<Compiled>()) {
-  compiled_->deepest_json = deepest_json;
-  for (const FieldSpec& field : fields_) {
-    auto& chain = compiled_->fields.emplace_back();
-    for (const Extractor& ex : field.from) {
-      CompiledExtractor c{.kind = ex.kind};
-      if (ex.kind == Extractor::Kind::k_constant) {
-        c.constant = &ex.constant;
-      } else {
-        c.column = column_index(source_columns, ex.column);
-      }
-      if (ex.kind == Extractor::Kind::k_json_path) {
-        c.path = &ex.path;
-        auto it = std::ranges::find_if(compiled_->slots,
-                                       [&](const JsonSlot& s) { return s.column == c.column; });
-        if (it == compiled_->slots.end()) {
-          compiled_->slots.emplace_back().column = c.column;
-          it = compiled_->slots.end() - 1;
-        }
-        c.slot = static_cast<std::size_t>(it - compiled_->slots.begin());
-      }
-      chain.push_back(c);
-    }
-  }
-}
+    : Mapping(MappingPlan::compile(fields, source_columns), deepest_json) {}
 
 Mapping::~Mapping() = default;
 
@@ -319,67 +286,53 @@ bool is_json_text(std::string_view text) {
   return parser.parse(padded).get(root) == simdjson::SUCCESS;
 }
 
-std::vector<std::string> Mapping::input_columns(const std::vector<FieldSpec>& fields) {
-  std::vector<std::string> columns;
-  for (const FieldSpec& field : fields) {
-    for (const Extractor& ex : field.from) {
-      if (ex.kind != Extractor::Kind::k_constant &&
-          std::ranges::find(columns, ex.column) == columns.end()) {
-        columns.push_back(ex.column);
-      }
-    }
-  }
-  return columns;
-}
-
 void Mapping::apply(std::span<const Value> row, MappedRow& out) {
-  out.fields.resize(fields_.size());
+  const std::vector<PlannedField>& fields = plan_->fields();
+  out.fields.resize(fields.size());
   out.invalid_json = false;
-  for (JsonSlot& slot : compiled_->slots) {
+  for (JsonSlot& slot : documents_->slots) {
     slot.state = JsonSlot::State::k_unparsed;
     slot.big_numbers_marked = false;
   }
 
-  for (std::size_t f = 0; f < fields_.size(); ++f) {
+  for (std::size_t f = 0; f < fields.size(); ++f) {
     FieldResult& result = out.fields[f];
     result.value = std::monostate{};
     result.chosen = -1;
-    const FieldType type = fields_[f].type;
-    const auto& chain = compiled_->fields[f];
-    for (std::size_t k = 0; k < chain.size(); ++k) {
-      const CompiledExtractor& ex = chain[k];
+    const PlannedField& field = fields[f];
+    for (std::size_t k = 0; k < field.inputs.size(); ++k) {
+      const PlannedInput& input = field.inputs[k];
+      if (input.kind == Extractor::Kind::k_constant) {
+        if (!input.constant) continue;
+        result.value = *input.constant;
+        result.chosen = static_cast<int>(k);
+        break;
+      }
       Value candidate;
-      switch (ex.kind) {
-        case Extractor::Kind::k_constant:
-          candidate = *ex.constant;
-          break;
-        case Extractor::Kind::k_column:
-          candidate = row[ex.column];
-          break;
-        case Extractor::Kind::k_json_path: {
-          JsonSlot& slot = compiled_->parsed_slot(ex.slot, row, out.invalid_json);
-          if (slot.state != JsonSlot::State::k_parsed) continue;
-          simdjson::dom::element el = slot.root;
-          bool found = true;
-          for (const auto& step : ex.path->steps) {
-            simdjson::error_code err;
-            if (const auto* name = std::get_if<std::string>(&step)) {
-              err = el.at_key(*name).get(el);
-            } else {
-              err = el.at(std::get<std::size_t>(step)).get(el);
-            }
-            if (err != simdjson::SUCCESS) {
-              found = false;
-              break;
-            }
+      if (input.kind == Extractor::Kind::k_column) {
+        candidate = row[input.column_index];
+      } else {
+        JsonSlot& slot = documents_->parsed_slot(input.document, row, out.invalid_json);
+        if (slot.state != JsonSlot::State::k_parsed) continue;
+        simdjson::dom::element el = slot.root;
+        bool found = true;
+        for (const auto& step : input.path.steps) {
+          simdjson::error_code err;
+          if (const auto* name = std::get_if<std::string>(&step)) {
+            err = el.at_key(*name).get(el);
+          } else {
+            err = el.at(std::get<std::size_t>(step)).get(el);
           }
-          if (!found) continue;
-          candidate = element_to_value(el, type == FieldType::k_json, slot.big_numbers_marked);
-          break;
+          if (err != simdjson::SUCCESS) {
+            found = false;
+            break;
+          }
         }
+        if (!found) continue;
+        candidate = element_to_value(el, field.type == FieldType::k_json, slot.big_numbers_marked);
       }
       if (is_null(candidate)) continue;
-      if (auto converted = convert_value(candidate, type, fields_[f].format)) {
+      if (auto converted = convert_value(candidate, field.type, field.format)) {
         result.value = std::move(*converted);
         result.chosen = static_cast<int>(k);
         break;

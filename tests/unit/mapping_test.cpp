@@ -213,3 +213,43 @@ TEST(ValueConversionTest, SameValueComparesInstantsAndNumbers) {
 
 }  // namespace
 }  // namespace backfill
+
+namespace backfill {
+namespace {
+
+TEST(MappingPlanTest, ResolvesInputsOnceAndConvertsConstantsForEveryPath) {
+  std::vector<FieldSpec> fields{
+      field("ts", FieldType::k_timestamp,
+            {json("payload", "$.ts"), column("created_at"),
+             constant(std::string("2026-01-28 12:00:00+02:00"))}),
+      field("n", FieldType::k_integer,
+            {json("meta", "$.n"), json("payload", "$.n"), constant(std::string("seven"))}),
+  };
+  auto plan = MappingPlan::compile(fields, {"id", "payload", "created_at", "meta"});
+  ASSERT_EQ(plan->fields().size(), 2u);
+  const auto& ts = plan->fields()[0].inputs;
+  const auto& n = plan->fields()[1].inputs;
+  EXPECT_EQ(ts[0].column_index, 1u);
+  EXPECT_EQ(ts[1].column_index, 2u);
+  EXPECT_EQ(plan->json_columns(), (std::vector<std::size_t>{1, 3}))
+      << "each JSON column once, however many paths read it";
+  EXPECT_EQ(ts[0].document, 0u);
+  EXPECT_EQ(n[0].document, 1u);
+  EXPECT_EQ(n[1].document, 0u);
+  EXPECT_EQ(ts[2].constant, Value(std::string("2026-01-28T10:00:00.000Z")))
+      << "a constant is converted to the field's type and format once";
+  EXPECT_FALSE(n[2].constant.has_value()) << "a constant that does not convert never yields";
+  EXPECT_EQ(n[0].description, "meta $.n");
+
+  // The interpreter runs that plan: the constant fallback yields the instant.
+  Mapping mapping(plan);
+  MappedRow out;
+  std::vector<Value> row{std::int64_t{1}, std::string("{}"), Value(), std::string("{}")};
+  mapping.apply(row, out);
+  EXPECT_EQ(out.fields[0].value, Value(std::string("2026-01-28T10:00:00.000Z")));
+  EXPECT_EQ(out.fields[0].chosen, 2);
+  EXPECT_EQ(out.fields[1].chosen, -1);
+}
+
+}  // namespace
+}  // namespace backfill

@@ -81,8 +81,8 @@ class FaultySqliteConnector final : public Connector {
     return sqlite_.make_source(store, query);
   }
   std::unique_ptr<Sink> make_sink(Store& store, const Endpoint& target,
-                                  const std::vector<FieldSpec>& fields) const override {
-    return sqlite_.make_sink(store, target, fields);
+                                  std::shared_ptr<const MappingPlan> plan) const override {
+    return sqlite_.make_sink(store, target, std::move(plan));
   }
 
  private:

@@ -120,7 +120,8 @@ TEST_F(SqliteConnectorTest, SinkGuardKeepsValuesWrittenMeanwhileAndTellsMissingR
   FieldSpec out;
   out.column = "out";
   Endpoint target = endpoint("t", {"a", "b"});
-  auto sink = connector_for(file.string()).make_sink(*connection, target, {out});
+  auto sink =
+      connector_for(file.string()).make_sink(*connection, target, MappingPlan::compile({out}, {}));
   sink->validate();
   WriteBatch batch{.key_width = 2, .field_count = 1, .cells = {}, .prepared = nullptr};
   for (auto [a, b] : {std::pair{"x", 1}, {"y", 1}, {"z", 9}}) {
@@ -183,7 +184,8 @@ TEST_F(SqliteConnectorTest, WriteRangeMapsOnlyRowsThatNeedWorkWithinTheBatch) {
   FieldSpec out;
   out.column = "out";
   Endpoint target = endpoint("w", {"id"});
-  auto sink = connector_for(file.string()).make_sink(*connection, target, {out});
+  auto sink =
+      connector_for(file.string()).make_sink(*connection, target, MappingPlan::compile({out}, {}));
   SourceQuery query{"w", {"id"}, "", {"v", "out"}};
   ASSERT_TRUE(sink->can_write_range(query));
   RecordingRowMapper mapper;
@@ -216,7 +218,8 @@ TEST_F(SqliteConnectorTest, WriteRangeOnATextKeyCountsItsBatches) {
       "INSERT INTO w VALUES ('a', 'x', NULL), ('b', 'y', NULL), ('c', 'z', NULL)"));
   FieldSpec out;
   out.column = "out";
-  auto sink = connector_for(file.string()).make_sink(*connection, endpoint("w", {"code"}), {out});
+  auto sink = connector_for(file.string())
+                  .make_sink(*connection, endpoint("w", {"code"}), MappingPlan::compile({out}, {}));
   SourceQuery query{"w", {"code"}, "", {"v", "out"}};
   RecordingRowMapper mapper;
   std::optional<Key> after;
@@ -265,7 +268,8 @@ class SqliteReadAheadTest : public SqliteConnectorTest {
         "(5,'e',NULL), (6,'f',NULL), (7,'g',NULL), (8,'h',NULL), (9,'i',NULL)"));
     FieldSpec out;
     out.column = "out";
-    sink = connector_for(file.string()).make_sink(*connection, endpoint("w", {"id"}), {out});
+    sink = connector_for(file.string())
+               .make_sink(*connection, endpoint("w", {"id"}), MappingPlan::compile({out}, {}));
   }
 
   std::vector<Value> column(const std::string& sql) {
@@ -313,7 +317,8 @@ TEST_F(SqliteReadAheadTest, TextKeysAreBatchedByCountAndMappedAhead) {
   FieldSpec out;
   out.column = "out";
   auto text_sink =
-      connector_for(file.string()).make_sink(*connection, endpoint("c", {"code"}), {out});
+      connector_for(file.string())
+          .make_sink(*connection, endpoint("c", {"code"}), MappingPlan::compile({out}, {}));
   SourceQuery text_query{"c", {"code"}, "", {"v", "out"}};
   RecordingRowMapper mapper;
   std::optional<Key> after;

@@ -175,7 +175,7 @@ std::unique_ptr<Source> FileConnector::make_source(Store& store, const SourceQue
 }
 
 std::unique_ptr<Sink> FileConnector::make_sink(Store& store, const Endpoint& /*target*/,
-                                               const std::vector<FieldSpec>& /*fields*/) const {
+                                               std::shared_ptr<const MappingPlan> /*plan*/) const {
   throw Error(
       ExitCode::k_job_invalid,
       fmt::format("{} cannot be a target: a file is read, never written", store.display_name()),

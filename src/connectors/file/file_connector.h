@@ -69,7 +69,7 @@ class FileConnector final : public Connector {
   std::unique_ptr<Source> make_source(Store& store, const SourceQuery& query) const override;
   // A file is never a target: the job loader refuses it before this.
   std::unique_ptr<Sink> make_sink(Store& store, const Endpoint& target,
-                                  const std::vector<FieldSpec>& fields) const override;
+                                  std::shared_ptr<const MappingPlan> plan) const override;
 };
 
 }  // namespace backfill::file

@@ -25,8 +25,8 @@ std::unique_ptr<Source> PgConnector::make_source(Store& store, const SourceQuery
 }
 
 std::unique_ptr<Sink> PgConnector::make_sink(Store& store, const Endpoint& target,
-                                             const std::vector<FieldSpec>& fields) const {
-  return std::make_unique<PgSink>(store_cast<PgConnection>(store), target, fields);
+                                             std::shared_ptr<const MappingPlan> plan) const {
+  return std::make_unique<PgSink>(store_cast<PgConnection>(store), target, std::move(plan));
 }
 
 }  // namespace backfill::postgres

@@ -14,7 +14,7 @@ class PgConnector final : public Connector {
                                  const ConnectOptions& options) const override;
   std::unique_ptr<Source> make_source(Store& store, const SourceQuery& query) const override;
   std::unique_ptr<Sink> make_sink(Store& store, const Endpoint& target,
-                                  const std::vector<FieldSpec>& fields) const override;
+                                  std::shared_ptr<const MappingPlan> plan) const override;
 };
 
 }  // namespace backfill::postgres

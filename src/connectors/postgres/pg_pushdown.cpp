@@ -1,11 +1,9 @@
 #include "connectors/postgres/pg_pushdown.h"
 
-#include "backfill/timestamp.h"
-
 #include <fmt/format.h>
-#include <cassert>
 
 #include <algorithm>
+#include <cassert>
 #include <utility>
 
 #include "backfill/mapping.h"
@@ -225,8 +223,7 @@ std::string json_path_sql(const std::string& column, const JsonPath& path) {
 }  // namespace
 
 std::optional<PgPushdown> PgPushdown::plan(PgConnection& db, const Endpoint& target,
-                                           const std::vector<FieldSpec>& fields,
-                                           const TableSchema& table) {
+                                           const MappingPlan& mapping, const TableSchema& table) {
   if (target.mode != WriteMode::k_update) return std::nullopt;
   PgPushdown p;
   p.db_ = &db;
@@ -236,7 +233,7 @@ std::optional<PgPushdown> PgPushdown::plan(PgConnection& db, const Endpoint& tar
     p.key_has_min_max_ =
         is_number_type(t) || is_text_type(t) || t.starts_with("timestamp") || t == "date";
   }
-  for (const FieldSpec& f : fields) {
+  for (const PlannedField& f : mapping.fields()) {
     if (f.policy != WritePolicy::k_fill_null) return std::nullopt;
     if (f.type != FieldType::k_text && f.type != FieldType::k_integer &&
         !(f.type == FieldType::k_timestamp && f.format == TimestampFormat::k_iso)) {
@@ -267,15 +264,14 @@ std::optional<PgPushdown> PgPushdown::plan(PgConnection& db, const Endpoint& tar
     if (write.empty()) return std::nullopt;
 
     std::vector<std::string> sources;
-    for (const Extractor& ex : f.from) {
+    for (const PlannedInput& ex : f.inputs) {
       // The raw inputs are read in the batch's scan, once each; the
       // conversions refer to them by name.
       const std::string input = fmt::format("i{}_{}", p.writes_.size(), sources.size());
       std::string sql;
       if (ex.kind == Extractor::Kind::k_constant) {
         // A constant that does not convert never yields, but keeps its place.
-        auto value = convert_value(ex.constant, f.type, f.format);
-        sql = fmt::format("{}::{}", value ? sql_literal(to_display(*value)) : "NULL",
+        sql = fmt::format("{}::{}", ex.constant ? sql_literal(to_display(*ex.constant)) : "NULL",
                           sql_name(sql_type_of(f.type)));
       } else {
         const ColumnInfo* source = table.find_column(ex.column);
@@ -442,6 +438,10 @@ std::string PgPushdown::statement(bool from_start, bool read_only) const {
       fmt::arg("values", fmt::join(values, ", ")), fmt::arg("key_columns", fmt::join(order, ", ")),
       fmt::arg("converted", fmt::join(converted, ", ")), fmt::arg("scanned", scanned),
       fmt::arg("write", write), fmt::arg("aggregates", fmt::join(aggregates, ", ")));
+}
+
+std::string PgPushdown::statements() const {
+  return fmt::format("{}\n{}\n{}\n{}\n", sql_from_start_, sql_after_, read_after_, apply_sql_);
 }
 
 std::string PgPushdown::apply_statement() const {

@@ -23,11 +23,14 @@ namespace backfill::postgres {
 
 class PgPushdown {
  public:
-  // nullopt when some field cannot be computed in SQL with the engine's
-  // exact result.
+  // The job's mapping plan as SQL; nullopt when some field cannot be
+  // computed in SQL with the engine's exact result.
   static std::optional<PgPushdown> plan(PgConnection& db, const Endpoint& target,
-                                        const std::vector<FieldSpec>& fields,
-                                        const TableSchema& table);
+                                        const MappingPlan& mapping, const TableSchema& table);
+  // Its four statements (from the start, after a key, read ahead, apply a
+  // batch read ahead), one per line: what a run sends, for review and tests.
+  std::string statements() const;
+
   PgPushdown(PgPushdown&&) = default;  // only before the first write: reads capture `this`
   PgPushdown& operator=(PgPushdown&&) = default;
   ~PgPushdown() { discard_read(); }

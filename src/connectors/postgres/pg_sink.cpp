@@ -15,7 +15,7 @@ namespace {
 
 // Whether values of `field` can go into a column of `declared` type. Unknown
 // types are left to the server.
-bool compatible(const FieldSpec& field, std::string_view declared) {
+bool compatible(const PlannedField& field, std::string_view declared) {
   if (is_text_type(declared)) return true;
   const bool json = is_json_type(declared);
   const bool time = is_time_type(declared);
@@ -131,8 +131,8 @@ std::optional<std::string> typed_array(SqlType type, std::size_t first, std::siz
 
 }  // namespace
 
-PgSink::PgSink(PgConnection& db, const Endpoint& target, const std::vector<FieldSpec>& fields)
-    : db_(db), target_(target), fields_(fields) {}
+PgSink::PgSink(PgConnection& db, const Endpoint& target, std::shared_ptr<const MappingPlan> plan)
+    : db_(db), target_(target), plan_(std::move(plan)), fields_(plan_->fields()) {}
 
 void PgSink::build_statements() {
   key_types_.clear();
@@ -163,7 +163,7 @@ void PgSink::build_statements() {
     }
     json_column_type_ = json->declared_type;
   } else {
-    for (const FieldSpec& f : fields_) {
+    for (const PlannedField& f : fields_) {
       const std::string& declared = table.find_column(f.column)->declared_type;
       if (!compatible(f, declared)) {
         throw Error(ExitCode::k_schema_mismatch,
@@ -183,7 +183,7 @@ void PgSink::build_statements() {
   for (std::size_t f = 0; f < fields_.size(); ++f) {
     SqlType type = SqlType::k_text;
     if (target_.mode != WriteMode::k_merge_json) {
-      const FieldSpec& field = fields_[f];
+      const PlannedField& field = fields_[f];
       if (field.type == FieldType::k_integer && is_integer_type(field_types_[f])) {
         type = SqlType::k_bigint;
       } else if (field.type == FieldType::k_timestamp && field.format == TimestampFormat::k_iso &&
@@ -196,7 +196,7 @@ void PgSink::build_statements() {
   sql_ = write_sql(false);
   if (std::ranges::any_of(array_types_, [](SqlType t) { return t != SqlType::k_text; }))
     typed_sql_ = write_sql(true);
-  pushdown_ = PgPushdown::plan(db_, target_, fields_, table);
+  pushdown_ = PgPushdown::plan(db_, target_, *plan_, table);
 }
 
 bool PgSink::can_write_range(const SourceQuery& query) const {

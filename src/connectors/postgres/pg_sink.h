@@ -15,7 +15,7 @@ namespace backfill::postgres {
 // by row under savepoints, so only that row fails.
 class PgSink final : public Sink {
  public:
-  PgSink(PgConnection& db, const Endpoint& target, const std::vector<FieldSpec>& fields);
+  PgSink(PgConnection& db, const Endpoint& target, std::shared_ptr<const MappingPlan> plan);
 
   // Reads the table's types and builds the statements first; throws Error
   // when a field's type cannot go into its column.
@@ -63,13 +63,14 @@ class PgSink final : public Sink {
 
   PgConnection& db_;
   Endpoint target_;
-  std::vector<FieldSpec> fields_;
-  std::vector<std::string> key_types_;    // declared types of the target's key columns
-  std::vector<std::string> field_types_;  // declared types of the field columns
-  std::string json_column_type_;          // merge_json: the JSON column's declared type
-  std::vector<SqlType> array_types_;      // how each key column, then field, travels
-  std::string sql_;                       // with text[] arrays
-  std::string typed_sql_;                 // with array_types_; empty when all are text
+  std::shared_ptr<const MappingPlan> plan_;
+  const std::vector<PlannedField>& fields_;  // the plan's
+  std::vector<std::string> key_types_;       // declared types of the target's key columns
+  std::vector<std::string> field_types_;     // declared types of the field columns
+  std::string json_column_type_;             // merge_json: the JSON column's declared type
+  std::vector<SqlType> array_types_;         // how each key column, then field, travels
+  std::string sql_;                          // with text[] arrays
+  std::string typed_sql_;                    // with array_types_; empty when all are text
   std::optional<PgPushdown> pushdown_;
 };
 

@@ -30,8 +30,8 @@ std::unique_ptr<Source> SqliteConnector::make_source(Store& store, const SourceQ
 }
 
 std::unique_ptr<Sink> SqliteConnector::make_sink(Store& store, const Endpoint& target,
-                                                 const std::vector<FieldSpec>& fields) const {
-  return std::make_unique<SqliteSink>(store_cast<SqliteConnection>(store), target, fields);
+                                                 std::shared_ptr<const MappingPlan> plan) const {
+  return std::make_unique<SqliteSink>(store_cast<SqliteConnection>(store), target, std::move(plan));
 }
 
 }  // namespace backfill::sqlite

@@ -13,8 +13,8 @@
 namespace backfill::sqlite {
 
 SqliteSink::SqliteSink(SqliteConnection& db, const Endpoint& target,
-                       const std::vector<FieldSpec>& fields)
-    : db_(db), target_(target), fields_(fields) {
+                       std::shared_ptr<const MappingPlan> plan)
+    : db_(db), target_(target), plan_(std::move(plan)), fields_(plan_->fields()) {
   // Parameters: ?1..?K the key, then ?K+1.. one per field.
   const std::size_t k = target_.key.size();
   std::vector<std::string> sets, changes, where;
@@ -49,7 +49,7 @@ std::string SqliteSink::insert_sql() const {
   std::vector<std::string> columns, keys, sets, changes;
   for (std::size_t i = 0; i < k; ++i) keys.push_back(db_.quote(target_.key[i]));
   columns = keys;
-  for (const FieldSpec& f : fields_) {
+  for (const PlannedField& f : fields_) {
     std::string col = db_.quote(f.column);
     columns.push_back(col);
     auto write = sql::column_write(f.policy, col, col, "excluded." + col);
@@ -93,7 +93,7 @@ void SqliteSink::validate() {
 void SqliteSink::refuse_iso_text_in_integer_columns() {
   auto schema = db_.describe(target_.table);
   if (!schema || !*schema) return;  // the session has named the missing table already
-  for (const FieldSpec& f : fields_) {
+  for (const PlannedField& f : fields_) {
     if (f.type != FieldType::k_timestamp || f.format != TimestampFormat::k_iso) continue;
     const ColumnInfo* column = (*schema)->find_column(f.column);
     if (column == nullptr) continue;

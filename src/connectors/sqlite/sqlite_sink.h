@@ -12,7 +12,7 @@ namespace backfill::sqlite {
 // column really gets a new value.
 class SqliteSink final : public Sink {
  public:
-  SqliteSink(SqliteConnection& db, const Endpoint& target, const std::vector<FieldSpec>& fields);
+  SqliteSink(SqliteConnection& db, const Endpoint& target, std::shared_ptr<const MappingPlan> plan);
 
   void validate() override;
   Result<void> write(const WriteBatch& batch, std::vector<WriteOutcome>& outcomes,
@@ -46,7 +46,8 @@ class SqliteSink final : public Sink {
 
   SqliteConnection& db_;
   Endpoint target_;
-  std::vector<FieldSpec> fields_;
+  std::shared_ptr<const MappingPlan> plan_;
+  const std::vector<PlannedField>& fields_;  // the plan's
   // Runs `stmt` on one row. A row the store rejects gets k_failed and its
   // message; one that changed, k_written. Returns whether the statement ran
   // (false: rejected); a failure of the whole batch is the error.
