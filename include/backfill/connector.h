@@ -202,10 +202,13 @@ using Cursor = Key;
 
 class KeyRangeSource;
 class RowSampler;
+class KeyLookup;
+class RangeSplitter;
 
 // Yields items in a stable order, batch by batch. Row layout: key columns,
 // then query.columns. What else a source can do is an optional capability,
-// asked for (key_range(), sampler()) and never assumed.
+// asked for (key_range(), sampler(), key_lookup(), splitter()) and never
+// assumed.
 // Thread contract: one thread at a time; the object may move between threads.
 class Source {
  public:
@@ -236,6 +239,12 @@ class Source {
   virtual KeyRangeSource* key_range() { return nullptr; }
   // Rows chosen at random; nullptr when the source cannot choose them.
   virtual RowSampler* sampler() { return nullptr; }
+  // Rows found by their keys; nullptr when the source cannot find a row
+  // without reading up to it.
+  virtual KeyLookup* key_lookup() { return nullptr; }
+  // Its key space cut into ranges of about equal rows; nullptr when it has
+  // no keys to cut.
+  virtual RangeSplitter* splitter() { return nullptr; }
 };
 
 // Capability: a table's rows in key order, read between key bounds. Its
@@ -272,6 +281,30 @@ class RowSampler {
   virtual ~RowSampler() = default;
   // Appends up to `n` rows in scope chosen at random.
   virtual Result<void> read_sample(std::size_t n, RowBatch& out) = 0;
+};
+
+// Capability: rows found by key, to read again the rows a run recorded (its
+// failures, say) without reading the table up to them.
+// Thread contract: as the Source it belongs to.
+class KeyLookup {
+ public:
+  virtual ~KeyLookup() = default;
+  // Appends, in the order of `keys`, the row in scope with each key; a key
+  // no row in scope has is left out.
+  virtual Result<void> read_keys(std::span<const Key> keys, RowBatch& out) = 0;
+};
+
+// Capability: the key space in ranges of about equal rows, so that several
+// workers can each take one.
+// Thread contract: as the Source it belongs to.
+class RangeSplitter {
+ public:
+  virtual ~RangeSplitter() = default;
+  // Up to `parts` - 1 ascending keys b1 < b2 < ...: the ranges key <= b1,
+  // b1 < key <= b2, ..., and key > the last, hold about equal numbers of
+  // rows in scope. Fewer when there are fewer rows than parts; none for an
+  // empty scope or one part.
+  virtual Result<std::vector<Key>> split_points(std::size_t parts) = 0;
 };
 
 // One row to write: its key and one value per field; NULL means "no value".
@@ -334,7 +367,15 @@ struct RangeWrite {
   std::string notice;  // for the user: a slower way taken from here on, and why
 };
 
-// Writes mapped rows into the target, inside the connection's open transaction.
+class RangeWriter;
+class BeforeImageReader;
+class CoverageCounter;
+
+// Writes mapped rows into the target, inside the commit scope the ledger
+// joins (the connection's open transaction). What else a sink can do is an
+// optional capability, asked for (range_writer(), before_images(),
+// coverage()) and never assumed.
+// Thread contract: one thread at a time, but prepare() may run on another.
 class Sink {
  public:
   virtual ~Sink() = default;
@@ -348,34 +389,57 @@ class Sink {
   // outcomes; only whole-batch failures (busy, lost connection) are errors.
   virtual Result<void> write(const WriteBatch& batch, std::vector<WriteOutcome>& outcomes,
                              std::vector<std::string>& row_errors) = 0;
-  // Whether write_range() serves in-place jobs reading `query`.
-  virtual bool can_write_range(const SourceQuery& query) const {
+
+  // The in-place fast path for jobs reading `query`; nullptr when the sink
+  // has none for it.
+  virtual RangeWriter* range_writer(const SourceQuery& query) {
     (void)query;
-    return false;
+    return nullptr;
   }
-  // The in-place fast path: reads and writes the next batch in one statement:
-  // rows in scope of `query` with after < key <= upto, about `limit` of them,
-  // calling `mapper` once per row that may need work. A row the store rejects
-  // fails the whole call with Failure::Kind::k_row.
-  // REQUIRES: can_write_range(query), an open write transaction.
+  // The target's rows as they are before a write, looked up by key;
+  // nullptr when the sink cannot look rows up.
+  virtual BeforeImageReader* before_images() { return nullptr; }
+  // How many rows in scope hold each field; nullptr when the target cannot
+  // count them (it keeps no rows to count).
+  virtual CoverageCounter* coverage() { return nullptr; }
+};
+
+// Capability: the in-place fast path, which reads and writes a batch in one
+// statement inside the store.
+// Thread contract: as the Sink it belongs to.
+class RangeWriter {
+ public:
+  virtual ~RangeWriter() = default;
+  // Reads and writes the next batch: rows in scope of `query` with after <
+  // key <= upto, about `limit` of them, calling `mapper` once per row that
+  // may need work. A row the store rejects fails the whole call with
+  // Failure::Kind::k_row. REQUIRES: this writer serves `query`, an open
+  // write transaction.
   virtual Result<RangeWrite> write_range(const SourceQuery& query, const std::optional<Key>& after,
-                                         const Key& upto, std::size_t limit, RowMapper& mapper) {
-    (void)query, (void)after, (void)upto, (void)limit, (void)mapper;
-    return fail(Failure::Kind::k_permanent, "write_range is not supported");
-  }
+                                         const Key& upto, std::size_t limit, RowMapper& mapper) = 0;
+};
 
-  // For plan and verify across stores: the target's current state of the
-  // rows whose keys lead `rows` (the first `key_width` columns of each). Per
-  // row: nullopt when no target row has the key, else one value per field
-  // (NULL: empty). Returns false when the sink cannot look rows up.
-  virtual Result<bool> current_values(const RowBatch& rows, std::size_t key_width,
-                                      std::vector<std::optional<std::vector<Value>>>& out) {
-    (void)rows, (void)key_width, (void)out;
-    return false;
-  }
+// Capability: the target's current state of rows, by key: what plan and
+// verify compare across stores, and the before-image of a row a write is
+// about to change.
+// Thread contract: as the Sink it belongs to.
+class BeforeImageReader {
+ public:
+  virtual ~BeforeImageReader() = default;
+  // For the rows whose keys lead `rows` (the first `key_width` columns of
+  // each), per row: nullopt when no target row has the key, else one value
+  // per field (NULL: empty).
+  virtual Result<void> read_before_images(const RowBatch& rows, std::size_t key_width,
+                                          std::vector<std::optional<std::vector<Value>>>& out) = 0;
+};
 
+// Capability: coverage counts over the target's rows in scope.
+// Thread contract: as the Sink it belongs to.
+class CoverageCounter {
+ public:
+  virtual ~CoverageCounter() = default;
   // Number of rows in scope and, per field, how many are non-NULL.
-  virtual Result<std::vector<std::int64_t>> coverage(std::int64_t& rows_in_scope) = 0;
+  virtual Result<std::vector<std::int64_t>> count_coverage(std::int64_t& rows_in_scope) = 0;
 };
 
 // How a command wants its connection.

@@ -22,7 +22,7 @@ namespace backfill {
 // One link of a field's fallback chain, resolved.
 struct PlannedInput {
   Extractor::Kind kind = Extractor::Kind::k_column;
-  std::string column;          // k_column, k_json_path: the source column's name
+  std::string column;            // k_column, k_json_path: the source column's name
   std::size_t column_index = 0;  // k_column, k_json_path: its place in the source's columns
   std::size_t document = 0;      // k_json_path: its place in MappingPlan::json_columns
   JsonPath path;                 // k_json_path

@@ -59,12 +59,9 @@ void scan_in_order(JobSession& session, std::optional<Cursor> after, Visit&& vis
   }
 }
 
-// Across stores, whether the target can show its rows (Sink::current_values).
+// Across stores, whether the target can show its rows (Sink::before_images).
 bool target_visible(JobSession& session) {
-  if (session.spec().in_place) return false;
-  std::vector<std::optional<std::vector<Value>>> none;
-  return value_or_throw(session.sink().current_values(RowBatch{}, session.key_width(), none),
-                        "reading target rows");
+  return !session.spec().in_place && session.sink().before_images() != nullptr;
 }
 
 // Across stores (`sees_target`): `source` with the target's current value
@@ -76,8 +73,9 @@ const RowBatch& with_target_values(JobSession& session, bool sees_target, const 
   // Callers pass batches they keep, never temporaries.
   if (!sees_target) return source;  // NOLINT(bugprone-return-const-ref-from-parameter)
   std::vector<std::optional<std::vector<Value>>> current;
-  value_or_throw(session.sink().current_values(source, session.key_width(), current),
-                 "reading target rows");
+  value_or_throw(
+      session.sink().before_images()->read_before_images(source, session.key_width(), current),
+      "reading target rows");
   const std::size_t fields = session.spec().fields.size();
   extended.clear();
   extended.width = source.width + fields;
@@ -186,8 +184,9 @@ StatusReport job_status(JobSession& session) {
         },
         unfilled);
   }
-  report.filled =
-      value_or_throw(session.sink().coverage(report.rows_in_scope), "measuring coverage");
+  if (CoverageCounter* coverage = session.sink().coverage())
+    report.filled =
+        value_or_throw(coverage->count_coverage(report.rows_in_scope), "measuring coverage");
   return report;
 }
 
@@ -216,7 +215,14 @@ VerifyReport verify_job(JobSession& session, std::optional<std::size_t> sample) 
   VerifyReport report;
   report.min_coverage = session.spec().options.min_coverage;
   const auto& fields = session.spec().fields;
-  auto filled = value_or_throw(session.sink().coverage(report.rows_in_scope), "measuring coverage");
+  CoverageCounter* coverage = session.sink().coverage();
+  if (coverage == nullptr) {
+    throw Error(ExitCode::k_usage,
+                "verify measures coverage; this job's target cannot count its rows",
+                "use `backfill status` for the run's progress");
+  }
+  auto filled =
+      value_or_throw(coverage->count_coverage(report.rows_in_scope), "measuring coverage");
   for (std::size_t f = 0; f < fields.size(); ++f) {
     FieldCheck check;
     check.column = fields[f].column;

@@ -417,7 +417,7 @@ RowSampler& JobSession::sampler(std::string_view needed_by) {
 }
 
 bool JobSession::pushdown() const {
-  return spec_.in_place && spec_.options.pushdown && sink_->can_write_range(source_query_);
+  return spec_.in_place && spec_.options.pushdown && sink_->range_writer(source_query_) != nullptr;
 }
 
 std::vector<std::string> JobSession::fill_null_columns() const {

@@ -509,8 +509,10 @@ class Runner {
                                  BatchResult& batch) {
     const auto started = env_.now();
     CountingRowMapper counting(mapper_);
-    auto written = session_.sink().write_range(session_.source_query(), cursor, watermark,
-                                               batch_size(), counting);
+    RangeWriter* writer = session_.sink().range_writer(session_.source_query());
+    assert(writer != nullptr);  // pushdown() chose this path
+    auto written =
+        writer->write_range(session_.source_query(), cursor, watermark, batch_size(), counting);
     if (!written) return std::unexpected(written.error());
     if (!written->notice.empty()) notice(NoticeKind::k_slower_path, written->notice);
     if (!written->last_key) {
@@ -647,8 +649,9 @@ class Runner {
     summary.run = latest ? *latest : run;
     summary.this_invocation = this_invocation_;
     summary.seconds = seconds_;
-    summary.filled =
-        value_or_throw(session_.sink().coverage(summary.rows_in_scope), "measuring coverage");
+    if (CoverageCounter* coverage = session_.sink().coverage())
+      summary.filled =
+          value_or_throw(coverage->count_coverage(summary.rows_in_scope), "measuring coverage");
     summary.first_failures = value_or_throw(ledger_.failures(run.run_id, 5), "reading failures");
     return summary;
   }

@@ -54,7 +54,8 @@ std::vector<std::string> MappingPlan::input_columns(const std::vector<FieldSpec>
   std::vector<std::string> columns;
   for (const FieldSpec& field : fields) {
     for (const Extractor& ex : field.from) {
-      if (ex.kind != Extractor::Kind::k_constant && std::ranges::find(columns, ex.column) == columns.end())
+      if (ex.kind != Extractor::Kind::k_constant &&
+          std::ranges::find(columns, ex.column) == columns.end())
         columns.push_back(ex.column);
     }
   }

@@ -31,17 +31,20 @@ void expect_golden(const std::string& name, const std::string& actual) {
     std::ofstream(path, std::ios::binary) << actual;
     return;
   }
-  ASSERT_TRUE(std::filesystem::exists(path)) << path << " is missing: run with BACKFILL_UPDATE_GOLDEN=1";
+  ASSERT_TRUE(std::filesystem::exists(path))
+      << path << " is missing: run with BACKFILL_UPDATE_GOLDEN=1";
   EXPECT_EQ(actual, read_file(path)) << "the statements differ from " << path;
 }
 
 // `sql` with a line break before each clause and condition, so that a
 // change to the statements shows as a readable diff of the golden file.
 std::string one_clause_a_line(std::string sql) {
-  for (std::string_view word : {" WITH ", " SELECT ", " FROM ", " WHERE ", " WHEN ", " ELSE ", " AND ", " OR "}) {
+  for (std::string_view word :
+       {" WITH ", " SELECT ", " FROM ", " WHERE ", " WHEN ", " ELSE ", " AND ", " OR "}) {
     std::string broken = "\n ";
     broken += word.substr(1);
-    for (std::size_t at = sql.find(word); at != std::string::npos; at = sql.find(word, at + broken.size()))
+    for (std::size_t at = sql.find(word); at != std::string::npos;
+         at = sql.find(word, at + broken.size()))
       sql.replace(at, word.size(), broken);
   }
   return sql;
@@ -90,16 +93,19 @@ class PgPushdownTest : public ::testing::Test {
   TableSchema table = [] {
     TableSchema t;
     t.name = "public.events";
-    t.columns = {{"id", "bigint"},         {"payload", "jsonb"},
+    t.columns = {{"id", "bigint"},
+                 {"payload", "jsonb"},
                  {"created_at", "timestamp with time zone"},
-                 {"label", "text"},        {"seen_at", "timestamp with time zone"},
-                 {"seen_text", "text"},    {"amount", "bigint"},
+                 {"label", "text"},
+                 {"seen_at", "timestamp with time zone"},
+                 {"seen_text", "text"},
+                 {"amount", "bigint"},
                  {"score", "double precision"}};
     t.primary_key = {"id"};
     return t;
   }();
-  std::vector<std::string> source_columns{"id", "payload", "created_at", "seen_at", "seen_text",
-                                          "amount", "label"};
+  std::vector<std::string> source_columns{"id",        "payload", "created_at", "seen_at",
+                                          "seen_text", "amount",  "label"};
 
   std::optional<PgPushdown> plan(const std::vector<FieldSpec>& fields) {
     return PgPushdown::plan(db, target, *MappingPlan::compile(fields, source_columns), table);
@@ -118,9 +124,10 @@ TEST_F(PgPushdownTest, StatementsForJsonColumnAndConstantInputsMatchTheGoldenFil
 }
 
 TEST_F(PgPushdownTest, AConstantIsWrittenAsThePlanConvertedItOnce) {
-  auto pushdown = plan({field("seen_text", FieldType::k_timestamp,
-                              {json("payload", "$.at"), constant(std::string("2026-01-28 12:00:00+02:00")),
-                               constant(std::string("not a time"))})});
+  auto pushdown =
+      plan({field("seen_text", FieldType::k_timestamp,
+                  {json("payload", "$.at"), constant(std::string("2026-01-28 12:00:00+02:00")),
+                   constant(std::string("not a time"))})});
   ASSERT_TRUE(pushdown.has_value());
   const std::string sql = pushdown->statements();
   EXPECT_NE(sql.find("'2026-01-28T10:00:00.000Z'::timestamptz"), std::string::npos)

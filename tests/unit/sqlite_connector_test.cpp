@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 #include <mutex>
 
+#include <algorithm>
 #include <filesystem>
 #include <functional>
 
@@ -94,6 +95,67 @@ TEST_F(SqliteConnectorTest, PagesACompositeKeyInOrderWithinTheFilter) {
   EXPECT_EQ(*keys.count(after, std::nullopt, {}), 1);
 }
 
+TEST_F(SqliteConnectorTest, FindsRowsByKeyOnlyWithinTheFilter) {
+  auto source = connector_for(file.string())
+                    .make_source(*connection, SourceQuery{"t", {"a", "b"}, "v IS NOT NULL", {"v"}});
+  source->validate();
+  ASSERT_NE(source->key_lookup(), nullptr);
+  std::vector<Key> keys{{std::string("y"), std::int64_t{1}},
+                        {std::string("y"), std::int64_t{2}},  // outside the filter
+                        {std::string("z"), std::int64_t{1}},  // no such row
+                        {std::string("x"), std::int64_t{2}}};
+  RowBatch rows;
+  ASSERT_TRUE(source->key_lookup()->read_keys(keys, rows));
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows.row(0)[2], Value(std::string("r"))) << "in the order of the keys asked for";
+  EXPECT_EQ(rows.row(1)[2], Value(std::string("q")));
+}
+
+TEST_F(SqliteConnectorTest, SplitsTheScopeIntoRangesOfAboutEqualRows) {
+  ASSERT_TRUE(connection->execute("CREATE TABLE n (id INTEGER PRIMARY KEY, v TEXT)"));
+  ASSERT_TRUE(connection->execute(
+      "WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < 1000) "
+      "INSERT INTO n SELECT i * 7, 'v' FROM k"));
+  // Keys 7..7000, dense below 2100 and a third as dense above: ranges of
+  // equal rows are not ranges of equal keys.
+  auto source =
+      connector_for(file.string())
+          .make_source(*connection, SourceQuery{"n", {"id"}, "id < 2100 OR id % 3 = 0", {"v"}});
+  source->validate();
+  RangeSplitter& splitter = *source->splitter();
+  KeyRangeSource& keys = *source->key_range();
+  const std::int64_t in_scope = *keys.count(std::nullopt, std::nullopt);
+  ASSERT_EQ(in_scope, 299 + 234);
+  for (std::int64_t parts : {1, 2, 4, 7}) {
+    auto points = splitter.split_points(static_cast<std::size_t>(parts));
+    ASSERT_TRUE(points);
+    ASSERT_EQ(points->size(), static_cast<std::size_t>(parts - 1));
+    // Counted independently, range by range: every row in exactly one range.
+    std::int64_t total = 0;
+    std::optional<Key> after;
+    for (std::size_t i = 0; i <= points->size(); ++i) {
+      std::optional<Key> upto =
+          i < points->size() ? std::optional<Key>((*points)[i]) : std::nullopt;
+      const std::int64_t rows = *keys.count(after, upto);
+      EXPECT_GE(rows, in_scope / parts) << parts << " parts, range " << i;
+      EXPECT_LE(rows, in_scope / parts + 1) << parts << " parts, range " << i;
+      total += rows;
+      after = upto;
+    }
+    EXPECT_EQ(total, in_scope);
+  }
+  auto many = splitter.split_points(5000);
+  ASSERT_TRUE(many);
+  EXPECT_EQ(many->size(), static_cast<std::size_t>(in_scope - 1))
+      << "a range holds one row at least";
+  EXPECT_TRUE(std::ranges::is_sorted(*many));
+
+  ASSERT_TRUE(connection->execute("DELETE FROM n"));
+  auto none = splitter.split_points(4);
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->empty()) << "an empty scope has nothing to split";
+}
+
 TEST_F(SqliteConnectorTest, NextBatchEndsAtTheLastKeyPresentWhenReadingBegan) {
   auto source = connector_for(file.string())
                     .make_source(*connection, SourceQuery{"t", {"a", "b"}, "", {"v"}});
@@ -135,7 +197,7 @@ TEST_F(SqliteConnectorTest, SinkGuardKeepsValuesWrittenMeanwhileAndTellsMissingR
   EXPECT_EQ(outcomes, (std::vector{WriteOutcome::k_written, WriteOutcome::k_guarded,
                                    WriteOutcome::k_no_target}));
   std::int64_t rows = 0;
-  auto filled = sink->coverage(rows);
+  auto filled = sink->coverage()->count_coverage(rows);
   ASSERT_TRUE(filled);
   EXPECT_EQ(rows, 4);
   EXPECT_EQ((*filled)[0], 2);
@@ -187,10 +249,11 @@ TEST_F(SqliteConnectorTest, WriteRangeMapsOnlyRowsThatNeedWorkWithinTheBatch) {
   auto sink =
       connector_for(file.string()).make_sink(*connection, target, MappingPlan::compile({out}, {}));
   SourceQuery query{"w", {"id"}, "", {"v", "out"}};
-  ASSERT_TRUE(sink->can_write_range(query));
+  ASSERT_NE(sink->range_writer(query), nullptr);
   RecordingRowMapper mapper;
   ASSERT_TRUE(connection->begin_write());
-  auto batch = sink->write_range(query, std::nullopt, Key{std::int64_t{5}}, 4, mapper);
+  auto batch =
+      sink->range_writer(query)->write_range(query, std::nullopt, Key{std::int64_t{5}}, 4, mapper);
   ASSERT_TRUE(connection->commit());
   ASSERT_TRUE(batch) << batch.error().message;
   EXPECT_EQ(batch->rows_in_scope, 4);
@@ -205,7 +268,8 @@ TEST_F(SqliteConnectorTest, WriteRangeMapsOnlyRowsThatNeedWorkWithinTheBatch) {
   EXPECT_EQ(values, (std::vector<Value>{std::string("m:a"), std::string("kept"), Value(),
                                         std::string("m:d"), Value()}));
   ASSERT_TRUE(connection->begin_write());
-  auto rest = sink->write_range(query, Key{std::int64_t{5}}, Key{std::int64_t{5}}, 4, mapper);
+  auto rest = sink->range_writer(query)->write_range(query, Key{std::int64_t{5}},
+                                                     Key{std::int64_t{5}}, 4, mapper);
   connection->rollback();
   ASSERT_TRUE(rest);
   EXPECT_FALSE(rest->last_key);
@@ -226,7 +290,8 @@ TEST_F(SqliteConnectorTest, WriteRangeOnATextKeyCountsItsBatches) {
   std::vector<std::int64_t> sizes;
   ASSERT_TRUE(connection->begin_write());
   while (true) {
-    auto batch = sink->write_range(query, after, Key{std::string("c")}, 2, mapper);
+    auto batch =
+        sink->range_writer(query)->write_range(query, after, Key{std::string("c")}, 2, mapper);
     ASSERT_TRUE(batch) << batch.error().message;
     if (!batch->last_key) break;
     sizes.push_back(batch->rows_in_scope);
@@ -246,7 +311,7 @@ std::vector<std::int64_t> write_in_batches(Connection& connection, Sink& sink,
   std::vector<std::int64_t> written;
   for (int batch = 0;; ++batch) {
     EXPECT_TRUE(connection.begin_write());
-    auto r = sink.write_range(query, after, Key{std::int64_t{9}}, 3, mapper);
+    auto r = sink.range_writer(query)->write_range(query, after, Key{std::int64_t{9}}, 3, mapper);
     EXPECT_TRUE(r) << r.error().message;
     EXPECT_TRUE(connection.commit());
     if (!r || !r->last_key) break;
@@ -325,7 +390,8 @@ TEST_F(SqliteReadAheadTest, TextKeysAreBatchedByCountAndMappedAhead) {
   std::vector<std::int64_t> in_scope, written;
   while (true) {
     ASSERT_TRUE(connection->begin_write());
-    auto r = text_sink->write_range(text_query, after, Key{std::string("g")}, 3, mapper);
+    auto r = text_sink->range_writer(text_query)
+                 ->write_range(text_query, after, Key{std::string("g")}, 3, mapper);
     ASSERT_TRUE(r) << r.error().message;
     ASSERT_TRUE(connection->commit());
     if (!r->last_key) break;

@@ -199,14 +199,15 @@ void PgSink::build_statements() {
   pushdown_ = PgPushdown::plan(db_, target_, *plan_, table);
 }
 
-bool PgSink::can_write_range(const SourceQuery& query) const {
-  return pushdown_ && query.table == target_.table && query.key == target_.key &&
-         query.filter == target_.filter;
+RangeWriter* PgSink::range_writer(const SourceQuery& query) {
+  const bool serves = pushdown_ && query.table == target_.table && query.key == target_.key &&
+                      query.filter == target_.filter;
+  return serves ? this : nullptr;
 }
 
 Result<RangeWrite> PgSink::write_range(const SourceQuery& query, const std::optional<Key>& after,
                                        const Key& upto, std::size_t limit, RowMapper& mapper) {
-  assert(can_write_range(query));
+  assert(range_writer(query) == this);
   (void)query, (void)mapper;  // the statement maps the rows itself
   return pushdown_->write_range(after, upto, limit);
 }
@@ -350,10 +351,10 @@ std::string PgSink::current_value_sql(std::size_t f) const {
                      sql_literal(fields_[f].column));
 }
 
-Result<bool> PgSink::current_values(const RowBatch& rows, std::size_t key_width,
-                                    std::vector<std::optional<std::vector<Value>>>& out) {
+Result<void> PgSink::read_before_images(const RowBatch& rows, std::size_t key_width,
+                                        std::vector<std::optional<std::vector<Value>>>& out) {
   out.assign(rows.size(), std::nullopt);
-  if (rows.size() == 0) return true;
+  if (rows.size() == 0) return {};
   std::vector<std::string> arrays, names, match, values;
   for (std::size_t i = 0; i < key_width; ++i) {
     arrays.push_back(fmt::format("${}::text[]", i + 1));
@@ -382,7 +383,7 @@ Result<bool> PgSink::current_values(const RowBatch& rows, std::size_t key_width,
     auto ordinal = static_cast<std::size_t>(std::get<std::int64_t>(row[0]));
     out[ordinal - 1] = std::vector<Value>(row.begin() + 2, row.end());
   });
-  return true;
+  return {};
 }
 
 PgSink::EncodedBatch PgSink::encode(const WriteBatch& batch, std::size_t first,
@@ -469,7 +470,7 @@ Result<void> PgSink::write(const WriteBatch& batch, std::vector<WriteOutcome>& o
   return {};
 }
 
-Result<std::vector<std::int64_t>> PgSink::coverage(std::int64_t& rows_in_scope) {
+Result<std::vector<std::int64_t>> PgSink::count_coverage(std::int64_t& rows_in_scope) {
   std::vector<std::string> counts;
   for (const auto& f : fields_) {
     if (target_.mode == WriteMode::k_merge_json) {

@@ -13,7 +13,10 @@ namespace backfill::postgres {
 // in the statement: a fill_null column keeps a value that appeared since the
 // row was read. When the store rejects a row, the batch is written again row
 // by row under savepoints, so only that row fails.
-class PgSink final : public Sink {
+class PgSink final : public Sink,
+                     public RangeWriter,
+                     public BeforeImageReader,
+                     public CoverageCounter {
  public:
   PgSink(PgConnection& db, const Endpoint& target, std::shared_ptr<const MappingPlan> plan);
 
@@ -23,12 +26,14 @@ class PgSink final : public Sink {
   void prepare(WriteBatch& batch) const override;
   Result<void> write(const WriteBatch& batch, std::vector<WriteOutcome>& outcomes,
                      std::vector<std::string>& row_errors) override;
-  Result<std::vector<std::int64_t>> coverage(std::int64_t& rows_in_scope) override;
-  Result<bool> current_values(const RowBatch& rows, std::size_t key_width,
-                              std::vector<std::optional<std::vector<Value>>>& out) override;
-
   // In place, when the mapping can be computed in SQL (PgPushdown).
-  bool can_write_range(const SourceQuery& query) const override;
+  RangeWriter* range_writer(const SourceQuery& query) override;
+  BeforeImageReader* before_images() override { return this; }
+  CoverageCounter* coverage() override { return this; }
+
+  Result<std::vector<std::int64_t>> count_coverage(std::int64_t& rows_in_scope) override;
+  Result<void> read_before_images(const RowBatch& rows, std::size_t key_width,
+                                  std::vector<std::optional<std::vector<Value>>>& out) override;
   Result<RangeWrite> write_range(const SourceQuery& query, const std::optional<Key>& after,
                                  const Key& upto, std::size_t limit, RowMapper& mapper) override;
 

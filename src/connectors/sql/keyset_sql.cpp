@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace backfill {
 
 KeysetSql::KeysetSql(const Connection& db, const SourceQuery& query)
@@ -74,6 +76,18 @@ std::string KeysetSql::sample() const {
                      scope_, db_.placeholder(1));
 }
 
+std::string KeysetSql::by_key() const {
+  sql::Placeholders marks(db_);
+  return fmt::format("SELECT {} FROM {} WHERE {} = {} AND {}", select_list_, table_, key_list_,
+                     marks.row(key_width_), scope_);
+}
+
+std::string KeysetSql::key_at_offset() const {
+  sql::Placeholders marks(db_);
+  return fmt::format("SELECT {} FROM {} WHERE {} ORDER BY {} LIMIT 1 OFFSET {}", order_by_, table_,
+                     scope_, order_by_, marks.next());
+}
+
 Result<std::vector<std::int64_t>> count_in_scope(Connection& db, const Endpoint& target,
                                                  std::span<const std::string> count_expressions,
                                                  std::int64_t& rows_in_scope) {
@@ -133,6 +147,36 @@ Result<std::int64_t> KeysetSource::count(const std::optional<Key>& after,
 Result<void> KeysetSource::read_sample(std::size_t n, RowBatch& out) {
   Value limit{static_cast<std::int64_t>(n)};
   return read_into(sql_.sample(), {&limit, 1}, out);
+}
+
+Result<void> KeysetSource::read_keys(std::span<const Key> keys, RowBatch& out) {
+  const std::string sql = sql_.by_key();
+  for (const Key& key : keys) {
+    if (auto r = read_into(sql, key, out); !r) return r;
+  }
+  return {};
+}
+
+Result<std::vector<Key>> KeysetSource::split_points(std::size_t parts) {
+  std::vector<Key> points;
+  auto rows = count(std::nullopt, std::nullopt, {});
+  if (!rows) return std::unexpected(rows.error());
+  const auto n = static_cast<std::size_t>(*rows);
+  const std::string sql = sql_.key_at_offset();
+  parts = std::min(parts, n);  // a range holds one row at least
+  for (std::size_t i = 1; i < parts; ++i) {
+    // The last row of the i-th of `parts` equal shares.
+    const std::size_t share_end = n * i / parts;
+    if (share_end == 0) continue;
+    const Value offset{static_cast<std::int64_t>(share_end) - 1};
+    std::optional<Key> key;
+    auto r = db_.query(sql, {&offset, 1},
+                       [&](std::span<const Value> row) { key = Key(row.begin(), row.end()); });
+    if (!r) return std::unexpected(r.error());
+    // Rows removed since the count can leave the offset past the end.
+    if (key && (points.empty() || points.back() != *key)) points.push_back(std::move(*key));
+  }
+  return points;
 }
 
 }  // namespace backfill

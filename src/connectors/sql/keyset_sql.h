@@ -36,6 +36,10 @@ class KeysetSql {
   std::string max_key() const;
   // `?` random rows in scope.
   std::string sample() const;
+  // The row in scope with a key; params: the key.
+  std::string by_key() const;
+  // The key of the row in scope at an offset (from 0) in key order; params: the offset.
+  std::string key_at_offset() const;
 
  private:
   // ` AND (a IS NULL OR b IS NULL)`, or nothing for no columns.
@@ -60,7 +64,11 @@ Result<std::vector<std::int64_t>> count_in_scope(Connection& db, const Endpoint&
 // A Source over one table by KeysetSql, through the Connection interface;
 // each connector reads rows its own fastest way (read_into). It has every
 // capability: key range and sampling.
-class KeysetSource : public Source, public KeyRangeSource, public RowSampler {
+class KeysetSource : public Source,
+                     public KeyRangeSource,
+                     public RowSampler,
+                     public KeyLookup,
+                     public RangeSplitter {
  public:
   KeysetSource(Connection& db, SourceQuery query)
       : db_(db), query_(std::move(query)), sql_(db, query_) {}
@@ -72,6 +80,8 @@ class KeysetSource : public Source, public KeyRangeSource, public RowSampler {
                                            std::vector<RowFailure>& unreadable) override;
   KeyRangeSource* key_range() override { return this; }
   RowSampler* sampler() override { return this; }
+  KeyLookup* key_lookup() override { return this; }
+  RangeSplitter* splitter() override { return this; }
 
   Result<std::optional<Key>> max_key() override;
   Result<void> read(const std::optional<Key>& after, const Key& upto, std::size_t limit,
@@ -79,6 +89,9 @@ class KeysetSource : public Source, public KeyRangeSource, public RowSampler {
   Result<std::int64_t> count(const std::optional<Key>& after, const std::optional<Key>& upto,
                              std::span<const std::string> unfilled) override;
   Result<void> read_sample(std::size_t n, RowBatch& out) override;
+  Result<void> read_keys(std::span<const Key> keys, RowBatch& out) override;
+  // Exact quantiles: a count, then one seek along the key's index per point.
+  Result<std::vector<Key>> split_points(std::size_t parts) override;
 
  protected:
   // Runs `sql` (with the connection's placeholders) and appends its rows to `out`.

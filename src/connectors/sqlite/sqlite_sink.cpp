@@ -108,8 +108,8 @@ void SqliteSink::refuse_iso_text_in_integer_columns() {
   }
 }
 
-Result<bool> SqliteSink::current_values(const RowBatch& rows, std::size_t key_width,
-                                        std::vector<std::optional<std::vector<Value>>>& out) {
+Result<void> SqliteSink::read_before_images(const RowBatch& rows, std::size_t key_width,
+                                            std::vector<std::optional<std::vector<Value>>>& out) {
   out.assign(rows.size(), std::nullopt);
   for (std::size_t i = 0; i < rows.size(); ++i) {
     auto r = db_.query(current_sql_, rows.row(i).first(key_width), [&](std::span<const Value> row) {
@@ -117,7 +117,7 @@ Result<bool> SqliteSink::current_values(const RowBatch& rows, std::size_t key_wi
     });
     if (!r) return std::unexpected(r.error());
   }
-  return true;
+  return {};
 }
 
 Result<bool> SqliteSink::row_exists(std::span<const Value> key) {
@@ -175,7 +175,7 @@ Result<void> SqliteSink::insert_rows(const WriteBatch& batch, std::vector<WriteO
   return {};
 }
 
-Result<std::vector<std::int64_t>> SqliteSink::coverage(std::int64_t& rows_in_scope) {
+Result<std::vector<std::int64_t>> SqliteSink::count_coverage(std::int64_t& rows_in_scope) {
   std::vector<std::string> counts;
   for (const auto& f : fields_) counts.push_back(fmt::format("count({})", db_.quote(f.column)));
   return count_in_scope(db_, target_, counts, rows_in_scope);
@@ -353,7 +353,7 @@ void SqliteSink::build_range_sql(const SourceQuery& query) {
 Result<RangeWrite> SqliteSink::write_range(const SourceQuery& query,
                                            const std::optional<Key>& after, const Key& upto,
                                            std::size_t limit, RowMapper& mapper) {
-  assert(can_write_range(query) && db_.in_transaction());
+  assert(range_writer(query) == this && db_.in_transaction());
   const bool by_stride = key_is_rowid(query) && std::holds_alternative<std::int64_t>(upto[0]);
   if (by_stride && stride_ == 0) stride_ = static_cast<std::int64_t>(limit);
   build_range_sql(query);

@@ -10,19 +10,26 @@ namespace backfill::sqlite {
 // policy sits in the statement itself: a fill_null column keeps any value
 // that appeared since the row was read, and a row changes only when some
 // column really gets a new value.
-class SqliteSink final : public Sink {
+class SqliteSink final : public Sink,
+                         public RangeWriter,
+                         public BeforeImageReader,
+                         public CoverageCounter {
  public:
   SqliteSink(SqliteConnection& db, const Endpoint& target, std::shared_ptr<const MappingPlan> plan);
 
   void validate() override;
   Result<void> write(const WriteBatch& batch, std::vector<WriteOutcome>& outcomes,
                      std::vector<std::string>& row_errors) override;
-  Result<std::vector<std::int64_t>> coverage(std::int64_t& rows_in_scope) override;
-  Result<bool> current_values(const RowBatch& rows, std::size_t key_width,
-                              std::vector<std::optional<std::vector<Value>>>& out) override;
-
   // A single-column key: the batch's bounds come from one aggregate query.
-  bool can_write_range(const SourceQuery& query) const override { return query.key.size() == 1; }
+  RangeWriter* range_writer(const SourceQuery& query) override {
+    return query.key.size() == 1 ? this : nullptr;
+  }
+  BeforeImageReader* before_images() override { return this; }
+  CoverageCounter* coverage() override { return this; }
+
+  Result<std::vector<std::int64_t>> count_coverage(std::int64_t& rows_in_scope) override;
+  Result<void> read_before_images(const RowBatch& rows, std::size_t key_width,
+                                  std::vector<std::optional<std::vector<Value>>>& out) override;
   Result<RangeWrite> write_range(const SourceQuery& query, const std::optional<Key>& after,
                                  const Key& upto, std::size_t limit, RowMapper& mapper) override;
 
