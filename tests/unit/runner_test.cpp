@@ -17,6 +17,7 @@
 #include "backfill/runner.h"
 #include "connectors/sqlite/sqlite_connection.h"
 #include "connectors/sqlite/sqlite_connector.h"
+#include "sqlite_test_folder.h"
 
 namespace backfill {
 namespace {
@@ -122,38 +123,16 @@ class Notices final : public RunSubscriber {
 class RunnerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("backfill_runner_test_" + std::to_string(getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    db_ = (dir_ / "store.db").string();
-    exec(
+    store_.exec(
         "CREATE TABLE t (id INTEGER PRIMARY KEY, payload TEXT, v TEXT);"
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < " +
         std::to_string(k_rows) +
         ") INSERT INTO t SELECT i, json_object('a', 'x' || i), NULL FROM n");
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
-  void exec(const std::string& sql) const {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open(db_.c_str(), &db), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
-        << sqlite3_errmsg(db);
-    sqlite3_close(db);
-  }
-
+  void exec(const std::string& sql) const { store_.exec(sql); }
   std::int64_t count(const std::string& where) const {
-    sqlite3* db = nullptr;
-    sqlite3_open(db_.c_str(), &db);
-    sqlite3_stmt* stmt = nullptr;
-    sqlite3_prepare_v2(db, ("SELECT count(*) FROM t WHERE " + where).c_str(), -1, &stmt, nullptr);
-    sqlite3_step(stmt);
-    const std::int64_t n = sqlite3_column_int64(stmt, 0);
-    sqlite3_finalize(stmt);
-    sqlite3_close(db);
-    return n;
+    return store_.integer("SELECT count(*) FROM t WHERE " + where);
   }
 
   // Rows filled exactly as the job fills them: v is payload's "a".
@@ -165,10 +144,10 @@ class RunnerTest : public ::testing::Test {
     std::vector<std::string> all = {"options.batch_size=" + std::to_string(k_batch)};
     all.insert(all.end(), overrides.begin(), overrides.end());
     return load_job_text(
-        "[source]\nurl = \"" + db_ +
+        "[source]\nurl = \"" + store_.db() +
             "\"\ntable = \"t\"\n\n"
             "[fields.v]\ntype = \"text\"\nfrom = { column = \"payload\", path = \"$.a\" }\n",
-        dir_ / "job.toml", all);
+        store_.dir() / "job.toml", all);
   }
 
   RunSummary run(TestEnv& env, Notices& notices, const std::vector<std::string>& overrides = {},
@@ -201,8 +180,7 @@ class RunnerTest : public ::testing::Test {
     EXPECT_EQ(summary.run.batches, k_rows / k_batch);
   }
 
-  std::filesystem::path dir_;
-  std::string db_;
+  SqliteTestFolder store_;
 };
 
 TEST_F(RunnerTest, ABusyDatabaseIsRetriedWithBackoffThenTheRunFinishes) {
