@@ -10,6 +10,7 @@
 
 #include "backfill/prefetcher.h"
 #include "engine/batch_mapper.h"
+#include "engine/batch_stages.h"
 #include "engine/result_or_throw.h"
 #include "engine/run_pacing.h"
 #include "engine/run_range.h"
@@ -48,9 +49,13 @@ class Runner {
         ledger_(session.ledger()),
         mapper_(session),
         job_(session.spec().name),
+        write_stage_(session.sink(), mapper_, session.spec().in_place),
+        record_stage_(ledger_, db_),
         backoff_(session.spec().options.max_retries, std::random_device{}()),
         rate_limit_(session.spec().options.max_rows_per_second),
-        replica_lag_(session.spec().options.max_replica_lag_ms) {}
+        replica_lag_(session.spec().options.max_replica_lag_ms) {
+    if (keys_ != nullptr) read_stage_.emplace(*keys_, mapper_, session.sink());
+  }
 
   RunSummary run() {
     RunRecord run = claim_and_open_run();
@@ -232,13 +237,6 @@ class Runner {
   }
 
   // What one batch did, for the loop to advance on.
-  struct BatchResult {
-    bool done = false;  // no rows were left
-    RowCounters delta;
-    Key first_key, last_key;
-    std::int64_t duration_ms = 0;  // from its first statement to its commit
-  };
-
   void loop(RunRecord& run) {
     if (!run.watermark) return;
     const bool same_connection = session_.source_store().sql_connection() == &db_;
@@ -256,14 +254,15 @@ class Runner {
       BatchResult batch;
       bool mapped = false;
       if (!same_connection) {
-        mapped = take_read_ahead(cursor);
+        mapped = read_stage_->take_ahead(cursor, rows_, mapped_);
         if (!mapped) {
           with_retries("reading a batch", [&] { return read_batch(cursor, *run.watermark); });
           mapper_.map(rows_, mapped_);
           mapped = true;
         }
         if (rows_.size() > 0 && session_.spec().options.read_ahead)
-          start_read_ahead(mapper_.key_of(rows_, rows_.size() - 1), *run.watermark);
+          read_stage_->start_ahead(mapper_.key_of(rows_, rows_.size() - 1), *run.watermark,
+                                   batch_size());
       }
       const bool adopted = write_with_retries(run, progress, batch, [&]() -> Result<void> {
         if (pushdown) {
@@ -292,11 +291,11 @@ class Runner {
         continue;
       }
       if (batch.done) break;
-      if (cursor_moved_elsewhere(batch)) discard_read_ahead();
+      if (read_stage_->ahead_elsewhere(batch.last_key)) read_stage_->discard_ahead();
       cursor = batch.last_key;
       advance(run, batch, progress, started);
     }
-    discard_read_ahead();
+    read_stage_->discard_ahead();
     seconds_ = seconds_since(started);
   }
 
@@ -405,50 +404,6 @@ class Runner {
     if (session_.spec().options.pause_ms > 0) sleep_ms(session_.spec().options.pause_ms);
   }
 
-  // Across stores the next batch is read from the source and mapped on
-  // another thread while this one is written: the two are different
-  // databases, and the write does not depend on the read's timing.
-  struct ReadAhead {
-    RowBatch rows;
-    MappedBatch mapped;
-    Result<void> status;
-  };
-
-  void start_read_ahead(const Key& after, const Key& watermark) {
-    if (!ahead_mapper_) ahead_mapper_ = mapper_.fork();
-    ahead_.discard();  // before the spare buffers move: the piece pending may still use them
-    // The spare buffers go with the thread: it overwrites (and frees) the
-    // previous batch's values there, not on this thread.
-    ahead_.start(after, [this, after, watermark, out = std::move(spare_)]() mutable {
-      out.rows.clear();
-      out.status = keys_->read(after, watermark, batch_size(), out.rows);
-      if (out.status) {
-        ahead_mapper_->map(out.rows, out.mapped);
-        session_.sink().prepare(out.mapped.writes);
-      }
-      return std::move(out);  // a capture: returned by copy unless moved
-    });
-  }
-
-  // Moves the batch read ahead after `cursor` into rows_ and mapped_; false
-  // when there is none, or its read failed.
-  bool take_read_ahead(const std::optional<Key>& cursor) {
-    auto taken = ahead_.take(cursor);
-    if (!taken) return false;
-    spare_ = std::move(*taken);
-    if (!spare_.status) return false;
-    std::swap(rows_, spare_.rows);
-    std::swap(mapped_, spare_.mapped);
-    return true;
-  }
-
-  void discard_read_ahead() { ahead_.discard(); }
-
-  // Whether the batch just committed ends elsewhere than the rows read.
-  bool cursor_moved_elsewhere(const BatchResult& batch) const {
-    return ahead_.pending() && ahead_.tag() != batch.last_key;
-  }
-
   // The health throttle: pauses while the slowest replica replays more than
   // options.max_replica_lag_ms behind, so the backfill never outruns them.
   void wait_for_replicas() {
@@ -496,8 +451,7 @@ class Runner {
   }
 
   Result<void> read_batch(const std::optional<Key>& cursor, const Key& watermark) {
-    rows_.clear();
-    return keys_->read(cursor, watermark, batch_size(), rows_);
+    return read_stage_->read(cursor, watermark, batch_size(), rows_);
   }
 
   std::size_t batch_size() const {
@@ -556,34 +510,8 @@ class Runner {
     }
     if (!mapped) mapper_.map(rows_, mapped_);
     batch.delta = mapped_.counters;
-    if (auto r = session_.sink().write(mapped_.writes, outcomes_, row_errors_); !r) return r;
     std::vector<RowFailure> failures = mapped_.problems;
-    for (std::size_t w = 0; w < outcomes_.size(); ++w) {
-      switch (outcomes_[w]) {
-        case WriteOutcome::k_written:
-          ++batch.delta.updated;
-          break;
-        case WriteOutcome::k_guarded:
-          // In place the row was read under this transaction: a refusal means
-          // a value appeared meanwhile. Across stores the target was never
-          // read: its values were there before, from an earlier run or not.
-          if (session_.spec().in_place)
-            ++batch.delta.guarded;
-          else
-            ++batch.delta.skipped;
-          break;
-        case WriteOutcome::k_no_target:
-          ++batch.delta.no_target;
-          failures.push_back({key_to_json(mapper_.key_of(rows_, mapped_.source_row[w])), "",
-                              "no_target_row", "the target has no row with this key"});
-          break;
-        case WriteOutcome::k_failed:
-          ++batch.delta.failed;
-          failures.push_back({key_to_json(mapper_.key_of(rows_, mapped_.source_row[w])), "",
-                              "write_error", row_errors_[w]});
-          break;
-      }
-    }
+    if (auto r = write_stage_.write(rows_, mapped_, batch, failures); !r) return r;
     if (in_order != nullptr) {
       // The ledger's last key is the source's cursor, where a resumed run goes on.
       const auto unreadable = static_cast<std::int64_t>(in_order->unreadable.size());
@@ -601,15 +529,8 @@ class Runner {
 
   Result<void> record_and_commit(BatchResult& batch, const std::vector<RowFailure>& failures,
                                  Clock::time_point started) {
-    auto ms = static_cast<std::int64_t>(seconds_since(started) * 1000);
-    batch.duration_ms = ms;
-    if (auto r = ledger_.record_batch(run_id_, batch.first_key, batch.last_key, batch.delta, ms);
-        !r)
-      return r;
-    if (!failures.empty()) {
-      if (auto r = ledger_.record_failures(run_id_, failures); !r) return r;
-    }
-    return ledger_.commit(db_);
+    batch.duration_ms = static_cast<std::int64_t>(seconds_since(started) * 1000);
+    return record_stage_.record_and_commit(run_id_, batch, failures);
   }
 
   // Best effort after a fatal error: record it against run `run_id` (none
@@ -668,12 +589,10 @@ class Runner {
   std::int64_t run_id_ = 0;
   RowBatch rows_;
   MappedBatch mapped_;
-  std::unique_ptr<BatchMapper> ahead_mapper_;  // maps batches read ahead
-  ReadAhead spare_;                            // buffers for the next read ahead
-  // Declared after what its work uses, so it is destroyed (waited for) first.
-  Prefetcher<std::optional<Key>, ReadAhead> ahead_;
-  std::vector<WriteOutcome> outcomes_;
-  std::vector<std::string> row_errors_;
+  RowWriteStage write_stage_;
+  RecordStage record_stage_;
+  // Declared after what its read-ahead uses, so it is destroyed (waited for) first.
+  std::optional<KeyRangeReadStage> read_stage_;  // sources with key ranges
   RowCounters this_invocation_;
   double seconds_ = 0;
   RetryBackoff backoff_;

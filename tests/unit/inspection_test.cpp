@@ -60,8 +60,7 @@ class InspectionTest : public ::testing::Test {
     RowCounters c;
     c.read = k_rows;
     c.skipped = count("seen_at IS NOT NULL");
-    c.updated =
-        count(pending + " AND (" + from_payload + " OR created_at IS NOT NULL)");
+    c.updated = count(pending + " AND (" + from_payload + " OR created_at IS NOT NULL)");
     c.fallback = count(pending + " AND NOT " + from_payload + " AND created_at IS NOT NULL");
     c.no_value = count(pending + " AND NOT " + from_payload + " AND created_at IS NULL");
     c.missing = c.no_value;
@@ -120,8 +119,8 @@ TEST_F(InspectionTest, TheBatchMapperClassifiesEachRowAndComputesItsWrite) {
   for (std::size_t w = 0; w < mapped.writes.size(); ++w) {
     const auto write = mapped.writes.row(w);
     const auto id = std::get<std::int64_t>(write[0]);
-    const std::string want_from = id % 6 == 1 ? std::string(k_engine_spelling)
-                                              : "strftime('%Y-%m-%dT%H:%M:%fZ', created_at)";
+    const std::string want_from =
+        id % 6 == 1 ? std::string(k_engine_spelling) : "strftime('%Y-%m-%dT%H:%M:%fZ', created_at)";
     EXPECT_EQ(count("id = " + std::to_string(id) + " AND " + want_from + " = '" +
                     std::get<std::string>(write[1]) + "'"),
               1)

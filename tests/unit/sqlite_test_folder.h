@@ -35,7 +35,8 @@ class SqliteTestFolder {
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open(db_.c_str(), &db), SQLITE_OK);
     ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
-        << sqlite3_errmsg(db) << "\n" << sql;
+        << sqlite3_errmsg(db) << "\n"
+        << sql;
     sqlite3_close(db);
   }
 
@@ -45,7 +46,8 @@ class SqliteTestFolder {
     sqlite3_open(db_.c_str(), &db);
     sqlite3_stmt* stmt = nullptr;
     EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK)
-        << sqlite3_errmsg(db) << "\n" << sql;
+        << sqlite3_errmsg(db) << "\n"
+        << sql;
     sqlite3_step(stmt);
     const std::int64_t n = sqlite3_column_int64(stmt, 0);
     sqlite3_finalize(stmt);
