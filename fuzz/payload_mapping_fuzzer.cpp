@@ -83,13 +83,13 @@ void check_whole_document_round_trip(const Value& payload) {
              std::get<std::string>(second.fields[0].value).c_str());
 }
 
-void check_field(const FieldSpec& spec, const FieldResult& result) {
+void check_field(const PlannedField& spec, const FieldResult& result) {
   if (result.chosen < 0) {
     FUZZ_CHECK(is_null(result.value), "%s: a value with no source chosen", spec.column.c_str());
     return;
   }
-  FUZZ_CHECK(result.chosen < static_cast<int>(spec.from.size()), "%s: source %d of %zu",
-             spec.column.c_str(), result.chosen, spec.from.size());
+  FUZZ_CHECK(result.chosen < static_cast<int>(spec.inputs.size()), "%s: source %d of %zu",
+             spec.column.c_str(), result.chosen, spec.inputs.size());
   FUZZ_CHECK(!is_null(result.value), "%s: source %d chosen but the value is NULL",
              spec.column.c_str(), result.chosen);
   switch (spec.type) {
@@ -144,14 +144,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   Mapping& mapping = job_mapping();
   MappedRow out;
   mapping.apply(row, out);
-  FUZZ_CHECK(out.fields.size() == mapping.fields().size(), "one result per field");
+  const std::vector<PlannedField>& fields = mapping.plan().fields();
+  FUZZ_CHECK(out.fields.size() == fields.size(), "one result per field");
   for (std::size_t i = 0; i < out.fields.size(); ++i) {
-    check_field(mapping.fields()[i], out.fields[i]);
+    check_field(fields[i], out.fields[i]);
     // A payload that did not parse yields nothing through its paths.
     if (out.invalid_json && out.fields[i].chosen >= 0)
-      FUZZ_CHECK(mapping.fields()[i].from[out.fields[i].chosen].kind == Extractor::Kind::k_column,
-                 "%s: a JSON path of an invalid payload gave a value",
-                 mapping.fields()[i].column.c_str());
+      FUZZ_CHECK(fields[i].inputs[out.fields[i].chosen].kind == Extractor::Kind::k_column,
+                 "%s: a JSON path of an invalid payload gave a value", fields[i].column.c_str());
   }
   check_whole_document_round_trip(row[1]);
   return 0;

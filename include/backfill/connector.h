@@ -375,7 +375,8 @@ class CoverageCounter;
 // joins (the connection's open transaction). What else a sink can do is an
 // optional capability, asked for (range_writer(), before_images(),
 // coverage()) and never assumed.
-// Thread contract: one thread at a time, but prepare() may run on another.
+// Thread contract: one thread at a time, except prepare(), which may run on
+// another thread at the same time as write().
 class Sink {
  public:
   virtual ~Sink() = default;

@@ -65,7 +65,7 @@ class JobSession {
   std::vector<std::string> fill_null_columns() const;
 
   // Whether each batch is mapped and written by the target itself
-  // (Sink::write_range): in place, allowed by options.pushdown, supported.
+  // (RangeWriter::write_range): in place, allowed by options.pushdown, supported.
   bool pushdown() const;
 
   // What a run's cursor belongs to: the source table, its key columns and

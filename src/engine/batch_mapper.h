@@ -25,7 +25,7 @@ struct MappedBatch {
 class BatchMapper {
  public:
   explicit BatchMapper(JobSession& session);
-  // A mapper with its own compiled mapping, for use on another thread.
+  // A mapper with its own interpreter of the shared plan, for use on another thread.
   std::unique_ptr<BatchMapper> fork() const;
 
   // Classifies one source row into `counters`, `problems` and `tallies` (when

@@ -39,6 +39,8 @@ class KeyRangeReadStage {
   KeyRangeReadStage& operator=(const KeyRangeReadStage&) = delete;
 
   // Up to `limit` rows with cursor < key <= watermark into `rows`.
+  // REQUIRES: no read ahead pending (take_ahead() or discard_ahead() first):
+  // both read through the source's one connection.
   Result<void> read(const std::optional<Key>& cursor, const Key& watermark, std::size_t limit,
                     RowBatch& rows);
 
@@ -49,7 +51,9 @@ class KeyRangeReadStage {
   bool take_ahead(const std::optional<Key>& cursor, RowBatch& rows, MappedBatch& mapped);
   void discard_ahead() { ahead_.discard(); }
   // Whether a batch is being read ahead after another key than `cursor`.
-  bool ahead_elsewhere(const Key& cursor) const { return ahead_.pending() && ahead_.tag() != cursor; }
+  bool ahead_elsewhere(const Key& cursor) const {
+    return ahead_.pending() && ahead_.tag() != cursor;
+  }
 
  private:
   struct ReadAhead {

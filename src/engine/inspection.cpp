@@ -218,7 +218,8 @@ VerifyReport verify_job(JobSession& session, std::optional<std::size_t> sample) 
   CoverageCounter* coverage = session.sink().coverage();
   if (coverage == nullptr) {
     throw Error(ExitCode::k_usage,
-                "verify measures coverage; this job's target cannot count its rows",
+                fmt::format("verify measures coverage, and target {} cannot count its rows",
+                            session.target_connection().display_name()),
                 "use `backfill status` for the run's progress");
   }
   auto filled =

@@ -464,7 +464,8 @@ class Runner {
     const auto started = env_.now();
     CountingRowMapper counting(mapper_);
     RangeWriter* writer = session_.sink().range_writer(session_.source_query());
-    assert(writer != nullptr);  // pushdown() chose this path
+    if (writer == nullptr)  // pushdown() chose this path: the sink must offer it
+      return fail(Failure::Kind::k_permanent, "the target's fast path is not available");
     auto written =
         writer->write_range(session_.source_query(), cursor, watermark, batch_size(), counting);
     if (!written) return std::unexpected(written.error());

@@ -2,38 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include "field_specs.h"
+
 namespace backfill {
 namespace {
 
-Extractor column(std::string name) {
-  Extractor e;
-  e.kind = Extractor::Kind::k_column;
-  e.column = std::move(name);
-  return e;
-}
-
-Extractor json(std::string name, std::string_view path) {
-  Extractor e;
-  e.kind = Extractor::Kind::k_json_path;
-  e.column = std::move(name);
-  e.path = *parse_json_path(path);
-  return e;
-}
-
-Extractor constant(Value v) {
-  Extractor e;
-  e.kind = Extractor::Kind::k_constant;
-  e.constant = std::move(v);
-  return e;
-}
-
-FieldSpec field(std::string col, FieldType type, std::vector<Extractor> from) {
-  FieldSpec f;
-  f.column = std::move(col);
-  f.type = type;
-  f.from = std::move(from);
-  return f;
-}
+using namespace field_specs;
 
 class MappingTest : public ::testing::Test {
  protected:
@@ -217,7 +191,7 @@ TEST(ValueConversionTest, SameValueComparesInstantsAndNumbers) {
 namespace backfill {
 namespace {
 
-TEST(MappingPlanTest, ResolvesInputsOnceAndConvertsConstantsForEveryPath) {
+TEST(MappingPlanTest, ResolvesInputsOnceAndConvertsEachConstantOnce) {
   std::vector<FieldSpec> fields{
       field("ts", FieldType::k_timestamp,
             {json("payload", "$.ts"), column("created_at"),
@@ -249,6 +223,40 @@ TEST(MappingPlanTest, ResolvesInputsOnceAndConvertsConstantsForEveryPath) {
   EXPECT_EQ(out.fields[0].value, Value(std::string("2026-01-28T10:00:00.000Z")));
   EXPECT_EQ(out.fields[0].chosen, 2);
   EXPECT_EQ(out.fields[1].chosen, -1);
+}
+
+}  // namespace
+}  // namespace backfill
+
+namespace backfill {
+namespace {
+
+using namespace field_specs;
+
+TEST(MappingPlanTest, ConstantsYieldAsTheirFieldTypeOrFallThrough) {
+  std::vector<FieldSpec> fields{
+      field("doc", FieldType::k_json, {constant(std::string(R"({"a": [1, 2]})"))}),
+      field("label", FieldType::k_text, {constant(std::int64_t{42})}),
+      field("ratio", FieldType::k_real, {constant(std::string("0.25"))}),
+      field("ok", FieldType::k_boolean, {constant(std::string("yes"))}),
+      field("n", FieldType::k_integer,
+            {constant(std::string("seven")), constant(Value()), constant(std::int64_t{7})}),
+      field("never", FieldType::k_integer, {constant(std::string("2.5"))}),
+  };
+  Mapping mapping(fields, {"id"});
+  MappedRow out;
+  std::vector<Value> row{std::int64_t{1}};
+  mapping.apply(row, out);
+  EXPECT_EQ(out.fields[0].value, Value(std::string(R"({"a": [1, 2]})"))) << "JSON kept as written";
+  EXPECT_EQ(out.fields[1].value, Value(std::string("42")));
+  EXPECT_EQ(out.fields[2].value, Value(0.25));
+  EXPECT_EQ(out.fields[3].value, Value(true));
+  EXPECT_EQ(out.fields[4].value, Value(std::int64_t{7}));
+  EXPECT_EQ(out.fields[4].chosen, 2) << "past a constant that does not convert, and a NULL";
+  EXPECT_TRUE(out.used_fallback());
+  EXPECT_EQ(out.fields[5].chosen, -1);
+  EXPECT_TRUE(is_null(out.fields[5].value));
+  EXPECT_TRUE(out.missing_field());
 }
 
 }  // namespace

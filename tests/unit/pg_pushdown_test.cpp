@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include "field_specs.h"
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -29,7 +31,7 @@ void expect_golden(const std::string& name, const std::string& actual) {
   const std::filesystem::path path = std::filesystem::path(BACKFILL_GOLDEN_DIR) / name;
   if (std::getenv("BACKFILL_UPDATE_GOLDEN") != nullptr) {
     std::ofstream(path, std::ios::binary) << actual;
-    return;
+    GTEST_SKIP() << "rewrote " << path << ": review its diff";
   }
   ASSERT_TRUE(std::filesystem::exists(path))
       << path << " is missing: run with BACKFILL_UPDATE_GOLDEN=1";
@@ -50,33 +52,7 @@ std::string one_clause_a_line(std::string sql) {
   return sql;
 }
 
-Extractor column(std::string name) {
-  Extractor e;
-  e.column = std::move(name);
-  return e;
-}
-
-Extractor json(std::string name, std::string_view path) {
-  Extractor e = column(std::move(name));
-  e.kind = Extractor::Kind::k_json_path;
-  e.path = *parse_json_path(path);
-  return e;
-}
-
-Extractor constant(Value v) {
-  Extractor e;
-  e.kind = Extractor::Kind::k_constant;
-  e.constant = std::move(v);
-  return e;
-}
-
-FieldSpec field(std::string target, FieldType type, std::vector<Extractor> from) {
-  FieldSpec f;
-  f.column = std::move(target);
-  f.type = type;
-  f.from = std::move(from);
-  return f;
-}
+using namespace field_specs;
 
 class PgPushdownTest : public ::testing::Test {
  protected:

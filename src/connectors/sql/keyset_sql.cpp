@@ -82,10 +82,12 @@ std::string KeysetSql::by_key() const {
                      marks.row(key_width_), scope_);
 }
 
-std::string KeysetSql::key_at_offset() const {
+std::string KeysetSql::key_at_offset(bool from_start) const {
   sql::Placeholders marks(db_);
-  return fmt::format("SELECT {} FROM {} WHERE {} ORDER BY {} LIMIT 1 OFFSET {}", order_by_, table_,
-                     scope_, order_by_, marks.next());
+  const std::string lower =
+      from_start ? "" : fmt::format("{} > {} AND ", key_list_, marks.row(key_width_));
+  return fmt::format("SELECT {} FROM {} WHERE {}{} ORDER BY {} LIMIT 1 OFFSET {}", order_by_,
+                     table_, lower, scope_, order_by_, marks.next());
 }
 
 Result<std::vector<std::int64_t>> count_in_scope(Connection& db, const Endpoint& target,
@@ -162,19 +164,22 @@ Result<std::vector<Key>> KeysetSource::split_points(std::size_t parts) {
   auto rows = count(std::nullopt, std::nullopt, {});
   if (!rows) return std::unexpected(rows.error());
   const auto n = static_cast<std::size_t>(*rows);
-  const std::string sql = sql_.key_at_offset();
   parts = std::min(parts, n);  // a range holds one row at least
+  std::size_t reached = 0;     // rows in scope up to the last point
   for (std::size_t i = 1; i < parts; ++i) {
-    // The last row of the i-th of `parts` equal shares.
+    // The last row of the i-th of `parts` equal shares, stepped to from the
+    // point before: each point is past the one before it.
     const std::size_t share_end = n * i / parts;
-    if (share_end == 0) continue;
-    const Value offset{static_cast<std::int64_t>(share_end) - 1};
+    std::vector<Value> params;
+    if (!points.empty()) params = points.back();
+    params.emplace_back(static_cast<std::int64_t>(share_end - reached - 1));
     std::optional<Key> key;
-    auto r = db_.query(sql, {&offset, 1},
+    auto r = db_.query(sql_.key_at_offset(points.empty()), params,
                        [&](std::span<const Value> row) { key = Key(row.begin(), row.end()); });
     if (!r) return std::unexpected(r.error());
-    // Rows removed since the count can leave the offset past the end.
-    if (key && (points.empty() || points.back() != *key)) points.push_back(std::move(*key));
+    if (!key) break;  // rows removed since the count
+    points.push_back(std::move(*key));
+    reached = share_end;
   }
   return points;
 }

@@ -38,8 +38,9 @@ class KeysetSql {
   std::string sample() const;
   // The row in scope with a key; params: the key.
   std::string by_key() const;
-  // The key of the row in scope at an offset (from 0) in key order; params: the offset.
-  std::string key_at_offset() const;
+  // The key of the row in scope at an offset (from 0) in key order, counted
+  // after a key unless from_start; params: the key (unless from_start), the offset.
+  std::string key_at_offset(bool from_start) const;
 
  private:
   // ` AND (a IS NULL OR b IS NULL)`, or nothing for no columns.
@@ -63,7 +64,7 @@ Result<std::vector<std::int64_t>> count_in_scope(Connection& db, const Endpoint&
 
 // A Source over one table by KeysetSql, through the Connection interface;
 // each connector reads rows its own fastest way (read_into). It has every
-// capability: key range and sampling.
+// capability: key range, sampling, lookup by key and splitting.
 class KeysetSource : public Source,
                      public KeyRangeSource,
                      public RowSampler,
@@ -90,7 +91,8 @@ class KeysetSource : public Source,
                              std::span<const std::string> unfilled) override;
   Result<void> read_sample(std::size_t n, RowBatch& out) override;
   Result<void> read_keys(std::span<const Key> keys, RowBatch& out) override;
-  // Exact quantiles: a count, then one seek along the key's index per point.
+  // Exact quantiles: a count, then each point read stepping from the one
+  // before along the key's index, which visits each row in scope once.
   Result<std::vector<Key>> split_points(std::size_t parts) override;
 
  protected:
