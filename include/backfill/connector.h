@@ -69,6 +69,7 @@ struct RowBatch {
 using RowCallback = std::function<void(std::span<const Value> row)>;
 
 class Connection;
+class CommitScope;
 
 // An open store: what every connector's handle offers the engine, whatever
 // the store is (a database, a file, an API).
@@ -107,6 +108,9 @@ class Store {
 
   // This store's SQL connection, or nullptr when it speaks no SQL.
   virtual Connection* sql_connection() { return nullptr; }
+  // What a batch's writes into this store commit in; nullptr when it cannot
+  // be written (a file read in order).
+  virtual CommitScope* commit_scope() { return nullptr; }
   // False for stores of items read in order (a file): they have no tables,
   // keys to prove unique, or key ranges, and describe() their items.
   virtual bool has_tables() const { return true; }
@@ -115,20 +119,13 @@ class Store {
   Store() = default;
 };
 
-// A store that speaks SQL: what the ledger and the SQL connectors stand on.
-// Transactions are explicit.
-class Connection : public Store {
+// The unit a batch's writes commit in, which the ledger joins: in the
+// target's own transaction, or, with the ledger apart, just before the
+// ledger's. Every target a run writes offers one (Store::commit_scope()).
+// Thread contract: the runner's thread only.
+class CommitScope {
  public:
-  Connection* sql_connection() override { return this; }
-
-  // Throws Error(k_access_denied) unless this session may read `table`,
-  // write `columns` of it (and insert rows when `inserts`), and, when
-  // `with_ledger`, create or write the ledger's tables. Stores without
-  // privileges do nothing.
-  virtual void verify_write_privileges(std::string_view table, std::span<const std::string> columns,
-                                       bool inserts, bool with_ledger) {
-    (void)table, (void)columns, (void)inserts, (void)with_ledger;
-  }
+  virtual ~CommitScope() = default;
 
   // Readies the store for a run's writes alongside other writers (SQLite:
   // WAL). Called once validation has passed, so a rejected job changes nothing.
@@ -149,6 +146,32 @@ class Connection : public Store {
   // Ends the open transaction, if any, discarding its writes.
   virtual void rollback() noexcept = 0;
 
+  // How long a write waits for a lock here, and the job-file key that sets
+  // it (`target.options.busy_timeout_ms`), for messages.
+  virtual std::int64_t lock_wait_ms() const = 0;
+  virtual std::string lock_wait_setting() const = 0;
+
+  // How far the slowest replica's replay lags behind, in milliseconds;
+  // nullopt when the store has no replicas to wait for.
+  virtual Result<std::optional<std::int64_t>> replica_lag_ms() { return std::nullopt; }
+};
+
+// A store that speaks SQL: what the ledger and the SQL connectors stand on.
+// Transactions are explicit.
+class Connection : public Store, public CommitScope {
+ public:
+  Connection* sql_connection() override { return this; }
+  CommitScope* commit_scope() override { return this; }
+
+  // Throws Error(k_access_denied) unless this session may read `table`,
+  // write `columns` of it (and insert rows when `inserts`), and, when
+  // `with_ledger`, create or write the ledger's tables. Stores without
+  // privileges do nothing.
+  virtual void verify_write_privileges(std::string_view table, std::span<const std::string> columns,
+                                       bool inserts, bool with_ledger) {
+    (void)table, (void)columns, (void)inserts, (void)with_ledger;
+  }
+
   // Runs a statement written with this store's placeholders (see
   // placeholder()) bound to `params` in order; returns the number of rows it
   // changed. The text is never rewritten: a filter's own `?` stays as it is.
@@ -158,20 +181,11 @@ class Connection : public Store {
   virtual Result<void> query(std::string_view sql, std::span<const Value> params,
                              const RowCallback& on_row) = 0;
 
-  // How long a statement waits for a lock here, and the job-file key that
-  // sets it (`target.options.busy_timeout_ms`), for messages.
-  virtual std::int64_t lock_wait_ms() const = 0;
-  virtual std::string lock_wait_setting() const = 0;
-
   // Quotes an identifier for this store's SQL dialect.
   virtual std::string quote(std::string_view identifier) const = 0;
   // The `n`th parameter (from 1) of a statement in this store's SQL;
   // sql::Placeholders numbers a statement's parameters with it.
   virtual std::string placeholder(std::size_t n) const = 0;
-
-  // How far the slowest replica's replay lags behind, in milliseconds;
-  // nullopt when the store has no replicas to wait for.
-  virtual Result<std::optional<std::int64_t>> replica_lag_ms() { return std::nullopt; }
 
   // Current UTC time as the ledger records it (ISO-8601).
   static std::string now_utc();

@@ -37,7 +37,9 @@ class JobSession {
   Store& source_store() { return *source_store_; }
   // In place, the same connection as the source's, so a batch's read and
   // write share one transaction.
-  Connection& target_connection() { return *target_; }
+  Store& target_store() { return *target_; }
+  // What each batch's writes commit in; the ledger joins it.
+  CommitScope& commit_scope() { return *commit_scope_; }
   Source& source() { return *source_; }
   // The source's capabilities, for the commands that need them; each throws
   // Error naming `needed_by` when the source lacks it.
@@ -96,7 +98,8 @@ class JobSession {
   JobSpec spec_;
   std::unique_ptr<Store> source_store_;
   std::unique_ptr<Store> separate_target_store_;  // cross-store jobs only
-  Connection* target_ = nullptr;
+  Store* target_ = nullptr;
+  CommitScope* commit_scope_ = nullptr;
   std::unique_ptr<Source> source_;
   std::shared_ptr<const MappingPlan> mapping_plan_;
   std::unique_ptr<Sink> sink_;

@@ -79,9 +79,9 @@ class Ledger {
   // The commit scope of the ledger's writes: begins the target's write
   // transaction, which the ledger joins (in the store) or pairs with its
   // own (apart: committed right after the target's).
-  virtual Result<void> begin(Connection& target) = 0;
-  virtual Result<void> commit(Connection& target) = 0;
-  virtual void rollback(Connection& target) noexcept = 0;
+  virtual Result<void> begin(CommitScope& target) = 0;
+  virtual Result<void> commit(CommitScope& target) = 0;
+  virtual void rollback(CommitScope& target) noexcept = 0;
 
   // True when the ledger's tables exist. Never writes. Throws
   // Error(k_schema_mismatch) when a newer backfill wrote them.

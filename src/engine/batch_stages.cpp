@@ -76,7 +76,7 @@ Result<void> RecordStage::record_and_commit(std::int64_t run_id, const BatchResu
   if (!failures.empty()) {
     if (auto r = ledger_.record_failures(run_id, failures); !r) return r;
   }
-  return ledger_.commit(db_);
+  return ledger_.commit(scope_);
 }
 
 }  // namespace backfill

@@ -94,14 +94,14 @@ class RowWriteStage {
 // commit that makes them and the batch's writes durable together.
 class RecordStage {
  public:
-  RecordStage(Ledger& ledger, Connection& db) : ledger_(ledger), db_(db) {}
+  RecordStage(Ledger& ledger, CommitScope& scope) : ledger_(ledger), scope_(scope) {}
   // REQUIRES: the batch's write transaction is open.
   Result<void> record_and_commit(std::int64_t run_id, const BatchResult& batch,
                                  const std::vector<RowFailure>& failures);
 
  private:
   Ledger& ledger_;
-  Connection& db_;
+  CommitScope& scope_;
 };
 
 }  // namespace backfill

@@ -219,7 +219,7 @@ VerifyReport verify_job(JobSession& session, std::optional<std::size_t> sample) 
   if (coverage == nullptr) {
     throw Error(ExitCode::k_usage,
                 fmt::format("verify measures coverage, and target {} cannot count its rows",
-                            session.target_connection().display_name()),
+                            session.target_store().display_name()),
                 "use `backfill status` for the run's progress");
   }
   auto filled =

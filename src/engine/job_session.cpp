@@ -102,13 +102,20 @@ JobSession::JobSession(JobSpec spec, Access access, const RunEnv& env) : spec_(s
     target_store = separate_target_store_.get();
     checks_.push_back(fmt::format("target database {} opened", target_store->display_name()));
   }
-  // The ledger commits with each batch in the target's transaction.
-  target_ = target_store->sql_connection();
-  if (target_ == nullptr) {
+  // Each batch's writes commit in the target's commit scope, which the
+  // ledger joins: inside it when the target speaks SQL, else just after it.
+  target_ = target_store;
+  commit_scope_ = target_store->commit_scope();
+  if (commit_scope_ == nullptr) {
     throw Error(ExitCode::k_job_invalid,
-                fmt::format("target {} is not a database: it cannot keep the ledger",
-                            target_store->display_name()),
+                fmt::format("target {} cannot be written", target_store->display_name()),
                 "write into a SQLite or PostgreSQL table");
+  }
+  if (spec_.ledger_file.empty() && target_store->sql_connection() == nullptr) {
+    throw Error(ExitCode::k_job_invalid,
+                fmt::format("target {} speaks no SQL: it cannot keep the ledger",
+                            target_store->display_name()),
+                "keep the ledger apart: add ledger = \"state/ledger.db\" under [job]");
   }
   source_store_->verify_storage(false);
   if (separate_target_store_) separate_target_store_->verify_storage(false);
@@ -130,7 +137,7 @@ JobSession::JobSession(JobSpec spec, Access access, const RunEnv& env) : spec_(s
     checks_.push_back("each batch is mapped and written by one statement in the database");
   mapping_ = new_mapping();
   if (spec_.ledger_file.empty()) {
-    ledger_ = ledger_in_store(*target_);
+    ledger_ = ledger_in_store(*target_->sql_connection());
   } else {
     ledger_ = open_ledger_file(spec_.ledger_file.string(), writable, *target_store);
     // Every command refuses what a run would: the target itself, or a file
@@ -355,7 +362,8 @@ void JobSession::verify_write_privileges() {
   const bool inserts = spec_.target.mode == WriteMode::k_upsert ||
                        spec_.target.mode == WriteMode::k_insert_if_absent;
   const bool ledger_in_target = spec_.ledger_file.empty();
-  target_->verify_write_privileges(spec_.target.table, columns, inserts, ledger_in_target);
+  if (Connection* sql = target_->sql_connection())
+    sql->verify_write_privileges(spec_.target.table, columns, inserts, ledger_in_target);
   if (!ledger_in_target) {
     // What a run needs of the ledger's file, before it writes anything:
     // the file writable, and its folder too (SQLite's journal goes there).

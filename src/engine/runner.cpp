@@ -44,13 +44,13 @@ class Runner {
         request_(request),
         events_(events),
         env_(request.env != nullptr ? *request.env : RunEnv::process()),
-        db_(session.target_connection()),
+        scope_(session.commit_scope()),
         keys_(session.source().key_range()),
         ledger_(session.ledger()),
         mapper_(session),
         job_(session.spec().name),
         write_stage_(session.sink(), mapper_, session.spec().in_place),
-        record_stage_(ledger_, db_),
+        record_stage_(ledger_, scope_),
         backoff_(session.spec().options.max_retries, std::random_device{}()),
         rate_limit_(session.spec().options.max_rows_per_second),
         replica_lag_(session.spec().options.max_replica_lag_ms) {
@@ -87,17 +87,17 @@ class Runner {
     for (int tries = 0;; ++tries) {
       auto r = attempt();
       if (r) return;
-      ledger_.rollback(db_);
+      ledger_.rollback(scope_);
       if (!r.error().retryable() || !backoff_.may_retry(tries)) {
         bool busy = r.error().kind == Failure::Kind::k_busy;
-        const std::int64_t waited = db_.lock_wait_ms();
+        const std::int64_t waited = scope_.lock_wait_ms();
         throw Error(busy ? ExitCode::k_database_busy : ExitCode::k_failed,
                     busy ? fmt::format("{}: the database stayed locked beyond {} ms, {} times: {}",
                                        what, waited, tries + 1, r.error().message)
                          : fmt::format("{}: {}", what, r.error().message),
                     busy ? fmt::format("another session holds a lock on the rows; run again later "
                                        "(nothing is lost), or raise {}",
-                                       db_.lock_wait_setting())
+                                       scope_.lock_wait_setting())
                     : r.error().hint.empty() ? "run again to resume from the last committed batch"
                                              : r.error().hint);
       }
@@ -165,14 +165,14 @@ class Runner {
 
     Owner me = Owner::current();
     std::optional<RunRecord> latest;
-    with_retries("preparing the database for writes", [&] { return db_.prepare_for_writes(); });
+    with_retries("preparing the database for writes", [&] { return scope_.prepare_for_writes(); });
     with_retries("claiming the job", [&]() -> Result<void> {
-      if (auto r = ledger_.begin(db_); !r) return r;
+      if (auto r = ledger_.begin(scope_); !r) return r;
       if (auto r = ledger_.create_or_migrate(); !r) return r;
       auto holder = ledger_.holder(job_);
       if (!holder) return std::unexpected(holder.error());
       if (*holder && (*holder)->id != me.id && env_.alive(**holder)) {
-        ledger_.rollback(db_);
+        ledger_.rollback(scope_);
         throw Error(ExitCode::k_run_active,
                     fmt::format("job '{}' is already being run by process {}", job_, (*holder)->id),
                     "wait for it to finish, or stop it (Ctrl+C or kill) and run again; "
@@ -182,7 +182,7 @@ class Runner {
       auto l = ledger_.latest_run(job_);
       if (!l) return std::unexpected(l.error());
       latest = *l;
-      return ledger_.commit(db_);
+      return ledger_.commit(scope_);
     });
     try {
       return open_run(latest, seen, range);
@@ -205,9 +205,9 @@ class Runner {
     }
     if (!range) {
       with_retries("resuming the run", [&]() -> Result<void> {
-        if (auto r = ledger_.begin(db_); !r) return r;
+        if (auto r = ledger_.begin(scope_); !r) return r;
         if (auto r = ledger_.finish_run(latest->run_id, RunState::k_running, ""); !r) return r;
-        return ledger_.commit(db_);
+        return ledger_.commit(scope_);
       });
       latest->state = RunState::k_running;
       events_.publish(RunStarted{*latest, true, keys_ == nullptr});
@@ -215,7 +215,7 @@ class Runner {
     }
     RunRecord run;
     with_retries("starting a run", [&]() -> Result<void> {
-      if (auto r = ledger_.begin(db_); !r) return r;
+      if (auto r = ledger_.begin(scope_); !r) return r;
       if (latest && latest->state != RunState::k_completed) {
         auto r = ledger_.finish_run(latest->run_id, RunState::k_superseded,
                                     "left unfinished; a later run started over (--restart)");
@@ -225,7 +225,7 @@ class Runner {
                                   session_.cursor_scope());
       if (!id) return std::unexpected(id.error());
       run.run_id = *id;
-      return ledger_.commit(db_);
+      return ledger_.commit(scope_);
     });
     run.job = job_;
     run.start_after = range->start_after;
@@ -239,7 +239,7 @@ class Runner {
   // What one batch did, for the loop to advance on.
   void loop(RunRecord& run) {
     if (!run.watermark) return;
-    const bool same_connection = session_.source_store().sql_connection() == &db_;
+    const bool same_connection = &session_.source_store() == &session_.target_store();
     bool pushdown = session_.pushdown();
     // Batches the fast path handed back in a row; past the limit the data
     // evidently needs the engine's row-by-row path, and gets it from then on.
@@ -276,9 +276,9 @@ class Runner {
                        "{} batches in a row needed the row-by-row path ({}); using it from here on",
                        pushdown_misses, r.error().message));
           }
-          ledger_.rollback(db_);  // a row was rejected: this batch goes row by row, counting it
+          ledger_.rollback(scope_);  // a row was rejected: this batch goes row by row, counting it
           batch = BatchResult{};
-          if (auto b = ledger_.begin(db_); !b) return b;
+          if (auto b = ledger_.begin(scope_); !b) return b;
         }
         if (same_connection) {
           // Read under the write lock: the rows cannot change before the write.
@@ -366,7 +366,7 @@ class Runner {
         adopted = *r;
         if (adopted) return {};
       }
-      if (auto r = ledger_.begin(db_); !r) return r;
+      if (auto r = ledger_.begin(scope_); !r) return r;
       return write_batch();
     });
     return adopted;
@@ -410,7 +410,7 @@ class Runner {
     if (!replica_lag_.enabled()) return;
     bool told = false;
     while (!stopping()) {
-      auto lag = db_.replica_lag_ms();
+      auto lag = scope_.replica_lag_ms();
       if (!lag) {
         notice(NoticeKind::k_lag_unknown,
                fmt::format("cannot read replica lag ({}); going on without the check",
@@ -472,7 +472,7 @@ class Runner {
     if (!written->notice.empty()) notice(NoticeKind::k_slower_path, written->notice);
     if (!written->last_key) {
       batch.done = true;
-      return ledger_.commit(db_);
+      return ledger_.commit(scope_);
     }
     std::vector<RowFailure> problems;
     if (written->counters) {
@@ -507,7 +507,7 @@ class Runner {
     const auto started = env_.now();
     if (rows_.size() == 0 && in_order == nullptr) {
       batch.done = true;
-      return ledger_.commit(db_);
+      return ledger_.commit(scope_);
     }
     if (!mapped) mapper_.map(rows_, mapped_);
     batch.delta = mapped_.counters;
@@ -540,15 +540,15 @@ class Runner {
 
   void abandon(std::int64_t run_id, const std::string& message) noexcept {
     try {
-      ledger_.rollback(db_);
-      if (!ledger_.begin(db_)) return;
+      ledger_.rollback(scope_);
+      if (!ledger_.begin(scope_)) return;
       // Each step is tried even when one before it failed: what is not
       // recorded now, the next run finds unfinished.
       if (run_id != 0) ignore_failure(ledger_.finish_run(run_id, RunState::k_failed, message));
       ignore_failure(ledger_.release(job_));
-      if (!ledger_.commit(db_)) ledger_.rollback(db_);
+      if (!ledger_.commit(scope_)) ledger_.rollback(scope_);
     } catch (...) {
-      ledger_.rollback(db_);
+      ledger_.rollback(scope_);
     }
   }
 
@@ -561,10 +561,10 @@ class Runner {
             ? fmt::format("stopped by signal {}; run again to resume", summary.stopped_by_signal)
             : "";
     with_retries("closing the run", [&]() -> Result<void> {
-      if (auto r = ledger_.begin(db_); !r) return r;
+      if (auto r = ledger_.begin(scope_); !r) return r;
       if (auto r = ledger_.finish_run(run.run_id, state, message); !r) return r;
       if (auto r = ledger_.release(job_); !r) return r;
-      return ledger_.commit(db_);
+      return ledger_.commit(scope_);
     });
     events_.publish(RunFinished{run.run_id, state});
     auto latest = value_or_throw(ledger_.latest_run(job_), "reading the ledger");
@@ -582,7 +582,7 @@ class Runner {
   const RunRequest& request_;
   const RunEventStream& events_;
   const RunEnv& env_;
-  Connection& db_;
+  CommitScope& scope_;    // the target's, which the ledger joins
   KeyRangeSource* keys_;  // null for sources read in order
   Ledger& ledger_;
   BatchMapper mapper_;

@@ -112,7 +112,7 @@ SqlLedger& FileLedger::written() {
   return *tables_;
 }
 
-Result<void> FileLedger::begin(Connection& target) {
+Result<void> FileLedger::begin(CommitScope& target) {
   assert(writable_);
   SqlLedger* own = tables(true);
   if (!ready_for_writes_) {
@@ -128,7 +128,7 @@ Result<void> FileLedger::begin(Connection& target) {
   return {};
 }
 
-Result<void> FileLedger::commit(Connection& target) {
+Result<void> FileLedger::commit(CommitScope& target) {
   if (auto r = target.commit(); !r) {
     db_->rollback();
     return r;
@@ -136,7 +136,7 @@ Result<void> FileLedger::commit(Connection& target) {
   return db_->commit();
 }
 
-void FileLedger::rollback(Connection& target) noexcept {
+void FileLedger::rollback(CommitScope& target) noexcept {
   target.rollback();
   if (db_) db_->rollback();
 }

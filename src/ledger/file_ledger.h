@@ -30,9 +30,9 @@ class FileLedger final : public Ledger {
 
   std::string display_name() const override { return path_.string(); }
   bool commits_with_target() const override { return false; }
-  Result<void> begin(Connection& target) override;
-  Result<void> commit(Connection& target) override;
-  void rollback(Connection& target) noexcept override;
+  Result<void> begin(CommitScope& target) override;
+  Result<void> commit(CommitScope& target) override;
+  void rollback(CommitScope& target) noexcept override;
 
   Result<bool> exists() override;
   Result<void> create_or_migrate() override;

@@ -144,17 +144,17 @@ std::string text_column(const Value& v) {
 
 }  // namespace
 
-Result<void> SqlLedger::begin(Connection& target) {
-  assert(&target == &db_);
+Result<void> SqlLedger::begin(CommitScope& target) {
+  assert(&target == static_cast<CommitScope*>(&db_));
   return target.begin_write();
 }
 
-Result<void> SqlLedger::commit(Connection& target) {
-  assert(&target == &db_);
+Result<void> SqlLedger::commit(CommitScope& target) {
+  assert(&target == static_cast<CommitScope*>(&db_));
   return target.commit();
 }
 
-void SqlLedger::rollback(Connection& target) noexcept {
+void SqlLedger::rollback(CommitScope& target) noexcept {
   target.rollback();
 }
 

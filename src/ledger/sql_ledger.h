@@ -21,9 +21,9 @@ class SqlLedger final : public Ledger {
   std::string display_name() const override { return db_.display_name(); }
   bool commits_with_target() const override { return true; }
   // REQUIRES: `target` is the store holding the tables.
-  Result<void> begin(Connection& target) override;
-  Result<void> commit(Connection& target) override;
-  void rollback(Connection& target) noexcept override;
+  Result<void> begin(CommitScope& target) override;
+  Result<void> commit(CommitScope& target) override;
+  void rollback(CommitScope& target) noexcept override;
 
   Result<bool> exists() override;
   Result<void> create_or_migrate() override;
