@@ -156,41 +156,6 @@ class CommitScope {
   virtual Result<std::optional<std::int64_t>> replica_lag_ms() { return std::nullopt; }
 };
 
-// A store that speaks SQL: what the ledger and the SQL connectors stand on.
-// Transactions are explicit.
-class Connection : public Store, public CommitScope {
- public:
-  Connection* sql_connection() override { return this; }
-  CommitScope* commit_scope() override { return this; }
-
-  // Throws Error(k_access_denied) unless this session may read `table`,
-  // write `columns` of it (and insert rows when `inserts`), and, when
-  // `with_ledger`, create or write the ledger's tables. Stores without
-  // privileges do nothing.
-  virtual void verify_write_privileges(std::string_view table, std::span<const std::string> columns,
-                                       bool inserts, bool with_ledger) {
-    (void)table, (void)columns, (void)inserts, (void)with_ledger;
-  }
-
-  // Runs a statement written with this store's placeholders (see
-  // placeholder()) bound to `params` in order; returns the number of rows it
-  // changed. The text is never rewritten: a filter's own `?` stays as it is.
-  virtual Result<std::int64_t> execute(std::string_view sql,
-                                       std::span<const Value> params = {}) = 0;
-  // Runs a query, calling `on_row` for each result row.
-  virtual Result<void> query(std::string_view sql, std::span<const Value> params,
-                             const RowCallback& on_row) = 0;
-
-  // Quotes an identifier for this store's SQL dialect.
-  virtual std::string quote(std::string_view identifier) const = 0;
-  // The `n`th parameter (from 1) of a statement in this store's SQL;
-  // sql::Placeholders numbers a statement's parameters with it.
-  virtual std::string placeholder(std::size_t n) const = 0;
-
-  // Current UTC time as the ledger records it (ISO-8601).
-  static std::string now_utc();
-};
-
 // `store` as the connector's own type `T`: a store made by one connector
 // handed to another is a bug, caught here rather than read as garbage.
 template <class T>

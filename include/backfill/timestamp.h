@@ -29,6 +29,10 @@ std::optional<std::int64_t> parse_timestamp_text(std::string_view text);
 // nullopt outside k_min_timestamp_ms..k_max_timestamp_ms.
 std::optional<std::int64_t> epoch_number_to_ms(double number);
 
+// The current UTC time as the ledger, the logs and the events record it:
+// `2026-01-28T10:00:00.123Z`.
+std::string now_utc_text();
+
 // Formats as `2026-01-28T10:00:00.123Z`.
 // REQUIRES: k_min_timestamp_ms <= epoch_ms <= k_max_timestamp_ms.
 std::string format_timestamp_ms(std::int64_t epoch_ms);

@@ -1,8 +1,6 @@
-#include <fmt/chrono.h>
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <chrono>
 
 #include "backfill/connector.h"
 
@@ -76,11 +74,6 @@ std::string ConnectorSettings::text(std::string_view name, std::string fallback)
   const auto* t = std::get_if<std::string>(&s->value);
   if (t == nullptr) refuse(*s, "must be a string");
   return *t;
-}
-
-std::string Connection::now_utc() {
-  auto now = std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
-  return fmt::format("{:%Y-%m-%dT%H:%M:%S}Z", now);
 }
 
 }  // namespace backfill

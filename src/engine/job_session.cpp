@@ -9,6 +9,7 @@
 #include <ranges>
 #include <set>
 
+#include "connectors/sql/sql_connection.h"
 #include "engine/result_or_throw.h"
 
 namespace backfill {

@@ -1,4 +1,5 @@
 #include "backfill/runner.h"
+#include "backfill/timestamp.h"
 
 #include <fmt/format.h>
 
@@ -231,7 +232,7 @@ class Runner {
     run.start_after = range->start_after;
     run.watermark = range->watermark;
     run.total_estimate = range->total;
-    run.started_at = Connection::now_utc();
+    run.started_at = now_utc_text();
     events_.publish(RunStarted{run, false, keys_ == nullptr});
     return run;
   }

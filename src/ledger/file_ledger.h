@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "backfill/ledger.h"
+#include "connectors/sql/sql_connection.h"
 
 namespace backfill {
 

@@ -62,7 +62,7 @@ bool Owner::alive() const {
   if (mid == std::string::npos) return true;  // not ours to judge
   if (id.substr(0, mid) != host_name()) {
     auto beat = parse_timestamp_text(heartbeat_at);
-    auto now = parse_timestamp_text(Connection::now_utc());
+    auto now = parse_timestamp_text(now_utc_text());
     return !beat || !now || *now - *beat < k_stale_heartbeat_ms;
   }
   long pid = std::strtol(id.c_str() + mid + 1, nullptr, 10);

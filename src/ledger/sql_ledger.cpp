@@ -291,7 +291,7 @@ Result<std::optional<Owner>> SqlLedger::holder(const std::string& job) {
 
 Result<void> SqlLedger::claim(const std::string& job, const Owner& owner) {
   assert(db_.in_transaction());
-  std::string now = Connection::now_utc();
+  std::string now = now_utc_text();
   Value params[] = {Value(owner.id), Value(now), Value(now), Value(job)};
   auto changed =
       execute("UPDATE _backfill_jobs SET owner = ?, claimed_at = ?, heartbeat_at = ? WHERE job = ?",
@@ -370,12 +370,9 @@ Result<std::int64_t> SqlLedger::start_run(const std::string& job,
   auto r = query("SELECT next_run_id - 1 FROM _backfill_ledger", {},
                  [&](std::span<const Value> row) { run_id = int_column(row[0]); });
   if (!r) return std::unexpected(r.error());
-  Value params[] = {Value(run_id),
-                    Value(job),
-                    Value(Connection::now_utc()),
-                    optional_key(start_after),
-                    optional_key(watermark),
-                    Value(total_estimate),
+  Value params[] = {Value(run_id),           Value(job),
+                    Value(now_utc_text()),   optional_key(start_after),
+                    optional_key(watermark), Value(total_estimate),
                     Value(redact(scope))};
   auto ins = execute(
       "INSERT INTO _backfill_runs (run_id, job, state, started_at, start_after, watermark, "
@@ -389,7 +386,7 @@ Result<std::int64_t> SqlLedger::start_run(const std::string& job,
 Result<void> SqlLedger::finish_run(std::int64_t run_id, RunState state,
                                    const std::string& message) {
   Value params[] = {Value(std::string(to_string(state))),
-                    state == RunState::k_running ? Value() : Value(Connection::now_utc()),
+                    state == RunState::k_running ? Value() : Value(now_utc_text()),
                     message.empty() ? Value() : Value(redact(message)), Value(run_id)};
   auto r = execute(
       "UPDATE _backfill_runs SET state = ?, finished_at = ?, message = ? WHERE run_id = ?", params);
@@ -400,7 +397,7 @@ Result<void> SqlLedger::finish_run(std::int64_t run_id, RunState state,
 Result<void> SqlLedger::record_batch(std::int64_t run_id, const Key& first_key, const Key& last_key,
                                      const RowCounters& d, std::int64_t duration_ms) {
   assert(db_.in_transaction());
-  std::string now = Connection::now_utc();
+  std::string now = now_utc_text();
   Value run{run_id};
   Value ins[] = {run,
                  Value(key_to_json(first_key)),
@@ -435,7 +432,7 @@ Result<void> SqlLedger::record_batch(std::int64_t run_id, const Key& first_key, 
 
 Result<void> SqlLedger::record_failures(std::int64_t run_id,
                                         const std::vector<RowFailure>& failures) {
-  std::string now = Connection::now_utc();
+  std::string now = now_utc_text();
   std::vector<std::pair<std::string, std::int64_t>> room;  // kind -> rows still allowed
   for (const RowFailure& f : failures) {
     auto it = std::ranges::find(room, f.kind, &std::pair<std::string, std::int64_t>::first);

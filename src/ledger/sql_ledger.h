@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "backfill/ledger.h"
+#include "connectors/sql/sql_connection.h"
 
 namespace backfill {
 

@@ -1,5 +1,7 @@
 #include "backfill/timestamp.h"
 
+#include <chrono>
+
 #include <algorithm>
 #include <cassert>
 
@@ -165,6 +167,12 @@ std::string format_timestamp_ms(std::int64_t epoch_ms) {
   put(17, ms_of_day / 1000 % 60, 2);
   put(20, ms_of_day % 1000, 3);
   return out;
+}
+
+std::string now_utc_text() {
+  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::system_clock::now().time_since_epoch());
+  return format_timestamp_ms(now.count());
 }
 
 }  // namespace backfill

@@ -5,6 +5,7 @@
 
 #include "backfill/output.h"
 #include "backfill/report.h"
+#include "backfill/timestamp.h"
 
 namespace backfill {
 
@@ -93,7 +94,7 @@ void ProgressReporter::batch(const Progress& p) {
           with_commas(static_cast<std::int64_t>(p.rows_per_second)), duration_text(eta));
     bar_drawn_ = true;
   } else {
-    print("{} progress {}/{} ({:.1f}%), {} updated, {} rows/s, ETA {}\n", Connection::now_utc(),
+    print("{} progress {}/{} ({:.1f}%), {} updated, {} rows/s, ETA {}\n", now_utc_text(),
           with_commas(p.processed), with_commas(p.total), fraction * 100, with_commas(p.updated),
           with_commas(static_cast<std::int64_t>(p.rows_per_second)), duration_text(eta));
   }

@@ -5,6 +5,7 @@
 
 #include "backfill/output.h"
 #include "backfill/report.h"
+#include "backfill/timestamp.h"
 #include "report/json_writer.h"
 #include "report/report_parts.h"
 
@@ -191,7 +192,7 @@ std::string run_event_json(const RunEvent& event) {
       [&](const auto& e) {
         using E = std::decay_t<decltype(e)>;
         if constexpr (std::is_same_v<E, RunStarted>) {
-          w.member("event", "started").member("at", Connection::now_utc());
+          w.member("event", "started").member("at", now_utc_text());
           w.member("job", e.run.job).member("run_id", e.run.run_id).member("resumed", e.resumed);
           w.member("in_order", e.in_order);
           w.member("rows_in_range", e.run.total_estimate).member("rows_done", e.run.counters.read);
@@ -199,7 +200,7 @@ std::string run_event_json(const RunEvent& event) {
           write_key(w, "up_to", e.run.watermark);
           write_key(w, "cursor", e.run.cursor);
         } else if constexpr (std::is_same_v<E, BatchCommitted>) {
-          w.member("event", "batch").member("at", Connection::now_utc());
+          w.member("event", "batch").member("at", now_utc_text());
           w.member("run_id", e.run_id).member("batch", e.batch_no);
           write_key(w, "first_key", e.first_key);
           write_key(w, "last_key", e.last_key);
@@ -210,16 +211,16 @@ std::string run_event_json(const RunEvent& event) {
               .member("updated", e.progress.updated)
               .member("rows_per_second", e.progress.rows_per_second);
         } else if constexpr (std::is_same_v<E, RunNotice>) {
-          w.member("event", "notice").member("at", Connection::now_utc());
+          w.member("event", "notice").member("at", now_utc_text());
           w.member("kind", to_string(e.kind)).member("message", e.message);
         } else if constexpr (std::is_same_v<E, RunFinished>) {
-          w.member("event", "finished").member("at", Connection::now_utc());
+          w.member("event", "finished").member("at", now_utc_text());
           w.member("run_id", e.run_id).member("state", to_string(e.state));
         } else if constexpr (std::is_same_v<E, RunSummarized>) {
           w.member("event", "summary");
           write_summary_members(w, *e.spec, *e.summary);
         } else if constexpr (std::is_same_v<E, RunFailed>) {
-          w.member("event", "failed").member("at", Connection::now_utc());
+          w.member("event", "failed").member("at", now_utc_text());
           w.member("message", e.message).member("hint", e.hint).member("exit_code", e.exit_code);
         }
       },

@@ -99,9 +99,9 @@ class MemoryRunnerTest : public ::testing::Test {
     EXPECT_EQ(summary.run.batches, k_rows / k_batch);
     ASSERT_EQ(summary.filled.size(), 1u) << "the sink counts coverage";
     EXPECT_EQ(summary.filled[0], k_rows);
-    EXPECT_TRUE(std::ranges::all_of(table_.times_written,
-                                    [](const auto& row) { return row.second == 1; }))
-        << "no row written twice";
+    EXPECT_TRUE(std::ranges::all_of(table_.times_written, [](const auto& row) {
+      return row.second == 1;
+    })) << "no row written twice";
   }
 
   SqliteTestFolder folder_;  // holds the job file's folder and the ledger file
@@ -155,9 +155,9 @@ TEST_F(MemoryRunnerTest, ACommitWhoseAnswerWasLostIsRedoneAndWritesNoRowTwice) {
   EXPECT_EQ(summary.run.state, RunState::k_completed);
   EXPECT_EQ(filled(), k_rows);
   EXPECT_EQ(table_.times_written.size(), static_cast<std::size_t>(k_rows));
-  EXPECT_TRUE(std::ranges::all_of(table_.times_written,
-                                  [](const auto& row) { return row.second == 1; }))
-      << "no row written twice";
+  EXPECT_TRUE(std::ranges::all_of(table_.times_written, [](const auto& row) {
+    return row.second == 1;
+  })) << "no row written twice";
   EXPECT_EQ(summary.run.counters.updated, k_rows - k_batch)
       << "the lost batch's rows were written, but its record was lost with the answer";
 }
@@ -182,8 +182,7 @@ TEST_F(MemoryRunnerTest, AStopBetweenBatchesEndsTheRunAndTheNextResumesWhereItSt
 TEST_F(MemoryRunnerTest, AStoreLostForGoodStopsTheRunAndTheNextResumesFromTheLedger) {
   MemoryFaults faults{.dropped_from_commit = 6};
   MemoryEnv env(table_, faults);
-  expect_refused([&] { run(env, {"options.max_retries=2"}); }, ExitCode::k_failed,
-                 "went away");
+  expect_refused([&] { run(env, {"options.max_retries=2"}); }, ExitCode::k_failed, "went away");
   const std::int64_t done = written();
   EXPECT_GT(done, 0);
   MemoryFaults healthy;

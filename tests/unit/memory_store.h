@@ -36,7 +36,7 @@ struct MemoryTable {
   std::string name;
   std::vector<std::string> columns;
   std::map<std::int64_t, std::vector<Value>> rows;  // by key: every column, the key first
-  std::map<std::int64_t, int> times_written;          // by key: committed writes that changed it
+  std::map<std::int64_t, int> times_written;        // by key: committed writes that changed it
 
   std::size_t column(std::string_view name_of) const {
     return static_cast<std::size_t>(std::ranges::find(columns, name_of) - columns.begin());
@@ -53,7 +53,8 @@ class MemoryStore final : public Store, public CommitScope {
     TableSchema schema;
     schema.name = table_.name;
     for (const std::string& c : table_.columns)
-      schema.columns.push_back({c, c == table_.columns[0] ? "integer" : "any", c == table_.columns[0]});
+      schema.columns.push_back(
+          {c, c == table_.columns[0] ? "integer" : "any", c == table_.columns[0]});
     schema.primary_key = {table_.columns[0]};
     return schema;
   }
@@ -154,7 +155,8 @@ class MemorySource final : public Source, public KeyRangeSource {
   }
 
  private:
-  std::map<std::int64_t, std::vector<Value>>::iterator first_after(const std::optional<Key>& after) {
+  std::map<std::int64_t, std::vector<Value>>::iterator first_after(
+      const std::optional<Key>& after) {
     return after ? table_.rows.upper_bound(std::get<std::int64_t>((*after)[0]))
                  : table_.rows.begin();
   }

@@ -522,7 +522,7 @@ TEST_F(SqliteConnectorTest, OwnerOfThisProcessIsAliveAndADeadOneIsNot) {
 }
 
 TEST_F(SqliteConnectorTest, OwnerOnAnotherMachineLivesWhileItsHeartbeatIsFresh) {
-  const std::int64_t now = *parse_timestamp_text(Connection::now_utc());
+  const std::int64_t now = *parse_timestamp_text(now_utc_text());
   Owner fresh{"other-host:42:7", format_timestamp_ms(now - std::int64_t{60} * 1000)};
   EXPECT_TRUE(fresh.alive());
   Owner stale{"other-host:42:7", format_timestamp_ms(now - Owner::k_stale_heartbeat_ms - 1000)};

@@ -8,7 +8,7 @@
 #include <unordered_set>
 #include <vector>
 
-#include "backfill/connector.h"
+#include "connectors/sql/sql_connection.h"
 
 namespace backfill::postgres {
 

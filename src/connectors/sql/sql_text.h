@@ -11,8 +11,8 @@
 #include <string>
 #include <string_view>
 
-#include "backfill/connector.h"
 #include "backfill/job.h"
+#include "connectors/sql/sql_connection.h"
 
 namespace backfill::sql {
 

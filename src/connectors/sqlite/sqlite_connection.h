@@ -7,7 +7,7 @@
 #include <string>
 #include <unordered_map>
 
-#include "backfill/connector.h"
+#include "connectors/sql/sql_connection.h"
 
 namespace backfill::sqlite {
 
