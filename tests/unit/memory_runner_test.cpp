@@ -12,6 +12,7 @@
 #include "backfill/run_env.h"
 #include "backfill/runner.h"
 #include "memory_store.h"
+#include "run_expectations.h"
 #include "sqlite_test_folder.h"
 
 namespace backfill {
@@ -80,23 +81,8 @@ class MemoryRunnerTest : public ::testing::Test {
     return run_job(session, RunRequest{.restart = false, .stop_signal = stop, .env = &env}, events);
   }
 
-  template <class Attempt>
-  static void expect_refused(Attempt&& attempt, ExitCode code, const std::string& phrase) {
-    try {
-      attempt();
-      ADD_FAILURE() << "the run reported success; expected an error with " << phrase;
-    } catch (const Error& e) {
-      EXPECT_EQ(e.code(), code) << e.what();
-      EXPECT_NE(std::string(e.what()).find(phrase), std::string::npos) << e.what();
-    }
-  }
-
   void expect_complete_and_exact(const RunSummary& summary) const {
-    EXPECT_EQ(summary.run.state, RunState::k_completed);
-    EXPECT_EQ(filled(), k_rows);
-    EXPECT_EQ(summary.run.counters.read, k_rows);
-    EXPECT_EQ(summary.run.counters.updated, k_rows);
-    EXPECT_EQ(summary.run.batches, k_rows / k_batch);
+    backfill::expect_complete_and_exact(summary, filled(), k_rows, k_rows / k_batch);
     ASSERT_EQ(summary.filled.size(), 1u) << "the sink counts coverage";
     EXPECT_EQ(summary.filled[0], k_rows);
     EXPECT_TRUE(std::ranges::all_of(table_.times_written, [](const auto& row) {
@@ -182,7 +168,8 @@ TEST_F(MemoryRunnerTest, AStopBetweenBatchesEndsTheRunAndTheNextResumesWhereItSt
 TEST_F(MemoryRunnerTest, AStoreLostForGoodStopsTheRunAndTheNextResumesFromTheLedger) {
   MemoryFaults faults{.dropped_from_commit = 6};
   MemoryEnv env(table_, faults);
-  expect_refused([&] { run(env, {"options.max_retries=2"}); }, ExitCode::k_failed, "went away");
+  expect_refused([&] { run(env, {"options.max_retries=2"}); }, ExitCode::k_failed,
+                 "server closed the connection");
   const std::int64_t done = written();
   EXPECT_GT(done, 0);
   MemoryFaults healthy;

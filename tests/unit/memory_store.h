@@ -17,19 +17,11 @@
 
 #include "backfill/connector.h"
 #include "backfill/mapping_plan.h"
+#include "commit_faults.h"
 
 namespace backfill::memory {
 
-// What goes wrong, and when. Commits are counted from 1.
-struct MemoryFaults {
-  int busy_begins = 0;          // so many begins find the store locked
-  int lost_commit = 0;          // this commit applies, then says the connection was lost
-  int failed_commit = 0;        // this commit does not apply, and says the connection was lost
-  int dropped_from_commit = 0;  // from this commit on, nothing applies
-  int stop_after_commit = 0;    // raise the stop signal once this commit applied
-  std::atomic<int>* stop = nullptr;
-  int commits = 0;
-};
+using MemoryFaults = CommitFaults;
 
 // One table; columns[0] is its integer key.
 struct MemoryTable {
@@ -61,29 +53,22 @@ class MemoryStore final : public Store, public CommitScope {
   CommitScope* commit_scope() override { return this; }
 
   Result<void> begin_write() override {
-    if (faults_.busy_begins > 0) {
-      --faults_.busy_begins;
-      return fail(Failure::Kind::k_busy, "the table is locked");
-    }
-    before_ = table_.rows;
-    times_written_before_ = table_.times_written;
-    in_transaction_ = true;
-    return {};
+    return faults_.begin([this]() -> Result<void> {
+      before_ = table_.rows;
+      times_written_before_ = table_.times_written;
+      in_transaction_ = true;
+      return {};
+    });
   }
   bool in_transaction() const override { return in_transaction_; }
   Result<void> commit() override {
-    const int n = ++faults_.commits;
-    if (n == faults_.failed_commit ||
-        (faults_.dropped_from_commit > 0 && n >= faults_.dropped_from_commit)) {
-      rollback();
-      return fail(Failure::Kind::k_transient, "the store went away before the commit");
-    }
-    in_transaction_ = false;
-    before_.clear();
-    if (n == faults_.stop_after_commit) faults_.stop->store(2);
-    if (n == faults_.lost_commit)
-      return fail(Failure::Kind::k_transient, "the store went away during the commit");
-    return {};
+    return faults_.commit(
+        [this]() -> Result<void> {
+          in_transaction_ = false;
+          before_.clear();
+          return {};
+        },
+        [this] { rollback(); });
   }
   void rollback() noexcept override {
     if (!in_transaction_) return;

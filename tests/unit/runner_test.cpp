@@ -15,8 +15,10 @@
 #include "backfill/ledger.h"
 #include "backfill/run_env.h"
 #include "backfill/runner.h"
+#include "commit_faults.h"
 #include "connectors/sqlite/sqlite_connection.h"
 #include "connectors/sqlite/sqlite_connector.h"
+#include "run_expectations.h"
 #include "sqlite_test_folder.h"
 
 namespace backfill {
@@ -25,16 +27,8 @@ namespace {
 constexpr int k_rows = 1000;
 constexpr int k_batch = 100;
 
-// What goes wrong, and when: counted over the store's main connection.
-struct Faults {
-  int busy_begins = 0;          // so many BEGINs find the database locked
-  int lost_commit = 0;          // this COMMIT (from 1) applies, then reports the connection lost
-  int failed_commit = 0;        // this COMMIT does not apply, and reports the connection lost
-  int stop_after_commit = 0;    // raise the stop signal once this COMMIT applied
-  int dropped_from_commit = 0;  // from this COMMIT on, the connection is gone: nothing applies
-  std::atomic<int>* stop = nullptr;
-  int commits = 0;
-};
+// Faults on the store's main connection.
+using Faults = CommitFaults;
 
 class FaultySqliteConnection final : public sqlite::SqliteConnection {
  public:
@@ -42,26 +36,10 @@ class FaultySqliteConnection final : public sqlite::SqliteConnection {
       : SqliteConnection(std::move(path), options), faults_(faults) {}
 
   Result<void> begin_write() override {
-    if (faults_.busy_begins > 0) {
-      --faults_.busy_begins;
-      return fail(Failure::Kind::k_busy, "database is locked");
-    }
-    return SqliteConnection::begin_write();
+    return faults_.begin([this] { return SqliteConnection::begin_write(); });
   }
-
   Result<void> commit() override {
-    const int n = ++faults_.commits;
-    if (n == faults_.failed_commit ||
-        (faults_.dropped_from_commit > 0 && n >= faults_.dropped_from_commit)) {
-      rollback();
-      return fail(Failure::Kind::k_transient, "server closed the connection unexpectedly");
-    }
-    auto r = SqliteConnection::commit();
-    if (!r) return r;
-    if (n == faults_.stop_after_commit) faults_.stop->store(2);
-    if (n == faults_.lost_commit)
-      return fail(Failure::Kind::k_transient, "server closed the connection unexpectedly");
-    return r;
+    return faults_.commit([this] { return SqliteConnection::commit(); }, [this] { rollback(); });
   }
 
  private:
@@ -158,26 +136,9 @@ class RunnerTest : public ::testing::Test {
     return run_job(session, RunRequest{.restart = false, .stop_signal = stop, .env = &env}, events);
   }
 
-  // `attempt` must end in an Error with `code` whose message holds `phrase`:
-  // a run that reports success here did nothing it should have.
-  template <class Attempt>
-  static void expect_refused(Attempt&& attempt, ExitCode code, const std::string& phrase) {
-    try {
-      attempt();
-      ADD_FAILURE() << "the run reported success; expected an error with " << phrase;
-    } catch (const Error& e) {
-      EXPECT_EQ(e.code(), code) << e.what();
-      EXPECT_NE(std::string(e.what()).find(phrase), std::string::npos) << e.what();
-    }
-  }
-
   // A completed run that filled every row and counted each exactly once.
   void expect_complete_and_exact(const RunSummary& summary) const {
-    EXPECT_EQ(summary.run.state, RunState::k_completed);
-    EXPECT_EQ(filled(), k_rows);
-    EXPECT_EQ(summary.run.counters.read, k_rows);
-    EXPECT_EQ(summary.run.counters.updated, k_rows);
-    EXPECT_EQ(summary.run.batches, k_rows / k_batch);
+    backfill::expect_complete_and_exact(summary, filled(), k_rows, k_rows / k_batch);
   }
 
   SqliteTestFolder store_;
