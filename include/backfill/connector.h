@@ -106,6 +106,15 @@ class Store {
   // store's SQL (and PostgreSQL's push-down) on which payloads are JSON.
   virtual std::size_t deepest_json() const { return Mapping::k_default_deepest_json; }
 
+  // Throws Error(k_access_denied) unless this session may read `table`,
+  // write `columns` of it (and insert rows when `inserts`), and, when
+  // `with_ledger`, create or write the ledger's tables. Stores without
+  // privileges do nothing.
+  virtual void verify_write_privileges(std::string_view table, std::span<const std::string> columns,
+                                       bool inserts, bool with_ledger) {
+    (void)table, (void)columns, (void)inserts, (void)with_ledger;
+  }
+
   // This store's SQL connection, or nullptr when it speaks no SQL.
   virtual Connection* sql_connection() { return nullptr; }
   // What a batch's writes into this store commit in; nullptr when it cannot
@@ -122,7 +131,7 @@ class Store {
 // The unit a batch's writes commit in, which the ledger joins: in the
 // target's own transaction, or, with the ledger apart, just before the
 // ledger's. Every target a run writes offers one (Store::commit_scope()).
-// Thread contract: the runner's thread only.
+// Thread contract: as the Store offering it, one thread at a time.
 class CommitScope {
  public:
   virtual ~CommitScope() = default;

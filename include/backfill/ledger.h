@@ -119,7 +119,8 @@ class Ledger {
 };
 
 // The ledger in the target's own store (`target` outlives it).
-std::unique_ptr<Ledger> ledger_in_store(Connection& target);
+// REQUIRES: `target` speaks SQL (Store::sql_connection()).
+std::unique_ptr<Ledger> ledger_in_store(Store& target);
 // The ledger in the SQLite file at `path`, created on the first write when
 // `writable`; read-only, a missing file is a ledger that does not exist yet.
 // `target` is refused when it is that same file.

@@ -1,5 +1,6 @@
 // Timestamp parsing and formatting for the `timestamp` field type.
-// Thread contract: plain values and pure functions, safe from any thread.
+// Thread contract: plain values and functions, safe from any thread; all
+// pure but now_utc_text(), which reads the clock.
 #pragma once
 
 #include <cstdint>

@@ -9,7 +9,6 @@
 #include <ranges>
 #include <set>
 
-#include "connectors/sql/sql_connection.h"
 #include "engine/result_or_throw.h"
 
 namespace backfill {
@@ -109,7 +108,8 @@ JobSession::JobSession(JobSpec spec, Access access, const RunEnv& env) : spec_(s
   commit_scope_ = target_store->commit_scope();
   if (commit_scope_ == nullptr) {
     throw Error(ExitCode::k_job_invalid,
-                fmt::format("target {} cannot be written", target_store->display_name()),
+                fmt::format("{} can only be a source: a run cannot write into it",
+                            target_store->display_name()),
                 "write into a SQLite or PostgreSQL table");
   }
   if (spec_.ledger_file.empty() && target_store->sql_connection() == nullptr) {
@@ -138,7 +138,7 @@ JobSession::JobSession(JobSpec spec, Access access, const RunEnv& env) : spec_(s
     checks_.push_back("each batch is mapped and written by one statement in the database");
   mapping_ = new_mapping();
   if (spec_.ledger_file.empty()) {
-    ledger_ = ledger_in_store(*target_->sql_connection());
+    ledger_ = ledger_in_store(*target_);
   } else {
     ledger_ = open_ledger_file(spec_.ledger_file.string(), writable, *target_store);
     // Every command refuses what a run would: the target itself, or a file
@@ -363,8 +363,7 @@ void JobSession::verify_write_privileges() {
   const bool inserts = spec_.target.mode == WriteMode::k_upsert ||
                        spec_.target.mode == WriteMode::k_insert_if_absent;
   const bool ledger_in_target = spec_.ledger_file.empty();
-  if (Connection* sql = target_->sql_connection())
-    sql->verify_write_privileges(spec_.target.table, columns, inserts, ledger_in_target);
+  target_->verify_write_privileges(spec_.target.table, columns, inserts, ledger_in_target);
   if (!ledger_in_target) {
     // What a run needs of the ledger's file, before it writes anything:
     // the file writable, and its folder too (SQLite's journal goes there).
@@ -387,8 +386,9 @@ void JobSession::verify_write_privileges() {
                   "is taken from the job file's folder)");
     }
   }
-  checks_.push_back(ledger_in_target ? "target is writable: its columns, and the ledger's tables"
-                                     : "target is writable: its columns");
+  if (target_->sql_connection() != nullptr)
+    checks_.push_back(ledger_in_target ? "target is writable: its columns, and the ledger's tables"
+                                       : "target is writable: its columns");
 }
 
 void JobSession::verify_storage_thoroughly() {

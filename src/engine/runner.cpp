@@ -240,6 +240,8 @@ class Runner {
   // What one batch did, for the loop to advance on.
   void loop(RunRecord& run) {
     if (!run.watermark) return;
+    // In place the source and the target are one store (the session opens
+    // another for the target across stores, even of the same database).
     const bool same_connection = &session_.source_store() == &session_.target_store();
     bool pushdown = session_.pushdown();
     // Batches the fast path handed back in a row; past the limit the data

@@ -70,8 +70,10 @@ bool Owner::alive() const {
   return !ticks.empty() && ticks == id.substr(last + 1);
 }
 
-std::unique_ptr<Ledger> ledger_in_store(Connection& target) {
-  return std::make_unique<SqlLedger>(target);
+std::unique_ptr<Ledger> ledger_in_store(Store& target) {
+  Connection* sql = target.sql_connection();
+  if (sql == nullptr) throw std::logic_error("the ledger kept in a store that speaks no SQL");
+  return std::make_unique<SqlLedger>(*sql);
 }
 
 }  // namespace backfill

@@ -78,6 +78,7 @@ class MemoryRunnerTest : public ::testing::Test {
                  const std::atomic<int>* stop = nullptr) {
     JobSession session(spec(overrides), JobSession::Access::k_write, env);
     RunEventStream events;
+    events.subscribe(notices_);
     return run_job(session, RunRequest{.restart = false, .stop_signal = stop, .env = &env}, events);
   }
 
@@ -88,9 +89,11 @@ class MemoryRunnerTest : public ::testing::Test {
     EXPECT_TRUE(std::ranges::all_of(table_.times_written, [](const auto& row) {
       return row.second == 1;
     })) << "no row written twice";
+    EXPECT_EQ(table_.times_written.size(), static_cast<std::size_t>(k_rows));
   }
 
   SqliteTestFolder folder_;  // holds the job file's folder and the ledger file
+  NoticeCounter notices_;
   MemoryTable table_;
 };
 
@@ -130,6 +133,8 @@ TEST_F(MemoryRunnerTest, ACommitThatNeverAppliedIsRedone) {
   MemoryFaults faults{.failed_commit = 4};
   MemoryEnv env(table_, faults);
   expect_complete_and_exact(run(env));
+  EXPECT_EQ(notices_.count(NoticeKind::k_retry), 1);
+  EXPECT_EQ(notices_.count(NoticeKind::k_commit_adopted), 0);
 }
 
 TEST_F(MemoryRunnerTest, ACommitWhoseAnswerWasLostIsRedoneAndWritesNoRowTwice) {
@@ -146,6 +151,9 @@ TEST_F(MemoryRunnerTest, ACommitWhoseAnswerWasLostIsRedoneAndWritesNoRowTwice) {
   })) << "no row written twice";
   EXPECT_EQ(summary.run.counters.updated, k_rows - k_batch)
       << "the lost batch's rows were written, but its record was lost with the answer";
+  EXPECT_EQ(summary.run.counters.skipped, k_batch) << "the redo read them filled already";
+  EXPECT_EQ(summary.run.counters.read, k_rows);
+  EXPECT_EQ(notices_.count(NoticeKind::k_retry), 1);
 }
 
 TEST_F(MemoryRunnerTest, AStopBetweenBatchesEndsTheRunAndTheNextResumesWhereItStopped) {

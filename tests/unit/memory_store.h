@@ -3,11 +3,10 @@
 // speaks no SQL, so its jobs keep their ledger apart (job.ledger), as every
 // target without SQL must; the engine reaches it only through the Store,
 // CommitScope, Source, KeyRangeSource and Sink interfaces.
-// Thread contract: one thread at a time; the tests turn read-ahead off.
+// Thread contract: one thread at a time; in place a run reads no batch ahead.
 #pragma once
 
 #include <algorithm>
-#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -28,7 +27,8 @@ struct MemoryTable {
   std::string name;
   std::vector<std::string> columns;
   std::map<std::int64_t, std::vector<Value>> rows;  // by key: every column, the key first
-  std::map<std::int64_t, int> times_written;        // by key: committed writes that changed it
+  // By key: how many committed batches asked the sink to write the row.
+  std::map<std::int64_t, int> times_written;
 
   std::size_t column(std::string_view name_of) const {
     return static_cast<std::size_t>(std::ranges::find(columns, name_of) - columns.begin());
@@ -53,6 +53,7 @@ class MemoryStore final : public Store, public CommitScope {
   CommitScope* commit_scope() override { return this; }
 
   Result<void> begin_write() override {
+    if (in_transaction_) return fail(Failure::Kind::k_permanent, "a transaction is open already");
     return faults_.begin([this]() -> Result<void> {
       before_ = table_.rows;
       times_written_before_ = table_.times_written;
@@ -159,12 +160,14 @@ class MemorySource final : public Source, public KeyRangeSource {
 // Updates rows by key under each field's write policy.
 class MemorySink final : public Sink, public CoverageCounter {
  public:
-  MemorySink(MemoryTable& table, std::shared_ptr<const MappingPlan> plan)
-      : table_(table), plan_(std::move(plan)) {}
+  MemorySink(MemoryStore& store, std::shared_ptr<const MappingPlan> plan)
+      : store_(store), table_(store.table()), plan_(std::move(plan)) {}
 
   void validate() override {}
   Result<void> write(const WriteBatch& batch, std::vector<WriteOutcome>& outcomes,
                      std::vector<std::string>& row_errors) override {
+    if (!store_.in_transaction())
+      return fail(Failure::Kind::k_permanent, "a write outside the commit scope");
     outcomes.assign(batch.size(), WriteOutcome::k_guarded);
     row_errors.assign(batch.size(), std::string());
     const auto& fields = plan_->fields();
@@ -175,6 +178,7 @@ class MemorySink final : public Sink, public CoverageCounter {
         outcomes[i] = WriteOutcome::k_no_target;
         continue;
       }
+      ++table_.times_written[found->first];
       for (std::size_t f = 0; f < fields.size(); ++f) {
         const Value& v = cells[batch.key_width + f];
         Value& stored = found->second[table_.column(fields[f].column)];
@@ -183,7 +187,6 @@ class MemorySink final : public Sink, public CoverageCounter {
         stored = v;
         outcomes[i] = WriteOutcome::k_written;
       }
-      if (outcomes[i] == WriteOutcome::k_written) ++table_.times_written[found->first];
     }
     return {};
   }
@@ -200,6 +203,7 @@ class MemorySink final : public Sink, public CoverageCounter {
   }
 
  private:
+  MemoryStore& store_;
   MemoryTable& table_;
   std::shared_ptr<const MappingPlan> plan_;
 };
@@ -218,7 +222,7 @@ class MemoryConnector final : public Connector {
   }
   std::unique_ptr<Sink> make_sink(Store& store, const Endpoint&,
                                   std::shared_ptr<const MappingPlan> plan) const override {
-    return std::make_unique<MemorySink>(store_cast<MemoryStore>(store).table(), std::move(plan));
+    return std::make_unique<MemorySink>(store_cast<MemoryStore>(store), std::move(plan));
   }
 
  private:

@@ -7,6 +7,9 @@
 #include <cstdint>
 #include <string>
 
+#include <algorithm>
+#include <vector>
+
 #include "backfill/error.h"
 #include "backfill/run_event.h"
 
@@ -24,6 +27,18 @@ void expect_refused(Attempt&& attempt, ExitCode code, const std::string& phrase)
     EXPECT_NE(std::string(e.what()).find(phrase), std::string::npos) << e.what();
   }
 }
+
+// The notices a run published, by kind.
+class NoticeCounter final : public RunSubscriber {
+ public:
+  void on_event(const RunEvent& event) override {
+    if (const auto* n = std::get_if<RunNotice>(&event)) kinds_.push_back(n->kind);
+  }
+  int count(NoticeKind kind) const { return static_cast<int>(std::ranges::count(kinds_, kind)); }
+
+ private:
+  std::vector<NoticeKind> kinds_;
+};
 
 // A completed run of `rows` rows in `batches` batches that filled every row
 // (`filled`, counted in the store) and counted each exactly once.

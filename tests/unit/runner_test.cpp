@@ -89,14 +89,7 @@ class TestEnv final : public RunEnv {
   mutable std::chrono::milliseconds slept_{0};
 };
 
-class Notices final : public RunSubscriber {
- public:
-  void on_event(const RunEvent& event) override {
-    if (const auto* n = std::get_if<RunNotice>(&event)) kinds.push_back(n->kind);
-  }
-  int count(NoticeKind kind) const { return static_cast<int>(std::ranges::count(kinds, kind)); }
-  std::vector<NoticeKind> kinds;
-};
+using Notices = NoticeCounter;
 
 class RunnerTest : public ::testing::Test {
  protected:

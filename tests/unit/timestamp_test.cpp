@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cstdlib>
+#include <ctime>
+#include <string>
+
 namespace backfill {
 namespace {
 
@@ -58,6 +63,30 @@ TEST(TimestampTest, InstantsOutsideYearsOneToNineThousandNineHundredNinetyNineAr
        ms += 86400000LL * 3652 + 17) {
     EXPECT_EQ(parse_timestamp_text(format_timestamp_ms(ms)), ms) << ms;
   }
+}
+
+TEST(TimestampTest, NowIsUtcWithMillisecondsWhateverTheLocalZone) {
+  // The ledger, the logs and the events stamp times so; a zone far from
+  // UTC shows a stamp taken in local time.
+  const char* zone = std::getenv("TZ");
+  const std::string saved = zone != nullptr ? zone : "";
+  setenv("TZ", "Pacific/Kiritimati", 1);  // UTC+14
+  tzset();
+  const std::string text = now_utc_text();
+  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  if (zone != nullptr)
+    setenv("TZ", saved.c_str(), 1);
+  else
+    unsetenv("TZ");
+  tzset();
+  EXPECT_EQ(text.size(), 24u) << text;
+  EXPECT_TRUE(text.ends_with("Z")) << text;
+  const auto stamped = parse_timestamp_text(text);
+  ASSERT_TRUE(stamped.has_value()) << text;
+  EXPECT_LE(now - *stamped, 1000) << text;
+  EXPECT_GE(now - *stamped, 0) << text;
 }
 
 }  // namespace

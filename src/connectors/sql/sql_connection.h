@@ -21,15 +21,6 @@ class Connection : public Store, public CommitScope {
   Connection* sql_connection() override { return this; }
   CommitScope* commit_scope() override { return this; }
 
-  // Throws Error(k_access_denied) unless this session may read `table`,
-  // write `columns` of it (and insert rows when `inserts`), and, when
-  // `with_ledger`, create or write the ledger's tables. Stores without
-  // privileges do nothing.
-  virtual void verify_write_privileges(std::string_view table, std::span<const std::string> columns,
-                                       bool inserts, bool with_ledger) {
-    (void)table, (void)columns, (void)inserts, (void)with_ledger;
-  }
-
   // Runs a statement written with this store's placeholders (see
   // placeholder()) bound to `params` in order; returns the number of rows it
   // changed. The text is never rewritten: a filter's own `?` stays as it is.
