@@ -233,6 +233,11 @@ class PostgresSchemaTest(PostgresCase):
         self.refused(run("run", self.job(extra='filter = "kind = 1"')), 67, 'column "kind" does not exist',
                      "check source.filter")
 
+    def test_filter_with_a_parameter(self):
+        """A filter with `$1` where its value belongs: it would take the value of the read's first key."""
+        self.refused(run("run", self.job(extra='filter = "id > $1"')), 65, "holds a parameter",
+                     "write the value itself into source.filter")
+
 
 class PostgresPrivilegeTest(PostgresCase):
     """A role short of a privilege a run needs is refused by `check` and by

@@ -28,6 +28,8 @@ def backfill_tables(path):
 
 
 class LedgerFileTest(RejectionTest):
+    family = "A ledger apart from the target"
+
     def setUp(self):
         super().setUp()
         self.db = self.path("store.db")
@@ -129,6 +131,8 @@ class LedgerFileTest(RejectionTest):
 
 
 class PostgresLedgerFileTest(RejectionTest):
+    family = "A ledger apart from the target"
+
     """A role that may update the table but not create tables in its schema:
     refused with the ledger in the target, it runs with the ledger apart."""
 

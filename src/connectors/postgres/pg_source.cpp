@@ -33,6 +33,22 @@ void PgSource::validate() {
                              "check source.filter and the column names against the table");
     }
   }
+  // A filter's own `$1` would take the value of the read's first parameter
+  // (a key) and select other rows than meant, without a word. The filter
+  // planned alone, without parameters, fails only then: the reads above
+  // planned it already.
+  if (query().filter.empty()) return;
+  const std::string alone =
+      fmt::format("EXPLAIN SELECT 1 FROM {} WHERE {}", db_.quote(query().table),
+                  sql::filter_condition(query().filter));
+  if (auto r = db_.run(alone, {}, "checking source.filter"); !r) {
+    throw Error(ExitCode::k_job_invalid,
+                fmt::format("a filter on '{}' holds a parameter, which nothing binds: PostgreSQL "
+                            "reads `$1`, `$2`... outside quotes as the statement's own ({})\n  in: "
+                            "{}",
+                            query().table, r.error().message, query().filter),
+                "write the value itself into source.filter");
+  }
 }
 
 }  // namespace backfill::postgres
