@@ -29,7 +29,6 @@ struct PlannedInput {
   // k_constant: the job's value converted to the field's type and format, or
   // nullopt when it does not convert (it then never yields, on any path).
   std::optional<Value> constant;
-  std::string description;  // as the job file wrote it: `payload $.a.b`
 };
 
 // One target field: where it goes, and the inputs tried in order.
@@ -54,14 +53,12 @@ class MappingPlan {
   static std::vector<std::string> input_columns(const std::vector<FieldSpec>& fields);
 
   const std::vector<PlannedField>& fields() const { return fields_; }
-  const std::vector<std::string>& source_columns() const { return source_columns_; }
   // The source columns read as JSON documents, each once: a row parses
   // each at most once, however many paths read it.
   const std::vector<std::size_t>& json_columns() const { return json_columns_; }
 
  private:
   std::vector<PlannedField> fields_;
-  std::vector<std::string> source_columns_;
   std::vector<std::size_t> json_columns_;
 };
 

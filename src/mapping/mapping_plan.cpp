@@ -20,7 +20,6 @@ std::size_t column_index(const std::vector<std::string>& columns, const std::str
 std::shared_ptr<const MappingPlan> MappingPlan::compile(
     const std::vector<FieldSpec>& fields, const std::vector<std::string>& source_columns) {
   auto plan = std::make_shared<MappingPlan>();
-  plan->source_columns_ = source_columns;
   for (const FieldSpec& spec : fields) {
     PlannedField& field = plan->fields_.emplace_back();
     field.column = spec.column;
@@ -31,7 +30,6 @@ std::shared_ptr<const MappingPlan> MappingPlan::compile(
     for (const Extractor& ex : spec.from) {
       PlannedInput& input = field.inputs.emplace_back();
       input.kind = ex.kind;
-      input.description = ex.describe();
       if (ex.kind == Extractor::Kind::k_constant) {
         input.constant = convert_value(ex.constant, spec.type, spec.format);
         continue;

@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "backfill/inspection.h"
 #include "backfill/job.h"
 #include "backfill/job_session.h"
 #include "backfill/ledger.h"
@@ -103,6 +104,28 @@ TEST_F(MemoryRunnerTest, ATargetWithoutSqlMustKeepItsLedgerApart) {
   expect_refused([&] { JobSession session(spec({}, false), JobSession::Access::k_write, env); },
                  ExitCode::k_job_invalid, "speaks no SQL");
   EXPECT_EQ(written(), 0);
+}
+
+TEST_F(MemoryRunnerTest, AStoreWithoutACommitScopeIsRefusedAsATarget) {
+  table_.writable = false;
+  MemoryFaults faults;
+  MemoryEnv env(table_, faults);
+  expect_refused([&] { JobSession session(spec(), JobSession::Access::k_write, env); },
+                 ExitCode::k_job_invalid, "memory:t can only be a source");
+}
+
+TEST_F(MemoryRunnerTest, ATargetThatCannotCountCoverageRunsWithoutItAndVerifyIsRefused) {
+  table_.counts_coverage = false;
+  MemoryFaults faults;
+  MemoryEnv env(table_, faults);
+  const RunSummary summary = run(env);
+  EXPECT_EQ(summary.run.state, RunState::k_completed);
+  EXPECT_EQ(filled(), k_rows);
+  EXPECT_TRUE(summary.filled.empty()) << "no coverage made up";
+  JobSession session(spec(), JobSession::Access::k_read, env);
+  EXPECT_TRUE(job_status(session).filled.empty());
+  expect_refused([&] { verify_job(session, std::nullopt); }, ExitCode::k_usage,
+                 "memory:t cannot count its rows");
 }
 
 TEST_F(MemoryRunnerTest, RunsToTheEndThroughTheInterfacesAlone) {

@@ -27,6 +27,8 @@ struct MemoryTable {
   std::string name;
   std::vector<std::string> columns;
   std::map<std::int64_t, std::vector<Value>> rows;  // by key: every column, the key first
+  bool writable = true;                             // false: the store offers no commit scope
+  bool counts_coverage = true;                      // false: the sink offers no coverage counts
   // By key: how many committed batches asked the sink to write the row.
   std::map<std::int64_t, int> times_written;
 
@@ -50,7 +52,7 @@ class MemoryStore final : public Store, public CommitScope {
     schema.primary_key = {table_.columns[0]};
     return schema;
   }
-  CommitScope* commit_scope() override { return this; }
+  CommitScope* commit_scope() override { return table_.writable ? this : nullptr; }
 
   Result<void> begin_write() override {
     if (in_transaction_) return fail(Failure::Kind::k_permanent, "a transaction is open already");
@@ -190,7 +192,7 @@ class MemorySink final : public Sink, public CoverageCounter {
     }
     return {};
   }
-  CoverageCounter* coverage() override { return this; }
+  CoverageCounter* coverage() override { return table_.counts_coverage ? this : nullptr; }
   Result<std::vector<std::int64_t>> count_coverage(std::int64_t& rows_in_scope) override {
     rows_in_scope = static_cast<std::int64_t>(table_.rows.size());
     std::vector<std::int64_t> filled;
