@@ -8,6 +8,9 @@ PREFIX ?= /usr/local
 FUZZ_DIR ?= build-fuzz
 FUZZ_SECONDS ?= 600
 CMAKE_FLAGS ?=
+# Line tables (-g1) name file and line in every stack and sanitizer report,
+# at a fraction of the build time of full debug information.
+DEBUG_INFO ?= -g1
 
 .PHONY: all setup build build-sanitize build-tsan build-no-postgres build-fuzz fuzz demo test tidy bench format install clean
 
@@ -17,20 +20,23 @@ setup:
 	@scripts/setup
 
 build: setup
-	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) > /dev/null
+	@cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 $(DEBUG_INFO) -DNDEBUG" $(CMAKE_FLAGS) > /dev/null
 	@cmake --build $(BUILD_DIR)
 
 # Everything again under AddressSanitizer and UBSan, asserts on, lightly
 # optimised so that the integration suites stay quick.
 build-sanitize: setup
-	@cmake -S . -B $(SANITIZE_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-g -O1" \
+	@cmake -S . -B $(SANITIZE_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="$(DEBUG_INFO) -O1" \
 	  -DBACKFILL_SANITIZE=ON $(CMAKE_FLAGS) > /dev/null
 	@cmake --build $(SANITIZE_DIR)
 
 # Everything again under ThreadSanitizer: batches are read and mapped ahead
-# on other threads. A race makes the binary exit 86, failing its test.
+# on other threads. A race makes the binary exit 86, failing its test. The
+# unit tests and the integration suites labelled `threads` run on it.
 build-tsan: setup
 	@cmake -S . -B $(THREAD_SANITIZE_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 $(DEBUG_INFO) -DNDEBUG" \
 	  -DBACKFILL_SANITIZE_THREAD=ON $(CMAKE_FLAGS) > /dev/null
 	@cmake --build $(THREAD_SANITIZE_DIR)
 
@@ -44,6 +50,7 @@ build-no-postgres: setup
 # The libFuzzer targets (fuzz/), built with clang under ASan and UBSan.
 build-fuzz: setup
 	@cmake -S . -B $(FUZZ_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 $(DEBUG_INFO)" \
 	  -DCMAKE_CXX_COMPILER=clang++-19 -DBACKFILL_FUZZ=ON $(CMAKE_FLAGS) > /dev/null
 	@cmake --build $(FUZZ_DIR)
 
@@ -63,7 +70,7 @@ test: build build-sanitize build-tsan build-no-postgres build-fuzz tidy
 	@scripts/fuzz --runs 100000 $(FUZZ_DIR)
 	@ctest --test-dir $(SANITIZE_DIR) --output-on-failure --parallel 2
 	@ctest --test-dir $(BUILD_DIR) --output-on-failure --parallel 2
-	@ctest --test-dir $(THREAD_SANITIZE_DIR) --output-on-failure --parallel 2
+	@ctest --test-dir $(THREAD_SANITIZE_DIR) --output-on-failure --parallel 2 --label-regex 'unit|threads'
 	@ctest --test-dir $(NO_POSTGRES_DIR) --output-on-failure --parallel 2
 
 bench: build

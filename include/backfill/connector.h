@@ -30,6 +30,9 @@ struct ColumnInfo {
   // False where the store's type rules out JSON text (a PostgreSQL integer,
   // say): a JSON path into it can never find a value.
   bool can_hold_json = true;
+  // A typed date-time column (PostgreSQL's timestamptz and timestamp): a
+  // timestamp field writes the instant itself into it, whatever its format.
+  bool holds_instants = false;
 };
 
 struct TableSchema {
@@ -385,6 +388,9 @@ class Sink {
     (void)query;
     return nullptr;
   }
+  // When a sink with a fast path cannot take this job's mapping on it, why
+  // (`fields.email transforms what it reads`); empty otherwise.
+  virtual std::string why_no_range_writer() const { return {}; }
   // The target's rows as they are before a write, looked up by key;
   // nullptr when the sink cannot look rows up.
   virtual BeforeImageReader* before_images() { return nullptr; }

@@ -12,7 +12,7 @@ namespace backfill {
 
 // Every item read ends in exactly one of updated, skipped, no_value,
 // guarded, no_target, failed or unreadable, so those seven add up to `read`.
-// The last three counters are flags that overlap them.
+// The last four counters are flags that overlap them.
 struct RowCounters {
   std::int64_t read = 0;
   std::int64_t updated = 0;       // written (plan: would be written)
@@ -25,13 +25,14 @@ struct RowCounters {
   std::int64_t fallback = 0;      // some field came from a fallback
   std::int64_t missing = 0;       // some field got no value
   std::int64_t invalid_json = 0;  // some JSON column did not parse
+  std::int64_t emptied = 0;       // a transform left some source's value with nothing
 
   // Every counter with its name: in JSON output, and in the ledger as rows_<name>.
   struct Field {
     std::string_view name;
     std::int64_t RowCounters::*member;
   };
-  static constexpr std::array<Field, 11> k_fields{{
+  static constexpr std::array<Field, 12> k_fields{{
       {"read", &RowCounters::read},
       {"updated", &RowCounters::updated},
       {"skipped", &RowCounters::skipped},
@@ -43,6 +44,7 @@ struct RowCounters {
       {"fallback", &RowCounters::fallback},
       {"missing", &RowCounters::missing},
       {"invalid_json", &RowCounters::invalid_json},
+      {"emptied", &RowCounters::emptied},
   }};
 
   RowCounters& operator+=(const RowCounters& o) {

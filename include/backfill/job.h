@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "backfill/json_path.h"
+#include "backfill/timestamp_style.h"
+#include "backfill/transforms.h"
 #include "backfill/value.h"
 
 namespace backfill {
@@ -17,13 +19,6 @@ enum class FieldType { k_text, k_integer, k_real, k_boolean, k_timestamp, k_json
 enum class WritePolicy {
   k_fill_null,  // write only where the target is NULL, guarded in the UPDATE itself
   k_overwrite,  // write the computed value whenever there is one
-};
-
-// How a `timestamp` field writes its instant.
-enum class TimestampFormat {
-  k_iso,          // `2026-01-28T10:00:00.123Z` (RFC 3339, UTC, milliseconds)
-  k_unix,         // epoch seconds as text: `1769594400`
-  k_unix_millis,  // epoch milliseconds as text: `1769594400123`
 };
 
 // How a target receives a row's values.
@@ -37,7 +32,6 @@ enum class WriteMode {
 std::string_view to_string(FieldType type);
 std::string_view to_string(WritePolicy policy);
 std::string_view to_string(WriteMode mode);
-std::string_view to_string(TimestampFormat format);
 
 // One link of a field's fallback chain.
 struct Extractor {
@@ -45,11 +39,19 @@ struct Extractor {
     k_column,     // a source column's value
     k_json_path,  // a value inside a JSON source column
     k_constant,   // a fixed value
+    k_run_value,  // a value of the run that writes it: its id, when it started
   };
+  enum class RunValue { k_id, k_started_at };
   Kind kind = Kind::k_column;
-  std::string column;  // k_column, k_json_path
-  JsonPath path;       // k_json_path
-  Value constant;      // k_constant
+  std::string column;                   // k_column, k_json_path
+  JsonPath path;                        // k_json_path
+  Value constant;                       // k_constant
+  bool is_default = false;              // k_constant: the field's `default`, after every source
+  RunValue run_value = RunValue::k_id;  // k_run_value
+  TransformSpec transforms;             // k_column, k_json_path: applied to what it yields
+
+  // Whether it reads a column of the source row.
+  bool reads_column() const { return kind == Kind::k_column || kind == Kind::k_json_path; }
 
   // How the job file wrote it, for messages: `payload $.a.b`, `created_at`.
   std::string describe() const;
@@ -61,7 +63,7 @@ struct FieldSpec {
   std::string column;  // target column, or JSON key
   FieldType type = FieldType::k_text;
   WritePolicy policy = WritePolicy::k_fill_null;
-  TimestampFormat format = TimestampFormat::k_iso;  // timestamp fields
+  TimestampStyle timestamp;     // timestamp fields: how the instant is written
   std::vector<Extractor> from;  // tried in order; the first that yields a value wins
   int line = 0;                 // in the job file, for messages
 };

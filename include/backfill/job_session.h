@@ -52,6 +52,10 @@ class JobSession {
   Mapping& mapping() { return *mapping_; }
   // An interpreter of the plan for another thread, reading JSON as the source does.
   std::unique_ptr<Mapping> new_mapping() const;
+  // The run whose values fields stamp ({ run = "id" }): set before any row
+  // is mapped, for this mapping and every new one. REQUIRES: no other
+  // thread maps meanwhile.
+  void stamp_run(const RunStamp& stamp);
   Ledger& ledger() { return *ledger_; }
 
   // Source row layout: key columns, then the columns the mapping reads and,
@@ -104,6 +108,7 @@ class JobSession {
   std::shared_ptr<const MappingPlan> mapping_plan_;
   std::unique_ptr<Sink> sink_;
   std::unique_ptr<Mapping> mapping_;
+  RunStamp run_stamp_;
   std::unique_ptr<Ledger> ledger_;
   SourceQuery source_query_;
   std::vector<std::string> source_columns_;

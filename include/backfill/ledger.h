@@ -63,7 +63,7 @@ class Ledger {
   static constexpr int k_max_failures_per_kind = 100;  // per run; keeps the ledger small
   // The layout this backfill writes. Older ledgers are migrated forward on
   // the first write; newer ones are refused. docs/operations.md has the history.
-  static constexpr int k_schema_version = 3;
+  static constexpr int k_schema_version = 4;
   // Every table of a ledger of k_schema_version; a run writes them all.
   static constexpr std::string_view k_tables[] = {
       "_backfill_ledger",   "_backfill_jobs",   "_backfill_runs",          "_backfill_batches",
@@ -100,7 +100,9 @@ class Ledger {
   virtual Result<std::optional<RunRecord>> latest_run(const std::string& job) = 0;
   virtual Result<std::optional<RunRecord>> latest_completed_run(const std::string& job) = 0;
 
-  virtual Result<std::int64_t> start_run(const std::string& job,
+  // `started_at` is the run's clock reading, which fields may stamp: the
+  // ledger keeps that very text, for a resumed run to stamp the same.
+  virtual Result<std::int64_t> start_run(const std::string& job, const std::string& started_at,
                                          const std::optional<Key>& start_after,
                                          const std::optional<Key>& watermark,
                                          std::int64_t total_estimate, const std::string& scope) = 0;

@@ -26,8 +26,15 @@ struct FieldResult {
 struct MappedRow {
   std::vector<FieldResult> fields;  // one per FieldSpec, in job order
   bool invalid_json = false;        // some JSON column did not parse
+  bool emptied = false;             // a transform left some source's value with nothing
   bool used_fallback() const;       // some field came from a non-first extractor
   bool missing_field() const;       // some field got no value
+};
+
+// The values of the run that writes, for the fields that stamp them.
+struct RunStamp {
+  std::int64_t id = 0;
+  std::string started_at;  // as the ledger records it: 2026-01-28T10:00:00.123Z
 };
 
 // The engine's interpreter of a MappingPlan: computes every field of a row.
@@ -52,19 +59,24 @@ class Mapping {
   // Each JSON column is parsed at most once per row.
   void apply(std::span<const Value> row, MappedRow& out);
 
+  // Sets the run's values that fields stamp, converted once here.
+  void stamp_run(const RunStamp& stamp);
+
   const MappingPlan& plan() const { return *plan_; }
 
  private:
   struct Documents;
   std::shared_ptr<const MappingPlan> plan_;
   std::unique_ptr<Documents> documents_;
+  // Per field, per input: the run's value converted, for k_run_value inputs.
+  std::vector<std::vector<std::optional<Value>>> run_values_;
 };
 
 // Converts a value to a field type; nullopt when it cannot (a timestamp that
 // does not parse, text where an integer is needed). Timestamps become text
-// in `format`: ISO-8601 UTC with milliseconds unless said otherwise.
+// in `style`: RFC 3339 UTC with milliseconds unless said otherwise.
 std::optional<Value> convert_value(const Value& v, FieldType type,
-                                   TimestampFormat format = TimestampFormat::k_iso);
+                                   const TimestampStyle& style = {});
 
 // True when `text` is one JSON value, as a `json` field's constant must be.
 bool is_json_text(std::string_view text);

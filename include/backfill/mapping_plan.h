@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "backfill/job.h"
+#include "backfill/transforms.h"
 #include "backfill/value.h"
 
 namespace backfill {
@@ -29,6 +30,9 @@ struct PlannedInput {
   // k_constant: the job's value converted to the field's type and format, or
   // nullopt when it does not convert (it then never yields, on any path).
   std::optional<Value> constant;
+  Extractor::RunValue run_value = Extractor::RunValue::k_id;  // k_run_value
+  // k_column, k_json_path: what its value goes through first; null for none.
+  std::shared_ptr<const Transforms> transforms;
 };
 
 // One target field: where it goes, and the inputs tried in order.
@@ -36,7 +40,7 @@ struct PlannedField {
   std::string column;  // target column, or JSON key
   FieldType type = FieldType::k_text;
   WritePolicy policy = WritePolicy::k_fill_null;
-  TimestampFormat format = TimestampFormat::k_iso;
+  TimestampStyle timestamp;  // timestamp fields
   std::vector<PlannedInput> inputs;
   int line = 0;  // in the job file, for messages
 };
@@ -56,10 +60,13 @@ class MappingPlan {
   // The source columns read as JSON documents, each once: a row parses
   // each at most once, however many paths read it.
   const std::vector<std::size_t>& json_columns() const { return json_columns_; }
+  // Whether some field writes a value of the run (Mapping::stamp_run).
+  bool stamps_run() const { return stamps_run_; }
 
  private:
   std::vector<PlannedField> fields_;
   std::vector<std::size_t> json_columns_;
+  bool stamps_run_ = false;
 };
 
 }  // namespace backfill

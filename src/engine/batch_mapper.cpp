@@ -86,6 +86,7 @@ bool BatchMapper::map_row(std::span<const Value> row, std::vector<Value>& values
   if (fallback) ++counters.fallback;
   if (missing) ++counters.missing;
   if (mapped_.invalid_json) ++counters.invalid_json;
+  if (mapped_.emptied) ++counters.emptied;
   if (mapped_.invalid_json || missing) {
     std::string key = key_to_json(key_of(row));
     if (mapped_.invalid_json)

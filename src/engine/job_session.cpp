@@ -136,6 +136,8 @@ JobSession::JobSession(JobSpec spec, Access access, const RunEnv& env) : spec_(s
   checks_.push_back("source query and write statement compile");
   if (pushdown())
     checks_.push_back("each batch is mapped and written by one statement in the database");
+  // What `plan` and `check` show of values a run stamps: one starting now.
+  run_stamp_ = RunStamp{0, now_utc_text()};
   mapping_ = new_mapping();
   if (spec_.ledger_file.empty()) {
     ledger_ = ledger_in_store(*target_);
@@ -151,7 +153,14 @@ JobSession::JobSession(JobSpec spec, Access access, const RunEnv& env) : spec_(s
 JobSession::~JobSession() = default;
 
 std::unique_ptr<Mapping> JobSession::new_mapping() const {
-  return std::make_unique<Mapping>(mapping_plan_, source_store_->deepest_json());
+  auto mapping = std::make_unique<Mapping>(mapping_plan_, source_store_->deepest_json());
+  mapping->stamp_run(run_stamp_);
+  return mapping;
+}
+
+void JobSession::stamp_run(const RunStamp& stamp) {
+  run_stamp_ = stamp;
+  mapping_->stamp_run(stamp);
 }
 
 namespace {
@@ -200,7 +209,7 @@ void JobSession::validate_and_resolve() {
   for (const FieldSpec& field : spec_.fields) {
     for (std::size_t i = 0; i < field.from.size(); ++i) {
       const Extractor& ex = field.from[i];
-      if (ex.kind == Extractor::Kind::k_constant) continue;
+      if (!ex.reads_column()) continue;
       const ColumnInfo* column = source.find_column(ex.column);
       if (column == nullptr && !source.any_column && !(ex.column == "rowid" && source.has_rowid)) {
         const ColumnInfo* meant = column_in_another_case(source, ex.column);
@@ -286,6 +295,18 @@ void JobSession::validate_and_resolve() {
   checks_.push_back(
       fmt::format("target table '{}' has columns {}", target.name,
                   fmt::join(spec_.fields | std::views::transform(&FieldSpec::column), ", ")));
+
+  // A typed date-time column takes the instant itself, as precise as the
+  // field's format (PostgreSQL keeps microseconds): the format's text would
+  // be read back by the store, which cannot know a pattern.
+  for (FieldSpec& field : spec_.fields) {
+    if (field.type != FieldType::k_timestamp || !target.find_column(field.column)->holds_instants)
+      continue;
+    const int digits = field.timestamp.fraction_digits();
+    field.timestamp = TimestampStyle{digits == 0   ? TimestampFormat::k_rfc3339
+                                     : digits == 3 ? TimestampFormat::k_rfc3339_ms
+                                                   : TimestampFormat::k_rfc3339_us};
+  }
 
   if (spec_.in_place) {
     for (std::size_t f = 0; f < spec_.fields.size(); ++f) {

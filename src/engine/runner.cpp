@@ -215,6 +215,7 @@ class Runner {
       return *latest;
     }
     RunRecord run;
+    run.started_at = now_utc_text();
     with_retries("starting a run", [&]() -> Result<void> {
       if (auto r = ledger_.begin(scope_); !r) return r;
       if (latest && latest->state != RunState::k_completed) {
@@ -222,8 +223,8 @@ class Runner {
                                     "left unfinished; a later run started over (--restart)");
         if (!r) return r;
       }
-      auto id = ledger_.start_run(job_, range->start_after, range->watermark, range->total,
-                                  session_.cursor_scope());
+      auto id = ledger_.start_run(job_, run.started_at, range->start_after, range->watermark,
+                                  range->total, session_.cursor_scope());
       if (!id) return std::unexpected(id.error());
       run.run_id = *id;
       return ledger_.commit(scope_);
@@ -232,7 +233,6 @@ class Runner {
     run.start_after = range->start_after;
     run.watermark = range->watermark;
     run.total_estimate = range->total;
-    run.started_at = now_utc_text();
     events_.publish(RunStarted{run, false, keys_ == nullptr});
     return run;
   }
@@ -240,10 +240,18 @@ class Runner {
   // What one batch did, for the loop to advance on.
   void loop(RunRecord& run) {
     if (!run.watermark) return;
+    session_.stamp_run(RunStamp{run.run_id, run.started_at});
     // In place the source and the target are one store (the session opens
     // another for the target across stores, even of the same database).
     const bool same_connection = &session_.source_store() == &session_.target_store();
     bool pushdown = session_.pushdown();
+    if (!pushdown && session_.spec().in_place && session_.spec().options.pushdown) {
+      const std::string why = session_.sink().why_no_range_writer();
+      if (!why.empty())
+        notice(
+            NoticeKind::k_slower_path,
+            fmt::format("the engine maps every row, not one statement in the database: {}", why));
+    }
     // Batches the fast path handed back in a row; past the limit the data
     // evidently needs the engine's row-by-row path, and gets it from then on.
     int pushdown_misses = 0;

@@ -170,11 +170,11 @@ Result<std::optional<RunRecord>> FileLedger::latest_completed_run(const std::str
                  [&](SqlLedger& own) { return own.latest_completed_run(job); });
 }
 
-Result<std::int64_t> FileLedger::start_run(const std::string& job,
+Result<std::int64_t> FileLedger::start_run(const std::string& job, const std::string& started_at,
                                            const std::optional<Key>& start_after,
                                            const std::optional<Key>& watermark,
                                            std::int64_t total_estimate, const std::string& scope) {
-  return written().start_run(job, start_after, watermark, total_estimate, scope);
+  return written().start_run(job, started_at, start_after, watermark, total_estimate, scope);
 }
 
 Result<void> FileLedger::finish_run(std::int64_t run_id, RunState state,

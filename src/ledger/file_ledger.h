@@ -42,7 +42,8 @@ class FileLedger final : public Ledger {
   Result<void> release(const std::string& job) override;
   Result<std::optional<RunRecord>> latest_run(const std::string& job) override;
   Result<std::optional<RunRecord>> latest_completed_run(const std::string& job) override;
-  Result<std::int64_t> start_run(const std::string& job, const std::optional<Key>& start_after,
+  Result<std::int64_t> start_run(const std::string& job, const std::string& started_at,
+                                 const std::optional<Key>& start_after,
                                  const std::optional<Key>& watermark, std::int64_t total_estimate,
                                  const std::string& scope) override;
   Result<void> finish_run(std::int64_t run_id, RunState state, const std::string& message) override;

@@ -98,6 +98,8 @@ const std::vector<Migration>& migrations() {
        }},
       // 3: items a source could not read (a malformed line of a file).
       {3, {"ALTER TABLE _backfill_runs ADD COLUMN rows_unreadable BIGINT NOT NULL DEFAULT 0"}},
+      // 4: rows where a transform left a source's value with nothing.
+      {4, {"ALTER TABLE _backfill_runs ADD COLUMN rows_emptied BIGINT NOT NULL DEFAULT 0"}},
   };
   return steps;
 }
@@ -354,7 +356,7 @@ Result<std::optional<RunRecord>> SqlLedger::latest_completed_run(const std::stri
   return load_run(" AND state = 'completed'", job);
 }
 
-Result<std::int64_t> SqlLedger::start_run(const std::string& job,
+Result<std::int64_t> SqlLedger::start_run(const std::string& job, const std::string& started_at,
                                           const std::optional<Key>& start_after,
                                           const std::optional<Key>& watermark,
                                           std::int64_t total_estimate, const std::string& scope) {
@@ -371,7 +373,7 @@ Result<std::int64_t> SqlLedger::start_run(const std::string& job,
                  [&](std::span<const Value> row) { run_id = int_column(row[0]); });
   if (!r) return std::unexpected(r.error());
   Value params[] = {Value(run_id),           Value(job),
-                    Value(now_utc_text()),   optional_key(start_after),
+                    Value(started_at),       optional_key(start_after),
                     optional_key(watermark), Value(total_estimate),
                     Value(redact(scope))};
   auto ins = execute(

@@ -271,6 +271,20 @@ Mapping::Mapping(std::shared_ptr<const MappingPlan> plan, std::size_t deepest_js
     : plan_(std::move(plan)), documents_(std::make_unique<Documents>()) {
   documents_->deepest_json = deepest_json;
   for (std::size_t column : plan_->json_columns()) documents_->slots.emplace_back().column = column;
+  for (const PlannedField& field : plan_->fields()) run_values_.emplace_back(field.inputs.size());
+}
+
+void Mapping::stamp_run(const RunStamp& stamp) {
+  const std::vector<PlannedField>& fields = plan_->fields();
+  for (std::size_t f = 0; f < fields.size(); ++f) {
+    for (std::size_t k = 0; k < fields[f].inputs.size(); ++k) {
+      const PlannedInput& input = fields[f].inputs[k];
+      if (input.kind != Extractor::Kind::k_run_value) continue;
+      const Value value =
+          input.run_value == Extractor::RunValue::k_id ? Value(stamp.id) : Value(stamp.started_at);
+      run_values_[f][k] = convert_value(value, fields[f].type, fields[f].timestamp);
+    }
+  }
 }
 
 Mapping::Mapping(const std::vector<FieldSpec>& fields,
@@ -290,6 +304,7 @@ void Mapping::apply(std::span<const Value> row, MappedRow& out) {
   const std::vector<PlannedField>& fields = plan_->fields();
   out.fields.resize(fields.size());
   out.invalid_json = false;
+  out.emptied = false;
   for (JsonSlot& slot : documents_->slots) {
     slot.state = JsonSlot::State::k_unparsed;
     slot.big_numbers_marked = false;
@@ -302,9 +317,11 @@ void Mapping::apply(std::span<const Value> row, MappedRow& out) {
     const PlannedField& field = fields[f];
     for (std::size_t k = 0; k < field.inputs.size(); ++k) {
       const PlannedInput& input = field.inputs[k];
-      if (input.kind == Extractor::Kind::k_constant) {
-        if (!input.constant) continue;
-        result.value = *input.constant;
+      if (input.kind == Extractor::Kind::k_constant || input.kind == Extractor::Kind::k_run_value) {
+        const std::optional<Value>& constant =
+            input.kind == Extractor::Kind::k_constant ? input.constant : run_values_[f][k];
+        if (!constant) continue;
+        result.value = *constant;
         result.chosen = static_cast<int>(k);
         break;
       }
@@ -332,7 +349,16 @@ void Mapping::apply(std::span<const Value> row, MappedRow& out) {
         candidate = element_to_value(el, field.type == FieldType::k_json, slot.big_numbers_marked);
       }
       if (is_null(candidate)) continue;
-      if (auto converted = convert_value(candidate, field.type, field.format)) {
+      if (input.transforms != nullptr) {
+        const auto* text = std::get_if<std::string>(&candidate);
+        auto transformed = input.transforms->apply(text != nullptr ? *text : to_display(candidate));
+        if (!transformed) {
+          out.emptied = true;
+          continue;
+        }
+        candidate = std::move(*transformed);
+      }
+      if (auto converted = convert_value(candidate, field.type, field.timestamp)) {
         result.value = std::move(*converted);
         result.chosen = static_cast<int>(k);
         break;

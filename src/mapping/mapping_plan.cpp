@@ -25,17 +25,27 @@ std::shared_ptr<const MappingPlan> MappingPlan::compile(
     field.column = spec.column;
     field.type = spec.type;
     field.policy = spec.policy;
-    field.format = spec.format;
+    field.timestamp = spec.timestamp;
     field.line = spec.line;
     for (const Extractor& ex : spec.from) {
       PlannedInput& input = field.inputs.emplace_back();
       input.kind = ex.kind;
       if (ex.kind == Extractor::Kind::k_constant) {
-        input.constant = convert_value(ex.constant, spec.type, spec.format);
+        input.constant = convert_value(ex.constant, spec.type, spec.timestamp);
+        continue;
+      }
+      if (ex.kind == Extractor::Kind::k_run_value) {
+        input.run_value = ex.run_value;
+        plan->stamps_run_ = true;
         continue;
       }
       input.column = ex.column;
       input.column_index = column_index(source_columns, ex.column);
+      if (ex.transforms.any()) {
+        std::string problem;
+        input.transforms = Transforms::compile(ex.transforms, problem);
+        if (!input.transforms) throw std::logic_error("transforms not validated: " + problem);
+      }
       if (ex.kind == Extractor::Kind::k_json_path) {
         input.path = ex.path;
         auto& documents = plan->json_columns_;
@@ -52,8 +62,7 @@ std::vector<std::string> MappingPlan::input_columns(const std::vector<FieldSpec>
   std::vector<std::string> columns;
   for (const FieldSpec& field : fields) {
     for (const Extractor& ex : field.from) {
-      if (ex.kind != Extractor::Kind::k_constant &&
-          std::ranges::find(columns, ex.column) == columns.end())
+      if (ex.reads_column() && std::ranges::find(columns, ex.column) == columns.end())
         columns.push_back(ex.column);
     }
   }

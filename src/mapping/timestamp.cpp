@@ -58,11 +58,13 @@ unsigned days_in_month(std::int64_t y, unsigned m) {
   return m == 2 && is_leap(y) ? 29 : k_days[m - 1];
 }
 
-std::optional<std::int64_t> parse_numeric_text(std::string_view s) {
+std::optional<Instant> parse_numeric_text(std::string_view s) {
   double number = 0;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), number);
   if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
-  return epoch_number_to_ms(number);
+  auto ms = epoch_number_to_ms(number);
+  if (!ms) return std::nullopt;
+  return Instant::from_epoch_ms(*ms);
 }
 
 }  // namespace
@@ -78,7 +80,18 @@ std::optional<std::int64_t> epoch_number_to_ms(double number) {
   return rounded;
 }
 
+Instant Instant::from_epoch_ms(std::int64_t ms) {
+  const std::int64_t seconds = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
+  return Instant{seconds, static_cast<std::int32_t>((ms - seconds * 1000) * 1000000)};
+}
+
 std::optional<std::int64_t> parse_timestamp_text(std::string_view s) {
+  auto instant = parse_instant(s);
+  if (!instant) return std::nullopt;
+  return instant->epoch_ms();
+}
+
+std::optional<Instant> parse_instant(std::string_view s) {
   while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
   while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
   if (s.empty()) return std::nullopt;
@@ -91,7 +104,7 @@ std::optional<std::int64_t> parse_timestamp_text(std::string_view s) {
     return std::nullopt;
   }
   if (month < 1 || month > 12 || day < 1 || day > days_in_month(year, month)) return std::nullopt;
-  std::int64_t millis = 0;
+  std::int32_t nanos = 0;
   std::int64_t offset_minutes = 0;
   if (i < s.size()) {
     if (s[i] != 'T' && s[i] != 't' && s[i] != ' ') return std::nullopt;
@@ -106,9 +119,9 @@ std::optional<std::int64_t> parse_timestamp_text(std::string_view s) {
       if (i < s.size() && (s[i] == '.' || s[i] == ',')) {
         ++i;
         std::size_t start = i;
-        std::int64_t scale = 100;
+        std::int32_t scale = 100000000;
         while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
-          millis += (s[i] - '0') * scale;  // digits past milliseconds are truncated
+          nanos += (s[i] - '0') * scale;  // digits past nanoseconds are truncated
           scale /= 10;
           ++i;
         }
@@ -139,9 +152,8 @@ std::optional<std::int64_t> parse_timestamp_text(std::string_view s) {
   std::int64_t days = days_from_civil(year, month, day);
   std::int64_t seconds = days * 86400 + std::int64_t{hour} * 3600 + std::int64_t{minute} * 60 +
                          second - std::int64_t{offset_minutes} * 60;
-  const std::int64_t ms = seconds * 1000 + millis;
-  if (ms < k_min_timestamp_ms || ms > k_max_timestamp_ms) return std::nullopt;
-  return ms;
+  if (seconds < k_min_timestamp_seconds || seconds > k_max_timestamp_seconds) return std::nullopt;
+  return Instant{seconds, nanos};
 }
 
 std::string format_timestamp_ms(std::int64_t epoch_ms) {
@@ -167,6 +179,19 @@ std::string format_timestamp_ms(std::int64_t epoch_ms) {
   put(17, ms_of_day / 1000 % 60, 2);
   put(20, ms_of_day % 1000, 3);
   return out;
+}
+
+CivilTime civil_time(std::int64_t seconds) {
+  const std::int64_t days = seconds >= 0 ? seconds / 86400 : -((-seconds + 86399) / 86400);
+  const std::int64_t of_day = seconds - days * 86400;
+  CivilTime t;
+  civil_from_days(days, t.year, t.month, t.day);
+  t.hour = static_cast<unsigned>(of_day / 3600);
+  t.minute = static_cast<unsigned>(of_day / 60 % 60);
+  t.second = static_cast<unsigned>(of_day % 60);
+  t.weekday = static_cast<unsigned>(((days + 4) % 7 + 7) % 7);  // 1970-01-01 was a Thursday
+  t.day_of_year = static_cast<unsigned>(days - days_from_civil(t.year, 1, 1) + 1);
+  return t;
 }
 
 std::string now_utc_text() {

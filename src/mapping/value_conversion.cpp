@@ -57,17 +57,17 @@ std::optional<Value> to_boolean(const Value& v) {
   return std::nullopt;
 }
 
-std::optional<std::int64_t> to_epoch_ms(const Value& v) {
-  if (auto* s = std::get_if<std::string>(&v)) return parse_timestamp_text(*s);
+std::optional<Instant> to_instant(const Value& v) {
+  if (auto* s = std::get_if<std::string>(&v)) return parse_instant(*s);
   if (std::holds_alternative<std::int64_t>(v) || std::holds_alternative<double>(v)) {
-    return epoch_number_to_ms(*to_double(v));
+    if (auto ms = epoch_number_to_ms(*to_double(v))) return Instant::from_epoch_ms(*ms);
   }
   return std::nullopt;
 }
 
 }  // namespace
 
-std::optional<Value> convert_value(const Value& v, FieldType type, TimestampFormat format) {
+std::optional<Value> convert_value(const Value& v, FieldType type, const TimestampStyle& style) {
   if (is_null(v)) return std::nullopt;
   switch (type) {
     case FieldType::k_text:
@@ -82,16 +82,8 @@ std::optional<Value> convert_value(const Value& v, FieldType type, TimestampForm
     case FieldType::k_boolean:
       return to_boolean(v);
     case FieldType::k_timestamp:
-      if (auto ms = to_epoch_ms(v)) {
-        switch (format) {
-          case TimestampFormat::k_iso:
-            return format_timestamp_ms(*ms);
-          case TimestampFormat::k_unix:
-            // Whole seconds, rounded down as the Unix clock counts them.
-            return std::to_string(*ms >= 0 ? *ms / 1000 : -((-*ms + 999) / 1000));
-          case TimestampFormat::k_unix_millis:
-            return std::to_string(*ms);
-        }
+      if (auto instant = to_instant(v)) {
+        if (auto text = style.write(*instant)) return std::move(*text);
       }
       return std::nullopt;
   }
@@ -102,7 +94,10 @@ bool same_value(const Value& stored, const Value& computed, FieldType type) {
   if (is_null(stored) || is_null(computed)) return is_null(stored) && is_null(computed);
   switch (type) {
     case FieldType::k_timestamp: {
-      auto a = to_epoch_ms(stored), b = to_epoch_ms(computed);
+      // The same text (a pattern without a zone reads back as another
+      // instant), or the same instant however written.
+      if (to_display(stored) == to_display(computed)) return true;
+      auto a = to_instant(stored), b = to_instant(computed);
       return a && b && *a == *b;
     }
     case FieldType::k_integer:

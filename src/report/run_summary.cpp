@@ -1,5 +1,7 @@
 #include <fmt/format.h>
 
+#include <span>
+
 #include <algorithm>
 #include <fstream>
 
@@ -36,6 +38,7 @@ constexpr CounterLine k_flags[] = {
     {"Used a fallback", &RowCounters::fallback},
     {"Field missing", &RowCounters::missing},
     {"Invalid JSON", &RowCounters::invalid_json},
+    {"Emptied by a transform", &RowCounters::emptied, true},
 };
 
 }  // namespace
@@ -48,15 +51,16 @@ void write_counters_json(JsonWriter& w, const RowCounters& c) {
 
 std::string counters_text(const RowCounters& c, int width) {
   std::string out;
-  for (const auto& line : k_outcomes) {
-    if (line.only_when_counted && c.*line.member == 0) continue;
-    out += fmt::format("{:<{}}{:>12}\n", std::string(line.label) + ":", width,
-                       with_commas(c.*line.member));
-  }
+  auto lines = [&](std::span<const CounterLine> group) {
+    for (const auto& line : group) {
+      if (line.only_when_counted && c.*line.member == 0) continue;
+      out += fmt::format("{:<{}}{:>12}\n", std::string(line.label) + ":", width,
+                         with_commas(c.*line.member));
+    }
+  };
+  lines(k_outcomes);
   out += "------------------------------------------------------------\n";
-  for (const auto& line : k_flags)
-    out += fmt::format("{:<{}}{:>12}\n", std::string(line.label) + ":", width,
-                       with_commas(c.*line.member));
+  lines(k_flags);
   return out;
 }
 

@@ -37,18 +37,6 @@ std::string_view to_string(WritePolicy policy) {
   return policy == WritePolicy::k_fill_null ? "fill_null" : "overwrite";
 }
 
-std::string_view to_string(TimestampFormat format) {
-  switch (format) {
-    case TimestampFormat::k_iso:
-      return "iso";
-    case TimestampFormat::k_unix:
-      return "unix";
-    case TimestampFormat::k_unix_millis:
-      return "unix_ms";
-  }
-  return "?";
-}
-
 std::string_view to_string(WriteMode mode) {
   switch (mode) {
     case WriteMode::k_update:
@@ -64,16 +52,21 @@ std::string_view to_string(WriteMode mode) {
 }
 
 std::string Extractor::describe() const {
+  const std::string transformed =
+      transforms.any() ? fmt::format(" ({})", transforms.describe()) : std::string();
   switch (kind) {
     case Kind::k_column:
-      return column;
+      return column + transformed;
     case Kind::k_json_path:
-      return column + " " + path.text;
+      return column + " " + path.text + transformed;
+    case Kind::k_run_value:
+      return run_value == RunValue::k_id ? "run id" : "run started_at";
     case Kind::k_constant:
       // Quoted when text, so that `"42"` and `42` read differently.
-      return "constant " + (std::holds_alternative<std::string>(constant)
-                                ? fmt::format("'{}'", to_display(constant))
-                                : to_display(constant));
+      return (is_default ? "default " : "constant ") +
+             (std::holds_alternative<std::string>(constant)
+                  ? fmt::format("'{}'", to_display(constant))
+                  : to_display(constant));
   }
   return "?";
 }
@@ -444,18 +437,46 @@ class JobReader {
     return o;
   }
 
-  Extractor extractor(const toml::node& node, const std::string& key) const {
+  Extractor extractor(const toml::node& node, const std::string& key,
+                      const std::string& job_name) const {
     if (!node.is_table()) {
       fail(&node, key,
            "each source must be an inline table: {column = \"c\"}, "
-           "{column = \"c\", path = \"$.a\"} or {value = ...}");
+           "{column = \"c\", path = \"$.a\"}, {value = ...}, {run = \"id\"} or "
+           "{job = \"name\"}");
     }
     const toml::table& t = *node.as_table();
-    reject_unknown(t, key + ".", {"column", "path", "value"});
+    reject_unknown(t, key + ".",
+                   {"column", "path", "value", "run", "job", "regex", "trim", "lower", "upper",
+                    "map", "hash"});
     Extractor ex;
+    for (const char* stamp : {"run", "job"}) {
+      const toml::node* n = t.get(stamp);
+      if (n == nullptr) continue;
+      if (t.size() > 1)
+        fail(&node, key, fmt::format("a {{ {} = ... }} source takes nothing else", stamp),
+             "write it alone, as { run = \"id\" }");
+      const std::string* which = n->is_string() ? &n->as_string()->get() : nullptr;
+      if (std::string_view(stamp) == "job") {
+        if (which == nullptr || *which != "name")
+          fail(n, key + ".job", "must be \"name\"", "{ job = \"name\" } writes the job's name");
+        ex.kind = Extractor::Kind::k_constant;
+        ex.constant = job_name;
+        return ex;
+      }
+      if (which == nullptr || (*which != "id" && *which != "started_at"))
+        fail(n, key + ".run", "must be \"id\" or \"started_at\"",
+             "{ run = \"id\" } writes the run's number, { run = \"started_at\" } when it "
+             "started");
+      ex.kind = Extractor::Kind::k_run_value;
+      ex.run_value = *which == "id" ? Extractor::RunValue::k_id : Extractor::RunValue::k_started_at;
+      return ex;
+    }
     if (const toml::node* v = t.get("value")) {
-      if (t.contains("column") || t.contains("path"))
-        fail(&node, key, "a constant takes no column or path");
+      for (const char* other : {"column", "path", "regex", "trim", "lower", "upper", "map", "hash"})
+        if (t.contains(other))
+          fail(&node, key, fmt::format("a constant takes no {}", other),
+               "write the constant as it should be written");
       ex.kind = Extractor::Kind::k_constant;
       ex.constant = scalar(*v, key + ".value");
       return ex;
@@ -473,7 +494,50 @@ class JobReader {
       ex.kind = Extractor::Kind::k_json_path;
       ex.path = std::move(*parsed);
     }
+    ex.transforms = transforms(t, key);
     return ex;
+  }
+
+  // The transforms of one source (include/backfill/transforms.h).
+  TransformSpec transforms(const toml::table& t, const std::string& key) const {
+    TransformSpec spec;
+    if (auto regex = string(t, key + ".", "regex", false)) {
+      if (regex->empty()) fail(t.get("regex"), key + ".regex", "must not be empty");
+      spec.regex = *regex;
+      std::string problem;
+      if (!Transforms::compile(spec, problem))
+        fail(t.get("regex"), key + ".regex", fmt::format("\"{}\" {}", *regex, problem),
+             "write a Perl-compatible regular expression; its first group (...) is kept");
+    }
+    auto flag = [&](const char* name) {
+      const toml::node* n = t.get(name);
+      if (n != nullptr && !n->is_boolean())
+        fail(n, fmt::format("{}.{}", key, name), "must be true or false");
+      return n != nullptr && n->as_boolean()->get();
+    };
+    spec.trim = flag("trim");
+    const bool lower = flag("lower"), upper = flag("upper");
+    if (lower && upper)
+      fail(t.get("upper"), key + ".upper", "cannot go with lower = true", "keep one of them");
+    spec.letter_case = lower   ? LetterCase::k_lower
+                       : upper ? LetterCase::k_upper
+                               : LetterCase::k_keep;
+    if (const toml::node* m = t.get("map")) {
+      if (!m->is_table() || m->as_table()->empty())
+        fail(m, key + ".map", "must be a table of values and what they become",
+             "for example: map = { active = \"A\", inactive = \"I\" }");
+      for (auto&& [from, to] : *m->as_table()) {
+        spec.map.emplace_back(std::string(from.str()),
+                              to_display(scalar(to, fmt::format("{}.map.{}", key, from.str()))));
+      }
+    }
+    if (const toml::node* h = t.get("hash")) {
+      if (!h->is_string() || h->as_string()->get() != "sha256")
+        fail(h, key + ".hash", "must be \"sha256\"",
+             "hash = \"sha256\" writes the lowercase hex digest");
+      spec.sha256 = true;
+    }
+    return spec;
   }
 
   // A constant is known before the run: one that never converts to the
@@ -483,14 +547,21 @@ class JobReader {
                        const std::string& key) const {
     for (std::size_t i = 0; i < spec.from.size(); ++i) {
       const Extractor& ex = spec.from[i];
-      if (ex.kind != Extractor::Kind::k_constant) continue;
-      const std::string at = from.is_array() ? fmt::format("{}[{}]", key, i) : key;
-      if (!convert_value(ex.constant, spec.type, spec.format)) {
+      if (ex.reads_column()) continue;
+      // A run's values are known at its start; they take these shapes.
+      const Value value = ex.kind == Extractor::Kind::k_constant ? ex.constant
+                          : ex.run_value == Extractor::RunValue::k_id
+                              ? Value(std::int64_t{1})
+                              : Value(std::string("2026-01-28T10:00:00.000Z"));
+      const std::string at = ex.is_default     ? key.substr(0, key.rfind('.')) + ".default"
+                             : from.is_array() ? fmt::format("{}[{}]", key, i)
+                                               : key;
+      if (!convert_value(value, spec.type, spec.timestamp)) {
         fail(&from, at, fmt::format("the {} is no {} value", ex.describe(), to_string(spec.type)),
              fmt::format("write a constant of type {}, or change the field's type",
                          to_string(spec.type)));
       }
-      const auto* text = std::get_if<std::string>(&ex.constant);
+      const auto* text = std::get_if<std::string>(&value);
       if (spec.type == FieldType::k_json && text != nullptr && !is_json_text(*text)) {
         fail(&from, at, fmt::format("the {} is no JSON text", ex.describe()),
              R"(a json field's constant is written as it is: write JSON, such as '{"a": 1}', )"
@@ -510,7 +581,7 @@ class JobReader {
                             const std::string& key) const {
     for (std::size_t i = 0; i < spec.from.size(); ++i) {
       const Extractor& ex = spec.from[i];
-      if (ex.kind == Extractor::Kind::k_constant || ex.column != spec.column) continue;
+      if (!ex.reads_column() || ex.column != spec.column) continue;
       fail(&from, from.is_array() ? fmt::format("{}[{}]", key, i) : key + "[0]",
            fmt::format("reads {}, the column it fills: with policy fill_null that column is NULL "
                        "wherever the field is written",
@@ -520,14 +591,45 @@ class JobReader {
     }
   }
 
-  TimestampFormat timestamp_format(const toml::node& node, const std::string& key) const {
-    if (node.is_string()) {
-      for (TimestampFormat f :
-           {TimestampFormat::k_iso, TimestampFormat::k_unix, TimestampFormat::k_unix_millis}) {
-        if (node.as_string()->get() == to_string(f)) return f;
+  // `format` and `timezone` of a timestamp field.
+  TimestampStyle timestamp_style(const toml::table& f, const std::string& key) const {
+    TimestampStyle style;
+    if (const toml::node* node = f.get("format")) {
+      const std::string* name = node->is_string() ? &node->as_string()->get() : nullptr;
+      if (name != nullptr && name->find('%') != std::string::npos) {
+        std::string problem = TimestampStyle::pattern_problem(*name);
+        if (!problem.empty())
+          fail(node, key + ".format", fmt::format("the pattern \"{}\" {}", *name, problem),
+               "use %Y %m %d %H %M %S, %L %f %N (milli-, micro-, nanoseconds), %z or %:z "
+               "(offset), %Z (zone), %j %y %e %I %p %b %B %a %A %F %T %s, and %% for a %");
+        style.format = TimestampFormat::k_pattern;
+        style.pattern = *name;
+      } else if (auto format = name != nullptr ? timestamp_format_named(*name) : std::nullopt) {
+        style.format = *format;
+      } else {
+        fail(node, key + ".format", "must be " + timestamp_format_names());
       }
     }
-    fail(&node, key, "must be one of iso, unix, unix_ms");
+    if (const toml::node* node = f.get("timezone")) {
+      const std::string* name = node->is_string() ? &node->as_string()->get() : nullptr;
+      auto zone = name != nullptr ? TimeZone::named(*name) : std::nullopt;
+      if (!zone) {
+        fail(node, key + ".timezone",
+             name != nullptr
+                 ? fmt::format("'{}' is no offset and no time zone this system knows", *name)
+                 : std::string("must be a string"),
+             "write an offset such as \"+02:00\", or a zone of the IANA database such as "
+             "\"Europe/Berlin\" (the names under /usr/share/zoneinfo)");
+      }
+      if (style.format == TimestampFormat::k_unix || style.format == TimestampFormat::k_unix_ms) {
+        fail(node, key + ".timezone",
+             fmt::format("has no effect on format \"{}\": epoch numbers count from UTC",
+                         to_string(style.format)),
+             "leave timezone out, or write an RFC 3339 format or a pattern");
+      }
+      style.zone = std::move(*zone);
+    }
+    return style;
   }
 
   FieldType field_type(const toml::node* node, const std::string& key) const {
@@ -542,25 +644,27 @@ class JobReader {
     fail(node, key, "must be one of text, integer, real, boolean, timestamp, json");
   }
 
-  std::vector<FieldSpec> fields(const toml::table& t, WritePolicy default_policy,
-                                bool in_place) const {
+  std::vector<FieldSpec> fields(const toml::table& t, const std::string& job_name,
+                                WritePolicy default_policy, bool in_place) const {
     std::vector<FieldSpec> out;
     for (auto&& [name, node] : t) {
       std::string key = fmt::format("fields.{}", name.str());
       if (!node.is_table()) fail(&node, key, "must be a table, as in [" + key + "]");
       const toml::table& f = *node.as_table();
-      reject_unknown(f, key + ".", {"type", "policy", "format", "from"});
+      reject_unknown(f, key + ".", {"type", "policy", "format", "timezone", "from", "default"});
       FieldSpec spec;
       spec.column = std::string(name.str());
       spec.line = static_cast<int>(node.source().begin.line);
       spec.type = field_type(f.get("type"), key + ".type");
       spec.policy = default_policy;
       if (const toml::node* p = f.get("policy")) spec.policy = policy(*p, key + ".policy");
-      if (const toml::node* fmt_node = f.get("format")) {
-        if (spec.type != FieldType::k_timestamp)
-          fail(fmt_node, key + ".format", "only timestamp fields take a format");
-        spec.format = timestamp_format(*fmt_node, key + ".format");
+      for (const char* setting : {"format", "timezone"}) {
+        if (const toml::node* n = f.get(setting);
+            n != nullptr && spec.type != FieldType::k_timestamp)
+          fail(n, fmt::format("{}.{}", key, setting),
+               fmt::format("only timestamp fields take a {}", setting));
       }
+      spec.timestamp = timestamp_style(f, key);
       const toml::node* from = f.get("from");
       if (from == nullptr) {
         fail(&node, key + ".from", "missing; say where the value comes from",
@@ -568,16 +672,27 @@ class JobReader {
              "\"created_at\" }]");
       }
       if (from->is_table()) {
-        spec.from.push_back(extractor(*from, key + ".from"));
+        spec.from.push_back(extractor(*from, key + ".from", job_name));
       } else if (from->is_array()) {
         int i = 0;
         for (const toml::node& item : *from->as_array()) {
-          spec.from.push_back(extractor(item, fmt::format("{}.from[{}]", key, i++)));
+          spec.from.push_back(extractor(item, fmt::format("{}.from[{}]", key, i++), job_name));
         }
       } else {
         fail(from, key + ".from", "must be a list of sources");
       }
       if (spec.from.empty()) fail(from, key + ".from", "must list at least one source");
+      if (const toml::node* d = f.get("default")) {
+        if (spec.from.back().kind == Extractor::Kind::k_constant)
+          fail(d, key + ".default",
+               fmt::format("is never used: the {} that ends from always gives a value",
+                           spec.from.back().describe()),
+               "keep one of the two");
+        Extractor& fallback = spec.from.emplace_back();
+        fallback.kind = Extractor::Kind::k_constant;
+        fallback.constant = scalar(*d, key + ".default");
+        fallback.is_default = true;
+      }
       check_constants(spec, *from, key + ".from");
       if (in_place && spec.policy == WritePolicy::k_fill_null) {
         check_not_own_column(spec, *from, key + ".from");
@@ -640,7 +755,7 @@ class JobReader {
     if (job.in_place) job.target.filter = job.source.filter;
     WritePolicy default_policy = WritePolicy::k_fill_null;
     job.options = options(table(root, "options", false), default_policy);
-    job.fields = fields(*table(root, "fields", true), default_policy, job.in_place);
+    job.fields = fields(*table(root, "fields", true), job.name, default_policy, job.in_place);
     return job;
   }
 

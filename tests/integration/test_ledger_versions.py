@@ -66,7 +66,10 @@ class SqliteLedgerVersionTest(TempDirTest):
         self.assertEqual(result.returncode, 0, result.stderr)
         con = sqlite3.connect(db)
         self.assertEqual(con.execute("SELECT version, written_by FROM _backfill_ledger").fetchall(),
-                         [(3, released_version())])
+                         [(4, released_version())])
+        columns = [c[1] for c in con.execute("PRAGMA table_info(_backfill_runs)")]
+        self.assertIn("rows_unreadable", columns)  # version 3
+        self.assertIn("rows_emptied", columns)  # version 4
         runs = con.execute("SELECT run_id, job, state, rows_read FROM _backfill_runs ORDER BY run_id").fetchall()
         self.assertEqual(runs, [(7, "older", "completed", 40), (8, "small", "completed", 50)])
         self.assertIsNotNone(con.execute("SELECT scope FROM _backfill_runs WHERE run_id = 8").fetchone()[0])

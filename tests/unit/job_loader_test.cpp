@@ -137,12 +137,30 @@ TEST_F(JobLoaderTest, ReadsTargetModesAndTimestampFormats) {
   EXPECT_EQ(job.target.mode, WriteMode::k_merge_json);
   EXPECT_EQ(job.target.json_column, "metadata");
   job = load(k_job, {"fields.a.format=unix"});
-  EXPECT_EQ(job.fields[1].format, TimestampFormat::k_unix);
+  EXPECT_EQ(job.fields[1].timestamp.format, TimestampFormat::k_unix);
+  job = load(k_job, {"fields.a.format=iso"});
+  EXPECT_EQ(job.fields[1].timestamp.format, TimestampFormat::k_rfc3339_ms) << "the older name";
+  job = load(k_job, {"fields.a.format=%d.%m.%Y %H:%M", "fields.a.timezone=Europe/Berlin"});
+  EXPECT_EQ(job.fields[1].timestamp.format, TimestampFormat::k_pattern);
+  EXPECT_EQ(job.fields[1].timestamp.write(Instant{1751328000, 0}), "01.07.2025 02:00");
 
   EXPECT_NE(error_of(k_job, {"fields.b.format=unix"}).find("only timestamp fields take a format"),
             std::string::npos);
-  EXPECT_NE(error_of(k_job, {"fields.a.format=epoch"}).find("must be one of iso, unix, unix_ms"),
+  EXPECT_NE(error_of(k_job, {"fields.a.format=epoch"}).find("must be rfc3339, rfc3339_ms"),
             std::string::npos);
+  EXPECT_NE(error_of(k_job, {"fields.a.format=%Y-%q"}).find("has '%q', which is no conversion"),
+            std::string::npos);
+  EXPECT_NE(error_of(k_job, {"fields.a.format=at %%"}).find("has no conversion"),
+            std::string::npos);
+  EXPECT_NE(error_of(k_job, {"fields.a.timezone=Mars/Olympus"})
+                .find("'Mars/Olympus' is no offset and no time zone this system knows"),
+            std::string::npos);
+  EXPECT_NE(error_of(k_job, {"fields.a.format=unix", "fields.a.timezone=+02:00"})
+                .find("has no effect on format \"unix\""),
+            std::string::npos);
+  EXPECT_NE(
+      error_of(k_job, {"fields.b.timezone=UTC"}).find("only timestamp fields take a timezone"),
+      std::string::npos);
   EXPECT_NE(error_of(k_job, {"target.url=/data/store.db", "target.table=t", "target.mode=upsert"})
                 .find("needs a target other than the source table"),
             std::string::npos);

@@ -155,13 +155,13 @@ TEST(ValueConversionTest, ConvertsEachType) {
   EXPECT_EQ(convert_value(std::int64_t{1769594400}, FieldType::k_timestamp),
             Value(std::string("2026-01-28T10:00:00.000Z")));
   EXPECT_EQ(convert_value(std::string("2026-01-28T10:00:00.999Z"), FieldType::k_timestamp,
-                          TimestampFormat::k_unix),
+                          TimestampStyle{TimestampFormat::k_unix}),
             Value(std::string("1769594400")));
   EXPECT_EQ(convert_value(std::string("1969-12-31T23:59:59.500Z"), FieldType::k_timestamp,
-                          TimestampFormat::k_unix),
+                          TimestampStyle{TimestampFormat::k_unix}),
             Value(std::string("-1")));
   EXPECT_EQ(convert_value(std::int64_t{1769594400123}, FieldType::k_timestamp,
-                          TimestampFormat::k_unix_millis),
+                          TimestampStyle{TimestampFormat::k_unix_ms}),
             Value(std::string("1769594400123")));
   EXPECT_FALSE(convert_value(Value(), FieldType::k_text));
 }

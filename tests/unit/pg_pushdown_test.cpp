@@ -83,7 +83,7 @@ class PgPushdownTest : public ::testing::Test {
   std::vector<std::string> source_columns{"id",        "payload", "created_at", "seen_at",
                                           "seen_text", "amount",  "label"};
 
-  std::optional<PgPushdown> plan(const std::vector<FieldSpec>& fields) {
+  std::expected<PgPushdown, std::string> plan(const std::vector<FieldSpec>& fields) {
     return PgPushdown::plan(db, target, *MappingPlan::compile(fields, source_columns), table);
   }
 };
@@ -119,11 +119,28 @@ TEST_F(PgPushdownTest, JobsWhoseResultSqlCannotReproduceExactlyStayWithTheEngine
 
   FieldSpec overwrite = ok;
   overwrite.policy = WritePolicy::k_overwrite;
-  EXPECT_FALSE(plan({ok, overwrite}).has_value()) << "overwrite";
+  EXPECT_EQ(plan({ok, overwrite}).error(), "fields.label has policy overwrite");
 
   FieldSpec unix_time = field("seen_text", FieldType::k_timestamp, {column("created_at")});
-  unix_time.format = TimestampFormat::k_unix;
-  EXPECT_FALSE(plan({unix_time}).has_value()) << "a timestamp format other than ISO";
+  unix_time.timestamp.format = TimestampFormat::k_unix;
+  EXPECT_EQ(plan({unix_time}).error(), "fields.seen_text writes timestamps as unix");
+  FieldSpec micros = unix_time;
+  micros.timestamp.format = TimestampFormat::k_rfc3339_us;
+  EXPECT_EQ(plan({micros}).error(), "fields.seen_text writes timestamps as rfc3339_us");
+  FieldSpec zoned = field("seen_text", FieldType::k_timestamp, {column("created_at")});
+  zoned.timestamp.zone = *TimeZone::named("+02:00");
+  EXPECT_EQ(plan({zoned}).error(),
+            "fields.seen_text writes timestamps as rfc3339_ms in another zone");
+  FieldSpec seconds = zoned;
+  seconds.timestamp = TimestampStyle(TimestampFormat::k_rfc3339);
+  EXPECT_TRUE(plan({seconds}).has_value()) << "RFC 3339 to the second, in UTC";
+
+  FieldSpec lowered = ok;
+  lowered.from[0].transforms.letter_case = LetterCase::k_lower;
+  EXPECT_EQ(plan({lowered}).error(), "fields.label transforms what it reads");
+  FieldSpec stamped = field("label", FieldType::k_text, {});
+  stamped.from.emplace_back().kind = Extractor::Kind::k_run_value;
+  EXPECT_EQ(plan({stamped}).error(), "fields.label stamps a value of the run");
 
   EXPECT_FALSE(plan({field("score", FieldType::k_real, {json("payload", "$.score")})}).has_value())
       << "real numbers";

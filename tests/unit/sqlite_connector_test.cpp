@@ -427,7 +427,8 @@ TEST_F(SqliteConnectorTest, LedgerCommitsWithTheBatchAndRollsBackWithIt) {
   EXPECT_FALSE(*ledger.exists());
   ASSERT_TRUE(connection->begin_write());
   ASSERT_TRUE(ledger.create_or_migrate());
-  auto run = ledger.start_run("job", std::nullopt, Key{std::int64_t{10}}, 10, "w(id INTEGER)");
+  auto run = ledger.start_run("job", now_utc_text(), std::nullopt, Key{std::int64_t{10}}, 10,
+                              "w(id INTEGER)");
   ASSERT_TRUE(run);
   ASSERT_TRUE(connection->commit());
   EXPECT_EQ((*ledger.latest_run("job"))->scope, "w(id INTEGER)");
@@ -478,8 +479,8 @@ TEST_F(SqliteConnectorTest, LedgerOfAnEarlierVersionGainsTheScopeColumnOnFirstWr
   SqlLedger writer(*connection);
   ASSERT_TRUE(connection->begin_write());
   ASSERT_TRUE(writer.create_or_migrate());
-  ASSERT_TRUE(
-      writer.start_run("job", Key{std::int64_t{7}}, Key{std::int64_t{9}}, 2, "w(id INTEGER)"));
+  ASSERT_TRUE(writer.start_run("job", now_utc_text(), Key{std::int64_t{7}}, Key{std::int64_t{9}}, 2,
+                               "w(id INTEGER)"));
   ASSERT_TRUE(connection->commit());
   EXPECT_EQ((*writer.latest_run("job"))->scope, "w(id INTEGER)");
 }

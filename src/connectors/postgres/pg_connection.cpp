@@ -628,7 +628,8 @@ Result<std::optional<TableSchema>> PgConnection::describe(std::string_view table
     schema.columns.push_back(ColumnInfo{.name = std::get<std::string>(row[0]),
                                         .declared_type = type,
                                         .not_null = std::get<bool>(row[2]),
-                                        .can_hold_json = std::get<bool>(row[3])});
+                                        .can_hold_json = std::get<bool>(row[3]),
+                                        .holds_instants = type.starts_with("timestamp")});
   });
   // Unique indexes on plain columns, without a predicate: the keys a job may page by.
   auto keys =

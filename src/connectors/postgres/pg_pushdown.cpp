@@ -222,9 +222,11 @@ std::string json_path_sql(const std::string& column, const JsonPath& path) {
 
 }  // namespace
 
-std::optional<PgPushdown> PgPushdown::plan(PgConnection& db, const Endpoint& target,
-                                           const MappingPlan& mapping, const TableSchema& table) {
-  if (target.mode != WriteMode::k_update) return std::nullopt;
+std::expected<PgPushdown, std::string> PgPushdown::plan(PgConnection& db, const Endpoint& target,
+                                                        const MappingPlan& mapping,
+                                                        const TableSchema& table) {
+  if (target.mode != WriteMode::k_update)
+    return std::unexpected(fmt::format("mode {} writes rows one by one", to_string(target.mode)));
   PgPushdown p;
   p.db_ = &db;
   p.target_ = target;
@@ -234,22 +236,36 @@ std::optional<PgPushdown> PgPushdown::plan(PgConnection& db, const Endpoint& tar
         is_number_type(t) || is_text_type(t) || t.starts_with("timestamp") || t == "date";
   }
   for (const PlannedField& f : mapping.fields()) {
-    if (f.policy != WritePolicy::k_fill_null) return std::nullopt;
+    auto engine_only = [&](std::string_view why) {
+      return std::unexpected(fmt::format("fields.{} {}", f.column, why));
+    };
+    if (f.policy != WritePolicy::k_fill_null) return engine_only("has policy overwrite");
+    // Timestamps in UTC, to the second or the millisecond; the engine
+    // writes the other formats.
+    const TimestampFormat format = f.timestamp.format;
+    const bool seconds = format == TimestampFormat::k_rfc3339;
     if (f.type != FieldType::k_text && f.type != FieldType::k_integer &&
-        !(f.type == FieldType::k_timestamp && f.format == TimestampFormat::k_iso)) {
-      return std::nullopt;
+        !(f.type == FieldType::k_timestamp && f.timestamp.zone.is_utc() &&
+          (seconds || format == TimestampFormat::k_rfc3339_ms))) {
+      return engine_only(f.type == FieldType::k_timestamp
+                             ? fmt::format("writes timestamps as {}{}", to_string(format),
+                                           f.timestamp.zone.is_utc() ? "" : " in another zone")
+                             : fmt::format("has type {}", to_string(f.type)));
     }
     const std::string& declared = table.find_column(f.column)->declared_type;
     const std::string col = db.quote(f.column);
     std::string v = "computed.v" + std::to_string(p.writes_.size());
     std::string write, write_type = "text";
     if (f.type == FieldType::k_timestamp) {
+      // The inputs are instants to the millisecond; the clock's own
+      // rounding (down, before 1970 too) leaves whole seconds.
+      const std::string instant = seconds ? fmt::format("date_trunc('second', {})", v) : v;
       if (declared == "timestamp with time zone") {
-        write = v;
+        write = instant;
         write_type = declared;
       } else if (is_text_type(declared)) {
-        write =
-            fmt::format("to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')", v);
+        write = fmt::format("to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS{}\"Z\"')",
+                            instant, seconds ? "" : ".MS");
       }
     } else if (f.type == FieldType::k_integer) {
       if (is_integer_type(declared) || declared == "numeric") {
@@ -261,7 +277,7 @@ std::optional<PgPushdown> PgPushdown::plan(PgConnection& db, const Endpoint& tar
     } else if (is_text_type(declared)) {
       write = v;
     }
-    if (write.empty()) return std::nullopt;
+    if (write.empty()) return engine_only(fmt::format("writes into a column of type {}", declared));
 
     std::vector<std::string> sources;
     for (const PlannedInput& ex : f.inputs) {
@@ -269,16 +285,21 @@ std::optional<PgPushdown> PgPushdown::plan(PgConnection& db, const Endpoint& tar
       // conversions refer to them by name.
       const std::string input = fmt::format("i{}_{}", p.writes_.size(), sources.size());
       std::string sql;
-      if (ex.kind == Extractor::Kind::k_constant) {
+      if (ex.kind == Extractor::Kind::k_run_value) {
+        return engine_only("stamps a value of the run");
+      } else if (ex.kind == Extractor::Kind::k_constant) {
         // A constant that does not convert never yields, but keeps its place.
         sql = fmt::format("{}::{}", ex.constant ? sql_literal(to_display(*ex.constant)) : "NULL",
                           sql_name(sql_type_of(f.type)));
       } else {
         const ColumnInfo* source = table.find_column(ex.column);
-        if (source == nullptr) return std::nullopt;
+        if (source == nullptr) return engine_only(fmt::format("reads {}", ex.column));
+        if (ex.transforms != nullptr) return engine_only("transforms what it reads");
         std::string c = "t." + db.quote(ex.column);
         if (ex.kind == Extractor::Kind::k_json_path) {
-          if (source->declared_type != "jsonb") return std::nullopt;
+          if (source->declared_type != "jsonb")
+            return engine_only(
+                fmt::format("reads JSON from a column of type {}", source->declared_type));
           std::string j = json_path_sql(c, ex.path);
           p.inputs_.push_back(
               fmt::format("CASE WHEN t.{} IS NULL THEN {} END AS {}", col, j, input));
@@ -291,7 +312,9 @@ std::optional<PgPushdown> PgPushdown::plan(PgConnection& db, const Endpoint& tar
           sql = from_column(input, source->declared_type, f.type);
         }
       }
-      if (sql.empty()) return std::nullopt;
+      if (sql.empty())
+        return engine_only(fmt::format("reads {}, of type {}", ex.column,
+                                       table.find_column(ex.column)->declared_type));
       sources.push_back(std::move(sql));
     }
     p.field_names_.push_back(f.column);

@@ -23,10 +23,12 @@ namespace backfill::postgres {
 
 class PgPushdown {
  public:
-  // The job's mapping plan as SQL; nullopt when some field cannot be
-  // computed in SQL with the engine's exact result.
-  static std::optional<PgPushdown> plan(PgConnection& db, const Endpoint& target,
-                                        const MappingPlan& mapping, const TableSchema& table);
+  // The job's mapping plan as SQL; or, when some field cannot be computed
+  // in SQL with the engine's exact result, why not (for the notice that
+  // the run maps rows in the engine).
+  static std::expected<PgPushdown, std::string> plan(PgConnection& db, const Endpoint& target,
+                                                     const MappingPlan& mapping,
+                                                     const TableSchema& table);
   // Its four statements (from the start, after a key, read ahead, apply a
   // batch read ahead), one per line: what a run sends, for review and tests.
   std::string statements() const;

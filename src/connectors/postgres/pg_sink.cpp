@@ -30,7 +30,11 @@ bool compatible(const PlannedField& field, std::string_view declared) {
     case FieldType::k_boolean:
       return boolean || json;
     case FieldType::k_timestamp:
-      return (field.format == TimestampFormat::k_iso ? time : number) || json;
+      // Into a date-time column as the instant itself (the session sets
+      // the format), into a number column as epoch seconds or milliseconds.
+      return time || json ||
+             (number && (field.timestamp.format == TimestampFormat::k_unix ||
+                         field.timestamp.format == TimestampFormat::k_unix_ms));
     case FieldType::k_json:
       return json;
   }
@@ -53,7 +57,7 @@ constexpr std::uint32_t k_text_oid = 25;
 constexpr std::uint32_t k_int8_oid = 20;
 constexpr std::uint32_t k_timestamptz_oid = 1184;
 // timestamptz counts microseconds from 2000-01-01 00:00:00 UTC.
-constexpr std::int64_t k_postgres_epoch_ms = 946684800000;
+constexpr std::int64_t k_postgres_epoch_seconds = 946684800;
 
 // Cells [first, first + count) of one column in the binary form of a
 // one-dimensional array of `element_oid` (PostgreSQL's array_send): a
@@ -118,13 +122,15 @@ std::optional<std::string> typed_array(SqlType type, std::size_t first, std::siz
     });
   }
   if (type == SqlType::k_timestamptz) {
-    return binary_array(k_timestamptz_oid, first, count, cell_at,
-                        [](const Value& v, std::string& out) {
-                          const auto* s = std::get_if<std::string>(&v);
-                          auto ms = s != nullptr ? parse_timestamp_text(*s) : std::nullopt;
-                          if (ms) append_int64(out, (*ms - k_postgres_epoch_ms) * 1000);
-                          return ms.has_value();
-                        });
+    return binary_array(
+        k_timestamptz_oid, first, count, cell_at, [](const Value& v, std::string& out) {
+          const auto* s = std::get_if<std::string>(&v);
+          auto instant = s != nullptr ? parse_instant(*s) : std::nullopt;
+          if (instant)
+            append_int64(out, (instant->seconds - k_postgres_epoch_seconds) * 1000000 +
+                                  instant->nanos / 1000);
+          return instant.has_value();
+        });
   }
   return text_array(first, count, cell_at);
 }
@@ -186,7 +192,7 @@ void PgSink::build_statements() {
       const PlannedField& field = fields_[f];
       if (field.type == FieldType::k_integer && is_integer_type(field_types_[f])) {
         type = SqlType::k_bigint;
-      } else if (field.type == FieldType::k_timestamp && field.format == TimestampFormat::k_iso &&
+      } else if (field.type == FieldType::k_timestamp &&
                  field_types_[f] == "timestamp with time zone") {
         type = SqlType::k_timestamptz;
       }
@@ -196,7 +202,11 @@ void PgSink::build_statements() {
   sql_ = write_sql(false);
   if (std::ranges::any_of(array_types_, [](SqlType t) { return t != SqlType::k_text; }))
     typed_sql_ = write_sql(true);
-  pushdown_ = PgPushdown::plan(db_, target_, *plan_, table);
+  auto pushdown = PgPushdown::plan(db_, target_, *plan_, table);
+  if (pushdown)
+    pushdown_.emplace(std::move(*pushdown));
+  else
+    no_pushdown_ = std::move(pushdown.error());
 }
 
 RangeWriter* PgSink::range_writer(const SourceQuery& query) {

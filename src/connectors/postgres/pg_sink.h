@@ -28,6 +28,7 @@ class PgSink final : public Sink,
                      std::vector<std::string>& row_errors) override;
   // In place, when the mapping can be computed in SQL (PgPushdown).
   RangeWriter* range_writer(const SourceQuery& query) override;
+  std::string why_no_range_writer() const override { return no_pushdown_; }
   BeforeImageReader* before_images() override { return this; }
   CoverageCounter* coverage() override { return this; }
 
@@ -77,6 +78,7 @@ class PgSink final : public Sink,
   std::string sql_;                          // with text[] arrays
   std::string typed_sql_;                    // with array_types_; empty when all are text
   std::optional<PgPushdown> pushdown_;
+  std::string no_pushdown_;  // why there is no pushdown_, for the notice
 };
 
 }  // namespace backfill::postgres

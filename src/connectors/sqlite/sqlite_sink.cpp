@@ -94,17 +94,21 @@ void SqliteSink::refuse_iso_text_in_integer_columns() {
   auto schema = db_.describe(target_.table);
   if (!schema || !*schema) return;  // the session has named the missing table already
   for (const PlannedField& f : fields_) {
-    if (f.type != FieldType::k_timestamp || f.format != TimestampFormat::k_iso) continue;
+    const TimestampFormat format = f.timestamp.format;
+    if (f.type != FieldType::k_timestamp || format == TimestampFormat::k_unix ||
+        format == TimestampFormat::k_unix_ms)
+      continue;
     const ColumnInfo* column = (*schema)->find_column(f.column);
     if (column == nullptr) continue;
     // SQLite's own rule: a declared type containing INT has integer affinity.
     if (ascii_lowercase(column->declared_type).find("int") == std::string::npos) continue;
-    throw Error(ExitCode::k_schema_mismatch,
-                fmt::format("fields.{}: ISO timestamps cannot be written into column '{}' of "
-                            "table '{}', which is {}",
-                            f.column, f.column, target_.table, column->declared_type),
-                "write epoch seconds with format = \"unix\" (or milliseconds with format = "
-                "\"unix_ms\"), or point the field at a TEXT column");
+    throw Error(
+        ExitCode::k_schema_mismatch,
+        fmt::format("fields.{}: timestamps written as text (format {}) cannot go into "
+                    "column '{}' of table '{}', which is {}",
+                    f.column, to_string(format), f.column, target_.table, column->declared_type),
+        "write epoch seconds with format = \"unix\" (or milliseconds with format = "
+        "\"unix_ms\"), or point the field at a TEXT column");
   }
 }
 
