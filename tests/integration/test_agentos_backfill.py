@@ -163,7 +163,7 @@ class AgentosBackfillTest(TempDirTest):
         md, js = self.path("report.md"), self.path("report.json")
         self.assertEqual(run("run", AGENTOS_JOB, "--db", self.db, "--report", md).returncode, 0)
         ledger = {k[5:]: v for k, v in ledger_runs(self.db)[0].items() if k.startswith("rows_")}
-        self.assertEqual(len(ledger), 11)
+        self.assertEqual(len(ledger), 12)
         with open(md) as f:
             text = f.read()
         self.assertIn("# Backfill report: agentos-v21-audit-timestamps", text)
@@ -171,7 +171,7 @@ class AgentosBackfillTest(TempDirTest):
         labels = {"read": "Rows read", "updated": "Updated", "skipped": "Skipped (already filled)",
                   "no_value": "No value found", "guarded": "Kept (filled meanwhile)", "no_target": "No target row",
                   "failed": "Failed to write", "unreadable": "Unreadable items", "fallback": "Used a fallback",
-                  "missing": "Field missing", "invalid_json": "Invalid JSON"}
+                  "missing": "Field missing", "invalid_json": "Invalid JSON", "emptied": "Emptied by a transform"}
         self.assertEqual({name: int(rows[label].replace(",", "")) for name, label in labels.items()}, ledger)
         self.assertEqual(run("run", AGENTOS_JOB, "--db", self.db, "--restart", "--report", js).returncode, 0)
         with open(js) as f:
