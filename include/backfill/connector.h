@@ -184,6 +184,14 @@ struct SourceQuery {
   std::vector<std::string> key;      // resolved, never empty
   std::string filter;                // SQL condition; empty: every row
   std::vector<std::string> columns;  // read after the key columns
+  // Per column of `columns`: the SQL expression whose value it is, or empty
+  // for the column itself (Extractor::Kind::k_sql).
+  std::vector<std::string> expressions = {};
+
+  // The expression of column `i`, or nullptr for a plain column.
+  const std::string* expression(std::size_t i) const {
+    return i < expressions.size() && !expressions[i].empty() ? &expressions[i] : nullptr;
+  }
 };
 
 // A position in a source, opaque to the engine: the source makes it, the

@@ -40,18 +40,23 @@ struct Extractor {
     k_json_path,  // a value inside a JSON source column
     k_constant,   // a fixed value
     k_run_value,  // a value of the run that writes it: its id, when it started
+    k_sql,        // an SQL expression over the source row, evaluated where it is read
   };
   enum class RunValue { k_id, k_started_at };
   Kind kind = Kind::k_column;
-  std::string column;                   // k_column, k_json_path
+  std::string column;                   // k_column, k_json_path; k_sql: sql_column_name(sql)
   JsonPath path;                        // k_json_path
+  std::string sql;                      // k_sql
   Value constant;                       // k_constant
   bool is_default = false;              // k_constant: the field's `default`, after every source
   RunValue run_value = RunValue::k_id;  // k_run_value
-  TransformSpec transforms;             // k_column, k_json_path: applied to what it yields
+  TransformSpec transforms;             // k_column, k_json_path, k_sql: applied to what it yields
 
-  // Whether it reads a column of the source row.
-  bool reads_column() const { return kind == Kind::k_column || kind == Kind::k_json_path; }
+  // Whether it reads a column of the source row (an SQL expression's value
+  // comes in a column of its own).
+  bool reads_column() const {
+    return kind == Kind::k_column || kind == Kind::k_json_path || kind == Kind::k_sql;
+  }
 
   // How the job file wrote it, for messages: `payload $.a.b`, `created_at`.
   std::string describe() const;
@@ -75,6 +80,12 @@ struct ConnectorSetting {
   Value value;
   std::string where;  // `job.toml:12` or `--set source.options.format`, for messages
 };
+
+// The name of the column an SQL expression's value comes in: no table's
+// column is named so.
+inline std::string sql_column_name(std::string_view expression) {
+  return "sql: " + std::string(expression);
+}
 
 // A `file:PATH` URL (or `file:-`, standard input): items read from a file in
 // order, rather than rows of a table.

@@ -23,9 +23,10 @@ namespace backfill {
 // One link of a field's fallback chain, resolved.
 struct PlannedInput {
   Extractor::Kind kind = Extractor::Kind::k_column;
-  std::string column;            // k_column, k_json_path: the source column's name
+  std::string column;            // k_column, k_json_path, k_sql: the source column's name
   std::size_t column_index = 0;  // k_column, k_json_path: its place in the source's columns
   std::size_t document = 0;      // k_json_path: its place in MappingPlan::json_columns
+  std::string sql;               // k_sql: the expression, for messages
   JsonPath path;                 // k_json_path
   // k_constant: the job's value converted to the field's type and format, or
   // nullopt when it does not convert (it then never yields, on any path).

@@ -20,8 +20,9 @@ enum class LetterCase { k_keep, k_lower, k_upper };
 
 // As a job file gives them, on one source of a field.
 struct TransformSpec {
-  std::string regex;  // keep the first capture group (the whole match without one); no match: nothing
-  bool trim = false;  // whitespace off both ends; nothing left: nothing
+  std::string
+      regex;  // keep the first capture group (the whole match without one); no match: nothing
+  bool trim = false;                            // whitespace off both ends; nothing left: nothing
   LetterCase letter_case = LetterCase::k_keep;  // ASCII letters, as SQLite's lower() and upper()
   std::vector<std::pair<std::string, std::string>> map;  // whole text to text; others unchanged
   bool sha256 = false;  // the lowercase hex SHA-256 digest of the text's bytes
@@ -37,14 +38,15 @@ class Transforms {
  public:
   // Compiles `spec`'s regular expression; nullptr with `problem` set when it
   // does not compile (naming where).
-  static std::shared_ptr<const Transforms> compile(const TransformSpec& spec,
-                                                   std::string& problem);
+  static std::shared_ptr<const Transforms> compile(const TransformSpec& spec, std::string& problem);
   ~Transforms();
   Transforms(const Transforms&) = delete;
   Transforms& operator=(const Transforms&) = delete;
 
   // The transformed text, or nullopt when a step leaves nothing.
   std::optional<std::string> apply(std::string_view text) const;
+
+  const TransformSpec& spec() const { return spec_; }
 
  private:
   struct Regex;

@@ -123,11 +123,20 @@ JobSession::JobSession(JobSpec spec, Access access, const RunEnv& env) : spec_(s
   validate_and_resolve();
   // Before the statements compile: a missing privilege is named, with its GRANT.
   if (access != Access::k_read) verify_write_privileges();
-  source_query_ = SourceQuery{
-      spec_.source.table,
-      spec_.source.key,
-      spec_.source.filter,
-      {source_columns_.begin() + static_cast<long>(key_width()), source_columns_.end()}};
+  source_query_ =
+      SourceQuery{spec_.source.table,
+                  spec_.source.key,
+                  spec_.source.filter,
+                  {source_columns_.begin() + static_cast<long>(key_width()), source_columns_.end()},
+                  {}};
+  for (const std::string& column : source_query_.columns) {
+    std::string expression;
+    for (const FieldSpec& field : spec_.fields) {
+      for (const Extractor& ex : field.from)
+        if (ex.kind == Extractor::Kind::k_sql && ex.column == column) expression = ex.sql;
+    }
+    source_query_.expressions.push_back(std::move(expression));
+  }
   source_ = source_connector.make_source(*source_store_, source_query_);
   mapping_plan_ = MappingPlan::compile(spec_.fields, source_columns_);
   sink_ = target_connector->make_sink(*target_, spec_.target, mapping_plan_);
@@ -209,7 +218,8 @@ void JobSession::validate_and_resolve() {
   for (const FieldSpec& field : spec_.fields) {
     for (std::size_t i = 0; i < field.from.size(); ++i) {
       const Extractor& ex = field.from[i];
-      if (!ex.reads_column()) continue;
+      // An SQL expression is checked where it runs, when the source validates.
+      if (!ex.reads_column() || ex.kind == Extractor::Kind::k_sql) continue;
       const ColumnInfo* column = source.find_column(ex.column);
       if (column == nullptr && !source.any_column && !(ex.column == "rowid" && source.has_rowid)) {
         const ColumnInfo* meant = column_in_another_case(source, ex.column);

@@ -326,7 +326,7 @@ void Mapping::apply(std::span<const Value> row, MappedRow& out) {
         break;
       }
       Value candidate;
-      if (input.kind == Extractor::Kind::k_column) {
+      if (input.kind != Extractor::Kind::k_json_path) {  // a column, or an expression's
         candidate = row[input.column_index];
       } else {
         JsonSlot& slot = documents_->parsed_slot(input.document, row, out.invalid_json);

@@ -41,6 +41,7 @@ std::shared_ptr<const MappingPlan> MappingPlan::compile(
       }
       input.column = ex.column;
       input.column_index = column_index(source_columns, ex.column);
+      input.sql = ex.sql;
       if (ex.transforms.any()) {
         std::string problem;
         input.transforms = Transforms::compile(ex.transforms, problem);

@@ -65,33 +65,71 @@ void append_conversion(std::string& out, std::string_view conversion, const Civi
                        const Instant& instant, std::int32_t offset,
                        const std::string& abbreviation) {
   switch (conversion.back()) {
-    case 'Y': append_digits(out, t.year, 4); break;
-    case 'y': append_digits(out, t.year % 100, 2); break;
-    case 'm': append_digits(out, t.month, 2); break;
-    case 'd': append_digits(out, t.day, 2); break;
+    case 'Y':
+      append_digits(out, t.year, 4);
+      break;
+    case 'y':
+      append_digits(out, t.year % 100, 2);
+      break;
+    case 'm':
+      append_digits(out, t.month, 2);
+      break;
+    case 'd':
+      append_digits(out, t.day, 2);
+      break;
     case 'e':
       if (t.day < 10) out += ' ';
       append_digits(out, t.day, 1);
       break;
-    case 'j': append_digits(out, t.day_of_year, 3); break;
-    case 'H': append_digits(out, t.hour, 2); break;
-    case 'I': append_digits(out, t.hour % 12 == 0 ? 12 : t.hour % 12, 2); break;
-    case 'p': out += t.hour < 12 ? "AM" : "PM"; break;
-    case 'M': append_digits(out, t.minute, 2); break;
-    case 'S': append_digits(out, t.second, 2); break;
-    case 'L': append_digits(out, instant.nanos / 1000000, 3); break;
-    case 'f': append_digits(out, instant.nanos / 1000, 6); break;
-    case 'N': append_digits(out, instant.nanos, 9); break;
-    case 'z': append_offset(out, offset, conversion.size() == 2); break;
-    case 'Z': out += abbreviation; break;
+    case 'j':
+      append_digits(out, t.day_of_year, 3);
+      break;
+    case 'H':
+      append_digits(out, t.hour, 2);
+      break;
+    case 'I':
+      append_digits(out, t.hour % 12 == 0 ? 12 : t.hour % 12, 2);
+      break;
+    case 'p':
+      out += t.hour < 12 ? "AM" : "PM";
+      break;
+    case 'M':
+      append_digits(out, t.minute, 2);
+      break;
+    case 'S':
+      append_digits(out, t.second, 2);
+      break;
+    case 'L':
+      append_digits(out, instant.nanos / 1000000, 3);
+      break;
+    case 'f':
+      append_digits(out, instant.nanos / 1000, 6);
+      break;
+    case 'N':
+      append_digits(out, instant.nanos, 9);
+      break;
+    case 'z':
+      append_offset(out, offset, conversion.size() == 2);
+      break;
+    case 'Z':
+      out += abbreviation;
+      break;
     case 's':
       if (instant.seconds < 0) out += '-';
       append_digits(out, std::abs(instant.seconds), 1);
       break;
-    case 'b': out += k_month_names[t.month - 1].substr(0, 3); break;
-    case 'B': out += k_month_names[t.month - 1]; break;
-    case 'a': out += k_weekday_names[t.weekday].substr(0, 3); break;
-    case 'A': out += k_weekday_names[t.weekday]; break;
+    case 'b':
+      out += k_month_names[t.month - 1].substr(0, 3);
+      break;
+    case 'B':
+      out += k_month_names[t.month - 1];
+      break;
+    case 'a':
+      out += k_weekday_names[t.weekday].substr(0, 3);
+      break;
+    case 'A':
+      out += k_weekday_names[t.weekday];
+      break;
     case 'F':
       append_conversion(out, "Y", t, instant, offset, abbreviation);
       out += '-';
@@ -106,7 +144,9 @@ void append_conversion(std::string& out, std::string_view conversion, const Civi
       out += ':';
       append_conversion(out, "S", t, instant, offset, abbreviation);
       break;
-    default: out += '%'; break;  // %%
+    default:
+      out += '%';
+      break;  // %%
   }
 }
 

@@ -86,7 +86,8 @@ std::string sha256_hex(std::string_view bytes) {
   const std::size_t blocks = rest < 56 ? 1 : 2;
   const std::uint64_t bits = std::uint64_t{bytes.size()} * 8;
   for (int i = 0; i < 8; ++i)
-    tail[blocks * 64 - 1 - static_cast<std::size_t>(i)] = static_cast<unsigned char>(bits >> (8 * i));
+    tail[blocks * 64 - 1 - static_cast<std::size_t>(i)] =
+        static_cast<unsigned char>(bits >> (8 * i));
   for (std::size_t b = 0; b < blocks; ++b) sha256_block(state, tail.data() + b * 64);
   std::string out;
   out.reserve(64);
@@ -131,7 +132,8 @@ std::shared_ptr<const Transforms> Transforms::compile(const TransformSpec& spec,
                           reinterpret_cast<const char*>(message.data()), offset + 1);
     return nullptr;
   }
-  pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);  // faster where the JIT is available; else interpreted
+  pcre2_jit_compile(code,
+                    PCRE2_JIT_COMPLETE);  // faster where the JIT is available; else interpreted
   out->regex_ = std::make_unique<Regex>();
   out->regex_->code = code;
   pcre2_pattern_info(code, PCRE2_INFO_CAPTURECOUNT, &out->regex_->groups);

@@ -61,6 +61,8 @@ std::string Extractor::describe() const {
       return column + " " + path.text + transformed;
     case Kind::k_run_value:
       return run_value == RunValue::k_id ? "run id" : "run started_at";
+    case Kind::k_sql:
+      return fmt::format("sql `{}`{}", sql, transformed);
     case Kind::k_constant:
       // Quoted when text, so that `"42"` and `42` read differently.
       return (is_default ? "default " : "constant ") +
@@ -447,8 +449,8 @@ class JobReader {
     }
     const toml::table& t = *node.as_table();
     reject_unknown(t, key + ".",
-                   {"column", "path", "value", "run", "job", "regex", "trim", "lower", "upper",
-                    "map", "hash"});
+                   {"column", "path", "value", "run", "job", "sql", "regex", "trim", "lower",
+                    "upper", "map", "hash"});
     Extractor ex;
     for (const char* stamp : {"run", "job"}) {
       const toml::node* n = t.get(stamp);
@@ -473,12 +475,29 @@ class JobReader {
       return ex;
     }
     if (const toml::node* v = t.get("value")) {
-      for (const char* other : {"column", "path", "regex", "trim", "lower", "upper", "map", "hash"})
-        if (t.contains(other))
-          fail(&node, key, fmt::format("a constant takes no {}", other),
+      if (t.contains("column") || t.contains("path") || t.contains("sql"))
+        fail(&node, key, "a constant takes no column or path",
+             "keep either the constant or where to read the value");
+      for (const char* step : {"regex", "trim", "lower", "upper", "map", "hash"})
+        if (t.contains(step))
+          fail(&node, key, fmt::format("a constant takes no transform ({})", step),
                "write the constant as it should be written");
       ex.kind = Extractor::Kind::k_constant;
       ex.constant = scalar(*v, key + ".value");
+      return ex;
+    }
+    if (const toml::node* n = t.get("sql")) {
+      if (t.contains("column") || t.contains("path"))
+        fail(&node, key, "an sql source takes no column or path",
+             "write the expression alone: { sql = \"lower(email)\" }");
+      auto expression = non_empty_string(t, key + ".", "sql", true);
+      if (expression->find(';') != std::string::npos)
+        fail(n, key + ".sql", "must be one expression, without ';'",
+             "write the expression alone: { sql = \"lower(email)\" }");
+      ex.kind = Extractor::Kind::k_sql;
+      ex.sql = *expression;
+      ex.column = sql_column_name(ex.sql);
+      ex.transforms = transforms(t, key);
       return ex;
     }
     if (!t.contains("column") && t.contains("path")) {

@@ -291,7 +291,43 @@ class FieldSourcesTest(JobFileTestCase):
     def test_unknown_timestamp_format(self):
         """format = "epoch" for "unix"."""
         self.refused(self.text.replace('type = "text"', 'type = "timestamp"\nformat = "epoch"'), 65,
-                     "fields.v.format: must be one of iso, unix, unix_ms")
+                     "fields.v.format: must be rfc3339, rfc3339_ms, rfc3339_us, rfc3339_ns, unix, unix_ms, or a "
+                     "pattern")
+
+    def test_unknown_pattern_conversion(self):
+        """format = "%Y-%q": a pattern with a conversion that does not exist."""
+        self.refused(self.text.replace('type = "text"', 'type = "timestamp"\nformat = "%Y-%q"'), 65,
+                     "fields.v.format: the pattern \"%Y-%q\" has '%q', which is no conversion it knows")
+
+    def test_unknown_time_zone(self):
+        """timezone = "Europe/Atlantis"."""
+        self.refused(self.text.replace('type = "text"', 'type = "timestamp"\ntimezone = "Europe/Atlantis"'), 65,
+                     "fields.v.timezone: 'Europe/Atlantis' is no offset and no time zone this system knows")
+
+    def test_regex_that_does_not_compile(self):
+        """regex = "(unclosed" on a source."""
+        self.refused(self.text.replace(SOURCE, 'from = { column = "p", regex = "(unclosed" }'), 65,
+                     "fields.v.from.regex: \"(unclosed\" does not compile")
+
+    def test_lower_and_upper_together(self):
+        """lower = true and upper = true on one source."""
+        self.refused(self.text.replace(SOURCE, 'from = { column = "p", lower = true, upper = true }'), 65,
+                     "fields.v.from.upper: cannot go with lower = true")
+
+    def test_sql_source_with_two_statements(self):
+        """{ sql = "lower(p); DROP TABLE t" }."""
+        self.refused(self.text.replace(SOURCE, 'from = { sql = "lower(p); DROP TABLE t" }'), 65,
+                     "fields.v.from.sql: must be one expression, without ';'")
+
+    def test_sql_source_naming_a_column_that_does_not_exist(self):
+        """{ sql = "lower(q)" } where the table has no column q."""
+        self.refused(self.text.replace(SOURCE, 'from = { sql = "lower(q)" }'), 65,
+                     "the SQL expression `lower(q)` cannot run on table 't': no such column: q")
+
+    def test_unknown_run_value(self):
+        """{ run = "number" } for { run = "id" }."""
+        self.refused(self.text.replace(SOURCE, 'from = { run = "number" }'), 65,
+                     'fields.v.from.run: must be "id" or "started_at"')
 
     def test_source_given_as_a_bare_column_name(self):
         """from = "p" instead of from = { column = "p" }."""

@@ -23,12 +23,18 @@ def unix_seconds(text):
     return str(int(t.timestamp() // 1))
 
 
+def rfc3339_seconds(text):
+    """Go's time.RFC3339, which PCAS writes: UTC, no fraction."""
+    iso = timestamp_or_none(text)
+    return None if iso is None else iso[:19] + "Z"
+
+
 def pcas_metadata_from_event(event):
     """The keys the PCAS job adds for one event (fields absent stay absent)."""
     data = json.loads(event["data"]) if event["data"] else {}
     user = event["user_id"] or (data.get("user") or {}).get("id")
     out = {"event_type": event["type"], "event_source": event["source"],
-           "timestamp_unix": unix_seconds(event["time"]), "timestamp": timestamp_or_none(event["time"]),
+           "timestamp_unix": unix_seconds(event["time"]), "timestamp": rfc3339_seconds(event["time"]),
            "user_id": user, "session_id": event["session_id"], "trace_id": event["trace_id"],
            "correlation_id": event["correlation_id"]}
     return {k: v for k, v in out.items() if v is not None}

@@ -67,6 +67,15 @@ def iso_from_ms(ms):
     return f"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}:{t.second:02d}.{ms % 1000:03d}Z"
 
 
+def whole_seconds(iso_ms, typed):
+    """An instant as format "rfc3339" writes it: cut to the second (rounded
+    down, before 1970 too), without a fraction; in a typed column, the same
+    instant as read back with milliseconds."""
+    ms = timestamp_ms_from_text(iso_ms)
+    text = iso_from_ms(ms - ms % 1000)
+    return text if typed else text[:19] + "Z"
+
+
 def ms_or_none(ms):
     return ms if MIN_MS <= ms <= MAX_MS else None
 
@@ -386,6 +395,13 @@ class Case:
             self.rows.append(row)
         rng.shuffle(self.rows)  # inserted in random order
         self.rng = rng
+        # Timestamps to the second (format "rfc3339"), which both fast paths
+        # write, for fill_null fields: drawn apart, so that the rest of a
+        # seed's case stays as it was.
+        format_rng = random.Random(seed ^ 0x5EC0)
+        for field in self.fields:
+            if field["type"] == "timestamp" and field["policy"] == "fill_null":
+                field["format"] = format_rng.choice(["rfc3339_ms", "rfc3339_ms", "rfc3339"])
 
     @staticmethod
     def prefilled(rng, field):
@@ -404,7 +420,7 @@ class Case:
     def describe(self):
         return (f"seed {self.seed} (replay: BACKFILL_PROPERTY_SEED={self.seed} BACKFILL_PROPERTY_CASES=1): "
                 f"{len(self.rows)} rows, {self.key_kind} key, batch_size {self.batch_size}, "
-                f"filter {self.filter}, fields {[(f['column'], f['type'], f['policy'], f['from']) for f in self.fields]}")
+                f"filter {self.filter}, fields {[(f['column'], f['type'], f['policy'], f.get('format', 'rfc3339_ms'), f['from']) for f in self.fields]}")
 
     # -- the job file ------------------------------------------------------
 
@@ -430,6 +446,8 @@ class Case:
                     sources.append(f"{{ value = {what} }}")
             lines += ["", f"[fields.{field['column']}]", f"type = \"{field['type']}\"",
                       f"policy = \"{field['policy']}\"", f"from = [{', '.join(sources)}]"]
+            if field.get("format") == "rfc3339":
+                lines.append('format = "rfc3339"')
         return "\n".join(lines) + "\n"
 
     def pushdown_allowed_on_postgres(self):
@@ -462,9 +480,11 @@ class Case:
         stores `target_rows` (key -> field values, PostgreSQL or SQLite) is the
         target table, never read by the run."""
         counters = dict.fromkeys(["read", "updated", "skipped", "no_value", "guarded", "no_target", "failed",
-                                  "unreadable", "fallback", "missing", "invalid_json"], 0)
+                                  "unreadable", "fallback", "missing", "invalid_json", "emptied"], 0)
         problems = []
         jsonb = store == "postgres"
+        target_store = "postgres" if (in_place and store == "postgres") or (not in_place and store == "sqlite") \
+            else "sqlite"
         targets = {row["key"]: dict(row["targets"]) for row in self.rows} if in_place else \
             {k: dict(v) for k, v in target_rows.items()}
         for row in self.rows:
@@ -484,6 +504,11 @@ class Case:
                     raw, bad = self.source_value(row, source, store)
                     invalid = invalid or bad
                     converted = CONVERT[field["type"]](raw, jsonb)
+                    if converted is not None and field.get("format") == "rfc3339":
+                        # docs/job-spec.md: fraction digits cut; a timestamptz
+                        # column holds the instant itself (read back with .MS).
+                        typed = target_store == "postgres" and field["pg_type"] == "timestamptz"
+                        converted = whole_seconds(converted, typed)
                     if converted is not None:
                         value, index = converted, k
                         break
@@ -517,8 +542,7 @@ class Case:
             if after == target:
                 counters["skipped"] += 1  # across stores the write's guard finds nothing to change
                 continue
-            if self.rejected(after, target_store="postgres" if (in_place and store == "postgres") or
-                             (not in_place and store == "sqlite") else "sqlite"):
+            if self.rejected(after, target_store):
                 counters["failed"] += 1
                 problems.append((row["key"], "", "write_error"))
                 continue

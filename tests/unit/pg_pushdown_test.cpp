@@ -99,6 +99,24 @@ TEST_F(PgPushdownTest, StatementsForJsonColumnAndConstantInputsMatchTheGoldenFil
   expect_golden("pushdown_events.sql", one_clause_a_line(pushdown->statements()));
 }
 
+TEST_F(PgPushdownTest, TransformsAreComputedOnceARowFromTheEnginesTextOfTheValue) {
+  FieldSpec label = field("label", FieldType::k_text, {json("payload", "$.label")});
+  TransformSpec& steps = label.from[0].transforms;
+  steps.trim = true;
+  steps.letter_case = LetterCase::k_lower;
+  steps.map = {{"on", "1"}};
+  steps.sha256 = true;
+  auto pushdown = plan({label});
+  ASSERT_TRUE(pushdown.has_value()) << pushdown.error();
+  const std::string sql = pushdown->statements();
+  // In the engine's order: trim, lower, map, hash; ASCII letters only.
+  const std::size_t hash = sql.find("encode(sha256(convert_to((CASE translate(nullif(btrim(");
+  ASSERT_NE(hash, std::string::npos) << sql;
+  EXPECT_NE(sql.find("'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')", hash),
+            std::string::npos);
+  EXPECT_NE(sql.find("AS i0_0_t", hash), std::string::npos) << "named once, in the text layer";
+}
+
 TEST_F(PgPushdownTest, AConstantIsWrittenAsThePlanConvertedItOnce) {
   auto pushdown =
       plan({field("seen_text", FieldType::k_timestamp,
@@ -135,9 +153,9 @@ TEST_F(PgPushdownTest, JobsWhoseResultSqlCannotReproduceExactlyStayWithTheEngine
   seconds.timestamp = TimestampStyle(TimestampFormat::k_rfc3339);
   EXPECT_TRUE(plan({seconds}).has_value()) << "RFC 3339 to the second, in UTC";
 
-  FieldSpec lowered = ok;
-  lowered.from[0].transforms.letter_case = LetterCase::k_lower;
-  EXPECT_EQ(plan({lowered}).error(), "fields.label transforms what it reads");
+  FieldSpec matched = ok;
+  matched.from[0].transforms.regex = "(a+)";
+  EXPECT_EQ(plan({matched}).error(), "fields.label transforms what it reads with a regex");
   FieldSpec stamped = field("label", FieldType::k_text, {});
   stamped.from.emplace_back().kind = Extractor::Kind::k_run_value;
   EXPECT_EQ(plan({stamped}).error(), "fields.label stamps a value of the run");

@@ -95,8 +95,8 @@ TEST(TimestampStyleTest, EveryFormatRoundTripsThroughTheParser) {
   std::vector<Instant> instants;
   for (std::int64_t s = k_min_timestamp_seconds + 86400; s < k_max_timestamp_seconds - 86400;
        s += 86400LL * 3652 + 3607)
-    instants.push_back(Instant{s, static_cast<std::int32_t>((s * 7919) % 1000000000 + 999999999) %
-                                      1000000000});
+    instants.push_back(
+        Instant{s, static_cast<std::int32_t>((s * 7919) % 1000000000 + 999999999) % 1000000000});
   for (const char* text : {"2024-02-29T12:34:56.789012345Z", "0004-02-29T00:00:00Z",
                            "2000-02-29T23:59:59.999999999Z", "9996-02-29T01:02:03.4Z"})
     instants.push_back(*parse_instant(text));

@@ -102,9 +102,36 @@ void FileSource::refuse_key_in_no_item() const {
   }
 }
 
+void FileSource::compile_expressions(ItemReader& reader) {
+  if (expressions_ != nullptr) return;
+  std::vector<std::string> expressions;
+  for (std::size_t i = 0; i < query_.columns.size(); ++i) {
+    if (const std::string* expression = query_.expression(i)) {
+      expressions.push_back(*expression);
+      expression_cells_.push_back(query_.key.size() + i);
+    }
+  }
+  if (expressions.empty()) return;
+  expressions_ = std::make_unique<sqlite::SqliteRowExpressions>(expressions);
+  const std::vector<std::string>& header = reader.header();
+  for (const std::string& input : expressions_->inputs()) {
+    if (header.empty() || std::ranges::find(header, input) != header.end()) continue;
+    throw Error(ExitCode::k_schema_mismatch,
+                fmt::format("an SQL expression of the job reads '{}', which the header of {} does "
+                            "not name",
+                            input, store_.display_name()),
+                fmt::format("the columns it names: {}", fmt::join(header, ", ")));
+  }
+}
+
 void FileSource::select_columns(ItemReader& reader) {
+  compile_expressions(reader);
+  // Key, columns (an expression's stays empty: evaluated below), then the
+  // members the expressions read.
   std::vector<std::string> names = query_.key;
   names.insert(names.end(), query_.columns.begin(), query_.columns.end());
+  if (expressions_ != nullptr)
+    names.insert(names.end(), expressions_->inputs().begin(), expressions_->inputs().end());
   reader.select(std::move(names));
   selected_ = &reader;
 }
@@ -148,7 +175,15 @@ Result<std::optional<Cursor>> FileSource::next_batch(const std::optional<Cursor>
       continue;
     }
     std::span<Value> row = out.append_row();
-    std::ranges::move(item->values, row.begin());
+    std::move(item->values.begin(), item->values.begin() + static_cast<long>(out.width),
+              row.begin());
+    if (expressions_ != nullptr) {
+      expression_values_.resize(expression_cells_.size());
+      expressions_->evaluate(std::span<const Value>(item->values).subspan(out.width),
+                             expression_values_);
+      for (std::size_t e = 0; e < expression_cells_.size(); ++e)
+        row[expression_cells_[e]] = std::move(expression_values_[e]);
+    }
   }
   if (taken == 0) return std::nullopt;
   return Cursor{Value(reader.position())};

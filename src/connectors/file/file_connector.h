@@ -10,6 +10,7 @@
 
 #include "backfill/connector.h"
 #include "connectors/file/file_items.h"
+#include "connectors/sqlite/sqlite_row_expressions.h"
 
 namespace backfill::file {
 
@@ -53,12 +54,20 @@ class FileSource final : public Source {
 
  private:
   void select_columns(ItemReader& reader);
+  // Compiles the query's SQL expressions, once; a CSV file's header must
+  // name every member they read.
+  void compile_expressions(ItemReader& reader);
   void refuse_key_in_no_item() const;
   std::optional<std::string> missing_key(const Item& item) const;
 
   FileStore& store_;
   SourceQuery query_;
-  const ItemReader* selected_ = nullptr;  // the reader whose columns validate() selected
+  // The query's SQL expressions, evaluated over each item's members by an
+  // embedded SQLite; null when it has none.
+  std::unique_ptr<sqlite::SqliteRowExpressions> expressions_;
+  std::vector<std::size_t> expression_cells_;  // where each expression's value goes in a row
+  std::vector<Value> expression_values_;       // one item's, reused
+  const ItemReader* selected_ = nullptr;       // the reader whose columns validate() selected
 };
 
 class FileConnector final : public Connector {

@@ -207,6 +207,30 @@ std::string from_column(const std::string& c, std::string_view declared, FieldTy
   }
 }
 
+// The engine's transforms of text `x` (NULL: none), as SQL with the same
+// result: ASCII letters only for lower and upper, as the engine; trimming
+// the engine's whitespace; the map by exact text; SHA-256 of the text's
+// UTF-8 bytes. nullopt for a regex, whose PostgreSQL dialect differs from
+// the engine's.
+std::optional<std::string> transformed_sql(const TransformSpec& spec, std::string x) {
+  if (!spec.regex.empty()) return std::nullopt;
+  constexpr std::string_view upper = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+  constexpr std::string_view lower = "abcdefghijklmnopqrstuvwxyz";
+  if (spec.trim) x = fmt::format("nullif(btrim({}, E' \\t\\n\\r\\f\\v'), '')", x);
+  if (spec.letter_case == LetterCase::k_lower)
+    x = fmt::format("translate({}, '{}', '{}')", x, upper, lower);
+  if (spec.letter_case == LetterCase::k_upper)
+    x = fmt::format("translate({}, '{}', '{}')", x, lower, upper);
+  if (!spec.map.empty()) {
+    std::string cases;
+    for (const auto& [from, to] : spec.map)
+      cases += fmt::format(" WHEN {} THEN {}", sql_literal(from), sql_literal(to));
+    x = fmt::format("(CASE {0}{1} ELSE {0} END)", x, cases);
+  }
+  if (spec.sha256) x = fmt::format("encode(sha256(convert_to({}, 'UTF8')), 'hex')", x);
+  return x;
+}
+
 std::string json_path_sql(const std::string& column, const JsonPath& path) {
   // -> step by step: a name on an array, or an index on an object, is
   // absent, as in the engine (#> would read "0" as either).
@@ -287,6 +311,8 @@ std::expected<PgPushdown, std::string> PgPushdown::plan(PgConnection& db, const 
       std::string sql;
       if (ex.kind == Extractor::Kind::k_run_value) {
         return engine_only("stamps a value of the run");
+      } else if (ex.kind == Extractor::Kind::k_sql) {
+        return engine_only(fmt::format("reads the SQL expression `{}`", ex.sql));
       } else if (ex.kind == Extractor::Kind::k_constant) {
         // A constant that does not convert never yields, but keeps its place.
         sql = fmt::format("{}::{}", ex.constant ? sql_literal(to_display(*ex.constant)) : "NULL",
@@ -294,7 +320,6 @@ std::expected<PgPushdown, std::string> PgPushdown::plan(PgConnection& db, const 
       } else {
         const ColumnInfo* source = table.find_column(ex.column);
         if (source == nullptr) return engine_only(fmt::format("reads {}", ex.column));
-        if (ex.transforms != nullptr) return engine_only("transforms what it reads");
         std::string c = "t." + db.quote(ex.column);
         if (ex.kind == Extractor::Kind::k_json_path) {
           if (source->declared_type != "jsonb")
@@ -303,13 +328,30 @@ std::expected<PgPushdown, std::string> PgPushdown::plan(PgConnection& db, const 
           std::string j = json_path_sql(c, ex.path);
           p.inputs_.push_back(
               fmt::format("CASE WHEN t.{} IS NULL THEN {} END AS {}", col, j, input));
-          // The text form from the value already found: one path lookup a row.
-          p.input_texts_.push_back(fmt::format("{0} #>> '{{}}' AS {0}_text", input));
-          sql = from_json(input, input + "_text", f.type);
+          if (ex.transforms == nullptr) {
+            // The text form from the value already found: one path lookup a row.
+            p.input_texts_.push_back(fmt::format("{0} #>> '{{}}' AS {0}_text", input));
+            sql = from_json(input, input + "_text", f.type);
+          }
         } else {
           p.inputs_.push_back(
               fmt::format("CASE WHEN t.{} IS NULL THEN {} END AS {}", col, c, input));
-          sql = from_column(input, source->declared_type, f.type);
+          if (ex.transforms == nullptr) sql = from_column(input, source->declared_type, f.type);
+        }
+        if (ex.transforms != nullptr) {
+          // Transformed once a row, from the value's text as the engine
+          // reads it; then converted as text.
+          const std::string text =
+              ex.kind == Extractor::Kind::k_json_path
+                  ? from_json(input, fmt::format("({} #>> '{{}}')", input), FieldType::k_text)
+                  : from_column(input, source->declared_type, FieldType::k_text);
+          if (text.empty())
+            return engine_only(
+                fmt::format("transforms {}, of type {}", ex.column, source->declared_type));
+          auto transformed = transformed_sql(ex.transforms->spec(), text);
+          if (!transformed) return engine_only("transforms what it reads with a regex");
+          p.input_texts_.push_back(fmt::format("{} AS {}_t", *transformed, input));
+          sql = from_column(input + "_t", "text", f.type);
         }
       }
       if (sql.empty())

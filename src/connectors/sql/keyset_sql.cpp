@@ -6,6 +6,26 @@
 
 namespace backfill {
 
+std::string select_item(const Connection& db, const SourceQuery& query, std::size_t i) {
+  if (const std::string* expression = query.expression(i)) return "(" + *expression + ")";
+  return db.quote(query.columns[i]);
+}
+
+std::vector<std::string> select_items(const Connection& db, const SourceQuery& query) {
+  std::vector<std::string> items;
+  for (std::size_t i = 0; i < query.columns.size(); ++i) items.push_back(select_item(db, query, i));
+  return items;
+}
+
+Error expression_error(const SourceQuery& query, const std::string& expression,
+                       std::string_view why) {
+  return Error(ExitCode::k_job_invalid,
+               fmt::format("the SQL expression `{}` cannot run on table '{}': {}", expression,
+                           query.table, why),
+               "write one expression over the source table's columns, in its database's SQL: "
+               "{ sql = \"lower(email)\" }");
+}
+
 KeysetSql::KeysetSql(const Connection& db, const SourceQuery& query)
     : db_(db), table_(db.quote(query.table)) {
   std::vector<std::string> keys, descending, all;
@@ -14,7 +34,7 @@ KeysetSql::KeysetSql(const Connection& db, const SourceQuery& query)
     descending.push_back(db.quote(k) + " DESC");
   }
   all = keys;
-  for (const auto& c : query.columns) all.push_back(db.quote(c));
+  for (std::string& item : select_items(db, query)) all.push_back(std::move(item));
   select_list_ = fmt::format("{}", fmt::join(all, ", "));
   order_by_ = fmt::format("{}", fmt::join(keys, ", "));
   descending_ = fmt::format("{}", fmt::join(descending, ", "));

@@ -19,6 +19,18 @@ namespace backfill {
 
 using sql::filter_condition;
 
+// What a read selects for column `i` of `query`: the column, quoted, or its
+// SQL expression in parentheses.
+std::string select_item(const Connection& db, const SourceQuery& query, std::size_t i);
+
+// The read's columns after the key, each as select_item gives it.
+std::vector<std::string> select_items(const Connection& db, const SourceQuery& query);
+
+// The refusal of a job's SQL expression that cannot run on the source
+// table, naming it and why (`no such column: emial`).
+Error expression_error(const SourceQuery& query, const std::string& expression,
+                       std::string_view why);
+
 class KeysetSql {
  public:
   KeysetSql(const Connection& db, const SourceQuery& query);

@@ -109,7 +109,7 @@ SqliteReadAhead::SqliteReadAhead(std::unique_ptr<SqliteConnection> reader,
   // Key, the mapper's columns, then whether the row needs work.
   const std::string key = reader_->quote(query_.key[0]);
   std::vector<std::string> columns{key};
-  for (const std::string& c : query_.columns) columns.push_back(reader_->quote(c));
+  for (std::string& item : select_items(*reader_, query_)) columns.push_back(std::move(item));
   auto select = [&](bool with_after) {
     return fmt::format(
         "SELECT {}, CASE WHEN {} THEN 1 ELSE 0 END FROM {} WHERE {}{} <= ? AND {} ORDER BY {}",

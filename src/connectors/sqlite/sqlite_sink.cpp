@@ -370,7 +370,7 @@ Result<RangeWrite> SqliteSink::write_range(const SourceQuery& query,
   if (!*end) return result;
   const std::string key = db_.quote(query.key[0]);
   std::vector<std::string> arguments{key};
-  for (const std::string& c : query.columns) arguments.push_back(db_.quote(c));
+  for (std::string& item : select_items(db_, query)) arguments.push_back(std::move(item));
   std::string sql =
       fmt::format("{}{}{} <= ? AND CASE WHEN {} THEN backfill_map_row({}, {}) ELSE 0 END", set_sql_,
                   after ? key + " > ? AND " : "", key, scope_of(query), needs_work_sql_,
