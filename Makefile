@@ -76,6 +76,7 @@ test: build build-sanitize build-tsan build-no-postgres build-fuzz tidy
 bench: build
 	@python3 bench/sqlite_in_place.py --backfill $(BUILD_DIR)/backfill
 	@python3 bench/postgres.py --backfill $(BUILD_DIR)/backfill
+	@python3 bench/formats_and_transforms.py --backfill $(BUILD_DIR)/backfill
 
 install: build
 	@cmake --install $(BUILD_DIR) --prefix $(PREFIX)

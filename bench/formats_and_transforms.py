@@ -5,7 +5,9 @@ timestamp fields and `lower = true` on one source, on fresh copies of the
 same table, in this script:
 
 - SQLite in place: the AgentOS job (bench/sqlite_in_place.py's);
-- PostgreSQL in place: bench/postgres.py's job, on a throwaway server.
+- PostgreSQL in place: bench/postgres.py's job with a text field added
+  (the payload's `note`), on a throwaway server: `lower` goes on that text,
+  as on an e-mail address.
 
 Prints each round's times and the median ratio with/without (goal <= 1.05)."""
 import argparse
@@ -21,6 +23,12 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 import postgres  # noqa: E402
 import sqlite_in_place  # noqa: E402
 from pg_server import PgServer  # noqa: E402
+
+
+LABEL_FIELD = """
+[fields.label]
+from = { column = "payload", path = "$.note" }
+"""
 
 
 def with_format_and_lower(job_text, first_source):
@@ -71,17 +79,18 @@ def main():
                 url = server.url("bench_formats")
                 print(f"PostgreSQL in place: generating {args.rows:,} rows ...", flush=True)
                 postgres.make_in_place(server, "bench_formats", args.rows)
-                plain_text = postgres.IN_PLACE_JOB.format(url=url, batch_size=5000)
+                server.psql("ALTER TABLE events ADD COLUMN label text", "bench_formats")
+                plain_text = postgres.IN_PLACE_JOB.format(url=url, batch_size=5000) + LABEL_FIELD
                 jobs = {}
                 for name, text in (("plain", plain_text),
                                    ("variant", with_format_and_lower(plain_text,
-                                                                     '{ column = "payload", path = "$.ts"'))):
+                                                                     '{ column = "payload", path = "$.note"'))):
                     jobs[name] = os.path.join(work, f"pg_{name}.toml")
                     with open(jobs[name], "w") as f:
                         f.write(text)
                 command = [args.backfill, "run", "--progress", "none", "--restart"]
                 compare("PostgreSQL in place", args.rounds,
-                        lambda: postgres.reset(server, "bench_formats", "events", ["ts", "amount"]),
+                        lambda: postgres.reset(server, "bench_formats", "events", ["ts", "amount", "label"]),
                         lambda: postgres.timed(command[:2] + [jobs["plain"]] + command[2:]),
                         lambda: postgres.timed(command[:2] + [jobs["variant"]] + command[2:]))
             finally:

@@ -33,6 +33,9 @@ struct ColumnInfo {
   // A typed date-time column (PostgreSQL's timestamptz and timestamp): a
   // timestamp field writes the instant itself into it, whatever its format.
   bool holds_instants = false;
+  // Such a column without a zone (PostgreSQL's timestamp): it keeps the
+  // local time the field's `timezone` shows.
+  bool holds_local_times = false;
 };
 
 struct TableSchema {

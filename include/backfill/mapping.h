@@ -18,15 +18,15 @@ namespace backfill {
 
 // What happened to one field of one row.
 struct FieldResult {
-  Value value;      // NULL when no extractor yielded a usable value
-  int chosen = -1;  // index of the extractor that won; -1: none
+  Value value;           // NULL when no extractor yielded a usable value
+  int chosen = -1;       // index of the extractor that won; -1: none
+  bool emptied = false;  // a transform left some source's value with nothing
 };
 
 // What happened to one row.
 struct MappedRow {
   std::vector<FieldResult> fields;  // one per FieldSpec, in job order
   bool invalid_json = false;        // some JSON column did not parse
-  bool emptied = false;             // a transform left some source's value with nothing
   bool used_fallback() const;       // some field came from a non-first extractor
   bool missing_field() const;       // some field got no value
 };
@@ -82,7 +82,10 @@ std::optional<Value> convert_value(const Value& v, FieldType type,
 bool is_json_text(std::string_view text);
 
 // True when `stored` (as read back from the target) and `computed` denote the
-// same value of `type`: timestamps compare as instants, numbers by value.
-bool same_value(const Value& stored, const Value& computed, FieldType type);
+// same value of `type`: numbers by value; timestamps as instants, however
+// written, except those a pattern wrote (`style`), whose text may carry no
+// zone: those compare as text.
+bool same_value(const Value& stored, const Value& computed, FieldType type,
+                const TimestampStyle& style = {});
 
 }  // namespace backfill

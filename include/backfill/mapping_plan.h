@@ -32,7 +32,7 @@ struct PlannedInput {
   // nullopt when it does not convert (it then never yields, on any path).
   std::optional<Value> constant;
   Extractor::RunValue run_value = Extractor::RunValue::k_id;  // k_run_value
-  // k_column, k_json_path: what its value goes through first; null for none.
+  // k_column, k_json_path, k_sql: what its value goes through first; null for none.
   std::shared_ptr<const Transforms> transforms;
 };
 

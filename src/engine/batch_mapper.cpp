@@ -63,10 +63,11 @@ bool BatchMapper::map_row(std::span<const Value> row, std::vector<Value>& values
     return false;
   }
   mapping_->apply(row, mapped_);
-  bool useful = false, fallback = false, missing = false;
+  bool useful = false, fallback = false, missing = false, emptied = false;
   for (std::size_t f = 0; f < fields.size(); ++f) {
     if (!needed_[f]) continue;
     const FieldResult& r = mapped_.fields[f];
+    emptied = emptied || r.emptied;
     if (tallies != nullptr) {
       FieldTally& t = (*tallies)[f];
       if (r.chosen < 0)
@@ -80,13 +81,13 @@ bool BatchMapper::map_row(std::span<const Value> row, std::vector<Value>& values
     }
     fallback = fallback || r.chosen > 0;
     const Value* now = current(f);
-    useful =
-        useful || now == nullptr || is_null(*now) || !same_value(*now, r.value, fields[f].type);
+    useful = useful || now == nullptr || is_null(*now) ||
+             !same_value(*now, r.value, fields[f].type, fields[f].timestamp);
   }
   if (fallback) ++counters.fallback;
   if (missing) ++counters.missing;
   if (mapped_.invalid_json) ++counters.invalid_json;
-  if (mapped_.emptied) ++counters.emptied;
+  if (emptied) ++counters.emptied;
   if (mapped_.invalid_json || missing) {
     std::string key = key_to_json(key_of(row));
     if (mapped_.invalid_json)

@@ -258,7 +258,8 @@ VerifyReport verify_job(JobSession& session, std::optional<std::size_t> sample) 
         const bool run_value =
             chosen >= 0 &&
             fields[f].from[static_cast<std::size_t>(chosen)].kind == Extractor::Kind::k_run_value;
-        if (!run_value && !is_null(computed) && !same_value(stored, computed, fields[f].type)) {
+        if (!run_value && !is_null(computed) &&
+            !same_value(stored, computed, fields[f].type, fields[f].timestamp)) {
           ++check.mismatched;
           if (check.first_mismatches.size() < 5) {
             check.first_mismatches.push_back(fmt::format("{}: stored {} != computed {}",

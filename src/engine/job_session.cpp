@@ -309,13 +309,16 @@ void JobSession::validate_and_resolve() {
   // A typed date-time column takes the instant itself, as precise as the
   // field's format (PostgreSQL keeps microseconds): the format's text would
   // be read back by the store, which cannot know a pattern.
+  // A column without a zone keeps the local time of the field's zone.
   for (FieldSpec& field : spec_.fields) {
-    if (field.type != FieldType::k_timestamp || !target.find_column(field.column)->holds_instants)
-      continue;
+    const ColumnInfo& column = *target.find_column(field.column);
+    if (field.type != FieldType::k_timestamp || !column.holds_instants) continue;
     const int digits = field.timestamp.fraction_digits();
-    field.timestamp = TimestampStyle{digits == 0   ? TimestampFormat::k_rfc3339
-                                     : digits == 3 ? TimestampFormat::k_rfc3339_ms
-                                                   : TimestampFormat::k_rfc3339_us};
+    field.timestamp =
+        TimestampStyle(digits == 0   ? TimestampFormat::k_rfc3339
+                       : digits == 3 ? TimestampFormat::k_rfc3339_ms
+                                     : TimestampFormat::k_rfc3339_us,
+                       "", column.holds_local_times ? field.timestamp.zone : TimeZone());
   }
 
   if (spec_.in_place) {

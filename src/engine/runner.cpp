@@ -61,6 +61,8 @@ class Runner {
   RunSummary run() {
     RunRecord run = claim_and_open_run();
     run_id_ = run.run_id;
+    // Before any row is mapped, on every path: what { run = ... } writes.
+    session_.stamp_run(RunStamp{run.run_id, run.started_at});
     try {
       if (keys_ != nullptr)
         loop(run);
@@ -240,7 +242,6 @@ class Runner {
   // What one batch did, for the loop to advance on.
   void loop(RunRecord& run) {
     if (!run.watermark) return;
-    session_.stamp_run(RunStamp{run.run_id, run.started_at});
     // In place the source and the target are one store (the session opens
     // another for the target across stores, even of the same database).
     const bool same_connection = &session_.source_store() == &session_.target_store();

@@ -304,7 +304,6 @@ void Mapping::apply(std::span<const Value> row, MappedRow& out) {
   const std::vector<PlannedField>& fields = plan_->fields();
   out.fields.resize(fields.size());
   out.invalid_json = false;
-  out.emptied = false;
   for (JsonSlot& slot : documents_->slots) {
     slot.state = JsonSlot::State::k_unparsed;
     slot.big_numbers_marked = false;
@@ -314,6 +313,7 @@ void Mapping::apply(std::span<const Value> row, MappedRow& out) {
     FieldResult& result = out.fields[f];
     result.value = std::monostate{};
     result.chosen = -1;
+    result.emptied = false;
     const PlannedField& field = fields[f];
     for (std::size_t k = 0; k < field.inputs.size(); ++k) {
       const PlannedInput& input = field.inputs[k];
@@ -353,7 +353,7 @@ void Mapping::apply(std::span<const Value> row, MappedRow& out) {
         const auto* text = std::get_if<std::string>(&candidate);
         auto transformed = input.transforms->apply(text != nullptr ? *text : to_display(candidate));
         if (!transformed) {
-          out.emptied = true;
+          result.emptied = true;
           continue;
         }
         candidate = std::move(*transformed);

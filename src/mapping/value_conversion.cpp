@@ -90,13 +90,13 @@ std::optional<Value> convert_value(const Value& v, FieldType type, const Timesta
   return std::nullopt;
 }
 
-bool same_value(const Value& stored, const Value& computed, FieldType type) {
+bool same_value(const Value& stored, const Value& computed, FieldType type,
+                const TimestampStyle& style) {
   if (is_null(stored) || is_null(computed)) return is_null(stored) && is_null(computed);
   switch (type) {
     case FieldType::k_timestamp: {
-      // The same text (a pattern without a zone reads back as another
-      // instant), or the same instant however written.
       if (to_display(stored) == to_display(computed)) return true;
+      if (style.format == TimestampFormat::k_pattern) return false;
       auto a = to_instant(stored), b = to_instant(computed);
       return a && b && *a == *b;
     }

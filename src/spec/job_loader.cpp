@@ -575,7 +575,11 @@ class JobReader {
       const std::string at = ex.is_default     ? key.substr(0, key.rfind('.')) + ".default"
                              : from.is_array() ? fmt::format("{}[{}]", key, i)
                                                : key;
-      if (!convert_value(value, spec.type, spec.timestamp)) {
+      // A run id converts to a boolean only while it is 0 or 1: never, then.
+      const bool run_id_as_boolean = ex.kind == Extractor::Kind::k_run_value &&
+                                     ex.run_value == Extractor::RunValue::k_id &&
+                                     spec.type == FieldType::k_boolean;
+      if (run_id_as_boolean || !convert_value(value, spec.type, spec.timestamp)) {
         fail(&from, at, fmt::format("the {} is no {} value", ex.describe(), to_string(spec.type)),
              fmt::format("write a constant of type {}, or change the field's type",
                          to_string(spec.type)));
@@ -702,7 +706,7 @@ class JobReader {
       }
       if (spec.from.empty()) fail(from, key + ".from", "must list at least one source");
       if (const toml::node* d = f.get("default")) {
-        if (spec.from.back().kind == Extractor::Kind::k_constant)
+        if (!spec.from.back().reads_column())
           fail(d, key + ".default",
                fmt::format("is never used: the {} that ends from always gives a value",
                            spec.from.back().describe()),

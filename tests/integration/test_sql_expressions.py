@@ -48,7 +48,7 @@ def expected(people):
 def make_people(path):
     con = sqlite3.connect(path)
     con.execute("CREATE TABLE people (id INTEGER PRIMARY KEY, email TEXT, first TEXT, last TEXT, "
-                "email_lower TEXT, full_name TEXT)")
+                "email_lower TEXT, full_name TEXT, version INTEGER)")
     con.executemany("INSERT INTO people (id, email, first, last) VALUES (?, ?, ?, ?)", PEOPLE)
     con.commit()
     con.close()
@@ -77,7 +77,9 @@ class SqliteExpressionTest(TempDirTest):
         good = JOB.format(url=db, pushdown="true")
         for wrong, phrase in [('lower(emial)', "no such column: emial"),
                               ('lower(email) = ?', "holds a parameter"),
-                              ('lower(email', "syntax error")]:
+                              ('count(email)', "misuse of aggregate"),
+                              ('email), (first', "syntax error"),
+                              ('lower(email', "incomplete input")]:
             job = self.write_job("bad.toml", good.replace("lower(email)", wrong, 1))
             before = file_digest(db)
             result = run("check", job)
@@ -110,9 +112,19 @@ table = "people"
 
 [fields.email_lower]
 from = {{ sql = "lower(mail) || '#' || (n + 1)" }}
+
+[fields.version]
+type = "integer"
+from = {{ run = "id" }}
 """)
         result = run("run", job, "--progress", "none")
         self.assertEqual(result.returncode, 0, result.stderr)
+        con = sqlite3.connect(db)
+        run_ids = [r[0] for r in con.execute("SELECT run_id FROM _backfill_runs")]
+        versions = {r[0] for r in con.execute("SELECT version FROM people")}
+        con.close()
+        self.assertEqual(len(run_ids), 1)
+        self.assertEqual(versions, {run_ids[0]}, "a file source stamps its run too")
         for id_, email, first, last in PEOPLE:
             want = None if email is None else f"{ascii_lower(email)}#{id_ * 10 + 1}"
             self.assertEqual(stored(db)[id_][0], want, id_)
@@ -157,6 +169,10 @@ class PostgresExpressionTest(TempDirTest):
         self.assertEqual(bad.returncode, 65, bad.stderr)
         self.assertIn("the SQL expression `lower(emial)` cannot run on table 'people'", bad.stderr)
         self.assertIn("emial", bad.stderr.split("cannot run on table 'people'")[1])
+        aggregate = run("check", self.write_job("aggregate.toml", JOB.format(url=pg.url(db), pushdown="true")
+                                                .replace("lower(email)", "count(email)", 1)))
+        self.assertEqual(aggregate.returncode, 65, aggregate.stderr)
+        self.assertIn("aggregate functions are not allowed", aggregate.stderr)
 
         result = run("run", job, "--json", "--progress", "none")
         self.assertEqual(result.returncode, 0, result.stderr)

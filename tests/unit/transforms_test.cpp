@@ -99,14 +99,15 @@ TEST(TransformsTest, TheMappingTransformsBeforeConversionAndFallsBackOnNothing) 
   EXPECT_EQ(out.fields[0].value, Value(std::int64_t{42})) << "transformed, then converted";
   EXPECT_EQ(out.fields[0].chosen, 0);
   EXPECT_EQ(out.fields[1].value, Value(std::string("ada@x.org")));
-  EXPECT_FALSE(out.emptied);
+  EXPECT_FALSE(out.fields[0].emptied || out.fields[1].emptied);
 
   const std::vector<Value> unmatched{std::string("no ticket"), std::int64_t{9}, std::string("  ")};
   mapping.apply(unmatched, out);
   EXPECT_EQ(out.fields[0].value, Value(std::int64_t{9})) << "the next source";
   EXPECT_EQ(out.fields[0].chosen, 1);
   EXPECT_TRUE(is_null(out.fields[1].value));
-  EXPECT_TRUE(out.emptied);
+  EXPECT_TRUE(out.fields[0].emptied) << "the regex matched nothing, then the fallback gave 9";
+  EXPECT_TRUE(out.fields[1].emptied) << "trimmed to nothing";
 }
 
 TEST(TransformsTest, RunValuesAreStampedOnceTheRunIsKnown) {

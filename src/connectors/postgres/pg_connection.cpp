@@ -2,6 +2,7 @@
 
 #include "backfill/ledger.h"
 #include "connectors/postgres/pg_types.h"
+#include "connectors/sql/sql_text.h"
 
 #include <fmt/format.h>
 
@@ -462,9 +463,7 @@ std::string PgConnection::quote(std::string_view identifier) const {
     std::string_view part =
         identifier.substr(start, dot == std::string_view::npos ? dot : dot - start);
     if (!out.empty()) out += '.';
-    out += '"';
-    for (char c : part) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-    out += '"';
+    out += sql::quoted_identifier(part);
     if (dot == std::string_view::npos) return out;
     start = dot + 1;
   }
@@ -625,11 +624,13 @@ Result<std::optional<TableSchema>> PgConnection::describe(std::string_view table
   if (!columns) return std::unexpected(columns.error());
   for_each_row(columns->get(), [&](std::span<const Value> row) {
     const std::string& type = std::get<std::string>(row[1]);
-    schema.columns.push_back(ColumnInfo{.name = std::get<std::string>(row[0]),
-                                        .declared_type = type,
-                                        .not_null = std::get<bool>(row[2]),
-                                        .can_hold_json = std::get<bool>(row[3]),
-                                        .holds_instants = type.starts_with("timestamp")});
+    schema.columns.push_back(
+        ColumnInfo{.name = std::get<std::string>(row[0]),
+                   .declared_type = type,
+                   .not_null = std::get<bool>(row[2]),
+                   .can_hold_json = std::get<bool>(row[3]),
+                   .holds_instants = type.starts_with("timestamp"),
+                   .holds_local_times = type == "timestamp without time zone"});
   });
   // Unique indexes on plain columns, without a predicate: the keys a job may page by.
   auto keys =

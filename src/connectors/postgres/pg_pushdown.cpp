@@ -208,15 +208,15 @@ std::string from_column(const std::string& c, std::string_view declared, FieldTy
 }
 
 // The engine's transforms of text `x` (NULL: none), as SQL with the same
-// result: ASCII letters only for lower and upper, as the engine; trimming
-// the engine's whitespace; the map by exact text; SHA-256 of the text's
-// UTF-8 bytes. nullopt for a regex, whose PostgreSQL dialect differs from
-// the engine's.
+// result: ASCII letters only for lower and upper, as the engine; the map by
+// exact text; SHA-256 of the text's UTF-8 bytes. None of them leaves a
+// value with nothing. A regex (PostgreSQL's dialect differs from the
+// engine's) or a trim (which may leave nothing, an outcome the engine
+// counts) is left to the engine: nullopt.
 std::optional<std::string> transformed_sql(const TransformSpec& spec, std::string x) {
-  if (!spec.regex.empty()) return std::nullopt;
+  if (!spec.regex.empty() || spec.trim) return std::nullopt;
   constexpr std::string_view upper = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
   constexpr std::string_view lower = "abcdefghijklmnopqrstuvwxyz";
-  if (spec.trim) x = fmt::format("nullif(btrim({}, E' \\t\\n\\r\\f\\v'), '')", x);
   if (spec.letter_case == LetterCase::k_lower)
     x = fmt::format("translate({}, '{}', '{}')", x, upper, lower);
   if (spec.letter_case == LetterCase::k_upper)
@@ -349,7 +349,9 @@ std::expected<PgPushdown, std::string> PgPushdown::plan(PgConnection& db, const 
             return engine_only(
                 fmt::format("transforms {}, of type {}", ex.column, source->declared_type));
           auto transformed = transformed_sql(ex.transforms->spec(), text);
-          if (!transformed) return engine_only("transforms what it reads with a regex");
+          if (!transformed)
+            return engine_only(fmt::format("transforms what it reads with {}",
+                                           ex.transforms->spec().trim ? "trim" : "a regex"));
           p.input_texts_.push_back(fmt::format("{} AS {}_t", *transformed, input));
           sql = from_column(input + "_t", "text", f.type);
         }

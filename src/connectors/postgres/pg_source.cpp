@@ -22,14 +22,16 @@ Result<void> PgSource::read_into(const std::string& sql, std::span<const Value> 
 
 void PgSource::validate() {
   db_.refuse_row_security(query().table);
-  // Each SQL expression alone first, so that a problem names it.
+  // Each SQL expression alone first, so that a problem names it (see
+  // expression_probe).
   for (std::size_t i = 0; i < query().columns.size(); ++i) {
     const std::string* expression = query().expression(i);
     if (expression == nullptr) continue;
-    auto r = db_.run(fmt::format("EXPLAIN SELECT {} FROM {}", select_item(db_, query(), i),
-                                 db_.quote(query().table)),
-                     {}, "checking an SQL expression");
-    if (!r) throw expression_error(query(), *expression, r.error().message);
+    auto r =
+        db_.run("EXPLAIN " + expression_probe(db_, query(), i), {}, "checking an SQL expression");
+    if (!r)
+      throw expression_error(*expression, fmt::format("on table '{}'", query().table),
+                             r.error().message);
   }
   // Planning the read without running it finds a bad filter or column.
   for (bool from_start : {true, false}) {

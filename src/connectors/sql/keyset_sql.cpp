@@ -17,13 +17,16 @@ std::vector<std::string> select_items(const Connection& db, const SourceQuery& q
   return items;
 }
 
-Error expression_error(const SourceQuery& query, const std::string& expression,
-                       std::string_view why) {
+std::string expression_probe(const Connection& db, const SourceQuery& query, std::size_t i) {
+  return fmt::format("SELECT 1 FROM {} WHERE {} IS NULL", db.quote(query.table),
+                     select_item(db, query, i));
+}
+
+Error expression_error(std::string_view expression, std::string_view where, std::string_view why) {
   return Error(ExitCode::k_job_invalid,
-               fmt::format("the SQL expression `{}` cannot run on table '{}': {}", expression,
-                           query.table, why),
-               "write one expression over the source table's columns, in its database's SQL: "
-               "{ sql = \"lower(email)\" }");
+               fmt::format("the SQL expression `{}` cannot run {}: {}", expression, where, why),
+               "write one expression over the source's columns in its database's SQL (a file's "
+               "items: SQLite's, over their members), as in { sql = \"lower(email)\" }");
 }
 
 KeysetSql::KeysetSql(const Connection& db, const SourceQuery& query)

@@ -26,10 +26,19 @@ std::string select_item(const Connection& db, const SourceQuery& query, std::siz
 // The read's columns after the key, each as select_item gives it.
 std::vector<std::string> select_items(const Connection& db, const SourceQuery& query);
 
-// The refusal of a job's SQL expression that cannot run on the source
-// table, naming it and why (`no such column: emial`).
-Error expression_error(const SourceQuery& query, const std::string& expression,
-                       std::string_view why);
+// A statement that compiles only when column `i`'s expression is one value
+// of a row: in a WHERE clause, where an aggregate, a window function or a
+// second column is an error. REQUIRES: column `i` has an expression.
+std::string expression_probe(const Connection& db, const SourceQuery& query, std::size_t i);
+
+// The refusal of a job's SQL expression that cannot run `where` (`on
+// table 'people'`), naming it and why (`no such column: emial`).
+Error expression_error(std::string_view expression, std::string_view where, std::string_view why);
+
+// Why an expression holding a parameter is refused: nothing binds it.
+inline constexpr std::string_view k_expression_holds_a_parameter =
+    "it holds a parameter (`?`, `:name`, `@name` or `$name` outside quotes), which nothing binds; "
+    "write the value itself";
 
 class KeysetSql {
  public:

@@ -48,4 +48,13 @@ ColumnWrite column_write(WritePolicy policy, std::string_view column, std::strin
           fmt::format("({} IS NOT NULL AND {} IS DISTINCT FROM {})", present, current, value)};
 }
 
+std::string quoted_identifier(std::string_view name) {
+  std::string out = "\"";
+  for (char c : name) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
 }  // namespace backfill::sql

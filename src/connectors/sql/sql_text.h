@@ -47,6 +47,9 @@ std::string numbered(const Connection& db, std::string_view text);
 // a trailing `-- comment` ends before the rest of the statement.
 std::string filter_condition(std::string_view filter);
 
+// `name` as a standard SQL identifier: in double quotes, each inner one doubled.
+std::string quoted_identifier(std::string_view name);
+
 // How one field's column takes a value in an UPDATE (or an upsert's DO
 // UPDATE): `set` is the assignment, `changes` is true where it changes the
 // row, so that rows it would leave as they are are neither written nor

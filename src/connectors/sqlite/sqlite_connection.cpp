@@ -1,4 +1,5 @@
 #include "connectors/sqlite/sqlite_connection.h"
+#include "connectors/sql/sql_text.h"
 
 #include <fmt/format.h>
 #include <unistd.h>
@@ -507,12 +508,7 @@ std::string SqliteConnection::placeholder(std::size_t n) const {
 }
 
 std::string SqliteConnection::quote(std::string_view identifier) const {
-  std::string out = "\"";
-  for (char c : identifier) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
+  return sql::quoted_identifier(identifier);
 }
 
 std::string SqliteConnection::identity() const {

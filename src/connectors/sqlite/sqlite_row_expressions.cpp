@@ -7,26 +7,17 @@
 #include <cassert>
 
 #include "backfill/error.h"
+#include "connectors/sql/keyset_sql.h"
 #include "connectors/sqlite/sqlite_connection.h"
 
 namespace backfill::sqlite {
 
 namespace {
 
-std::string sql_identifier(std::string_view name) {
-  std::string out = "\"";
-  for (char c : name) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
-}
-
 constexpr std::string_view k_no_such_column = "no such column: ";
 
-Error expression_refused(const std::string& expression, std::string_view why) {
-  return Error(ExitCode::k_job_invalid,
-               fmt::format("the SQL expression `{}` cannot run on the source's items: {}",
-                           expression, why),
-               "write one expression in SQLite's SQL over the items' members: "
-               "{ sql = \"lower(email)\" }");
+Error expression_refused(std::string_view expression, std::string_view why) {
+  return expression_error(expression, "on the source's items", why);
 }
 
 }  // namespace
@@ -39,6 +30,9 @@ SqliteRowExpressions::SqliteRowExpressions(const std::vector<std::string>& expre
   db_.reset(opened);
   if (rc != SQLITE_OK)
     throw Error(ExitCode::k_failed, "cannot open an in-memory SQLite database for SQL expressions");
+  // As the store's connections: "name" is a member, never the text 'name'.
+  sqlite3_db_config(db_.get(), SQLITE_DBCONFIG_DQS_DML, 0, nullptr);
+  sqlite3_db_config(db_.get(), SQLITE_DBCONFIG_DQS_DDL, 0, nullptr);
   std::string problem;
   stmt_ = compile(expressions_, inputs_, problem);
   if (stmt_ == nullptr) {
@@ -51,10 +45,20 @@ SqliteRowExpressions::SqliteRowExpressions(const std::vector<std::string>& expre
     }
     throw expression_refused(fmt::format("{}", fmt::join(expressions_, "`, `")), problem);
   }
+  // In a WHERE clause an aggregate or a window function is an error: over
+  // one item they would give a value, but not the one meant.
+  for (const std::string& expression : expressions_) {
+    const std::string probe =
+        fmt::format("{} WHERE ({}) IS NULL", statement_text({"1"}, inputs_), expression);
+    sqlite3_stmt* prepared = nullptr;
+    const int compiled = sqlite3_prepare_v2(db_.get(), probe.data(), static_cast<int>(probe.size()),
+                                            &prepared, nullptr);
+    const StatementHandle finalized(prepared);
+    if (compiled != SQLITE_OK) throw expression_refused(expression, sqlite3_errmsg(db_.get()));
+  }
   if (static_cast<std::size_t>(sqlite3_bind_parameter_count(stmt_.get())) > inputs_.size()) {
     throw expression_refused(fmt::format("{}", fmt::join(expressions_, "`, `")),
-                             "it holds a parameter (`?`, `:name`, `@name` or `$name` outside "
-                             "quotes), which nothing binds; write the value itself");
+                             k_expression_holds_a_parameter);
   }
 }
 
@@ -66,8 +70,8 @@ StatementHandle SqliteRowExpressions::compile(const std::vector<std::string>& ex
   for (;;) {
     const std::string text = statement_text(expressions, inputs);
     sqlite3_stmt* prepared = nullptr;
-    const int compiled =
-        sqlite3_prepare_v2(db_.get(), text.data(), static_cast<int>(text.size()), &prepared, nullptr);
+    const int compiled = sqlite3_prepare_v2(db_.get(), text.data(), static_cast<int>(text.size()),
+                                            &prepared, nullptr);
     StatementHandle stmt(prepared);
     if (compiled == SQLITE_OK) return stmt;
     problem = sqlite3_errmsg(db_.get());
@@ -83,7 +87,7 @@ std::string SqliteRowExpressions::statement_text(const std::vector<std::string>&
   std::vector<std::string> selected, offered;
   for (const std::string& e : expressions) selected.push_back("(" + e + ")");
   for (std::size_t i = 0; i < inputs.size(); ++i)
-    offered.push_back(fmt::format("?{} AS {}", i + 1, sql_identifier(inputs[i])));
+    offered.push_back(fmt::format("?{} AS {}", i + 1, sql::quoted_identifier(inputs[i])));
   if (offered.empty()) offered.push_back("1");
   // The inputs come first, so that a parameter of an expression's own
   // numbers past them and is caught.

@@ -219,9 +219,22 @@ struct SqliteSink::PushdownState {
 
 namespace {
 
+void map_row_in_batch(sqlite3_context* context, int argc, sqlite3_value** argv);
+
 // backfill_map_row(needs_work, key, columns...): called for every row in
-// scope; maps those that need work.
+// scope; maps those that need work. No exception may cross into SQLite: one
+// fails the statement, and with it the batch.
 void map_row_function(sqlite3_context* context, int argc, sqlite3_value** argv) {
+  try {
+    map_row_in_batch(context, argc, argv);
+  } catch (const std::exception& e) {
+    sqlite3_result_error(context, e.what(), -1);
+  } catch (...) {
+    sqlite3_result_error(context, "backfill_map_row failed", -1);
+  }
+}
+
+void map_row_in_batch(sqlite3_context* context, int argc, sqlite3_value** argv) {
   auto* state = static_cast<SqliteSink::PushdownState*>(sqlite3_user_data(context));
   if (state->mapper == nullptr || argc < 2) {
     sqlite3_result_error(context, "backfill_map_row called outside a batch", -1);

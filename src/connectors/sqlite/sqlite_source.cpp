@@ -33,21 +33,21 @@ Result<void> SqliteSource::read_into(const std::string& sql, std::span<const Val
 }
 
 void SqliteSource::validate() {
-  // Each SQL expression alone first, so that a problem names it.
+  // Each SQL expression alone first, so that a problem names it (see
+  // expression_probe).
+  const std::string on_table = fmt::format("on table '{}'", query().table);
   for (std::size_t i = 0; i < query().columns.size(); ++i) {
     const std::string* expression = query().expression(i);
     if (expression == nullptr) continue;
-    const std::string sql =
-        fmt::format("SELECT {} FROM {}", select_item(db_, query(), i), db_.quote(query().table));
+    const std::string sql = expression_probe(db_, query(), i);
     sqlite3_stmt* raw = nullptr;
     const int rc =
         sqlite3_prepare_v2(db_.handle(), sql.data(), static_cast<int>(sql.size()), &raw, nullptr);
     const StatementHandle stmt(raw);
-    if (rc != SQLITE_OK) throw expression_error(query(), *expression, sqlite3_errmsg(db_.handle()));
+    if (rc != SQLITE_OK)
+      throw expression_error(*expression, on_table, sqlite3_errmsg(db_.handle()));
     if (sqlite3_bind_parameter_count(raw) > 0)
-      throw expression_error(query(), *expression,
-                             "it holds a parameter (`?`, `:name`, `@name` or `$name` outside "
-                             "quotes), which nothing binds; write the value itself");
+      throw expression_error(*expression, on_table, k_expression_holds_a_parameter);
   }
   // The filter alone: a `?` of its own would otherwise take the number of
   // the engine's next parameter and be bound to that parameter's value.
