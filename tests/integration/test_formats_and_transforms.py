@@ -297,6 +297,30 @@ class PostgresFormatsTest(TempDirTest):
         self.pg.copy(db, "t (id, at, email, ref, status)",
                      [[i, None if at is None else str(at), e, r, s] for i, at, e, r, s in ROWS])
 
+    def job_with(self, db, fields, options=""):
+        """The job file of JOB's source and options with `fields` instead."""
+        text = JOB.split("[fields.")[0].format(url=self.pg.url(db), batch_size=3, options=options)
+        return self.write_job(f"{db}.toml", text + fields.format())
+
+    def on_both_paths(self, name, fields, select):
+        """Runs `fields` on fresh tables with the push-down and without it;
+        each run takes the path it says and sends no batch to the engine.
+        Returns, per path, the rows of `select` and the run's counters."""
+        results = {}
+        for pushdown in ("true", "false"):
+            db = f"{name}_{pushdown}"
+            self.make_pg_table(db)
+            job = self.job_with(db, fields, f"pushdown = {pushdown}")
+            check = run("check", job)
+            self.assertEqual(check.returncode, 0, check.stderr)
+            self.assertEqual("each batch is mapped and written by one statement" in check.stdout,
+                             pushdown == "true", check.stdout)
+            result = run("run", job, "--json", "--progress", "none")
+            self.assertEqual(result.returncode, 0, result.stderr)
+            self.assertEqual([e for e in run_events(result.stdout) if e.get("event") == "notice"], [])
+            results[pushdown] = (self.pg.json_rows(select, db), command_json(result.stdout)["counters"])
+        return results
+
     def stored(self, db, columns):
         return {r["id"]: {c: r[c] for c in columns}
                 for r in self.pg.json_rows(f"SELECT id, {', '.join(columns)} FROM t", db)}
@@ -328,25 +352,12 @@ type = "timestamp"
 format = "rfc3339"
 from = {{ column = "at" }}
 """
-        results = {}
-        for pushdown in ("true", "false"):
-            db = f"formats_seconds_{pushdown}"
-            self.make_pg_table(db)
-            text = JOB.split("[fields.")[0].format(url=self.pg.url(db), batch_size=3,
-                                                  options=f"pushdown = {pushdown}") + fields.format()
-            job = self.write_job(f"job_{pushdown}.toml", text)
-            check = run("check", job)
-            self.assertEqual(check.returncode, 0, check.stderr)
-            self.assertEqual("each batch is mapped and written by one statement" in check.stdout,
-                             pushdown == "true", check.stdout)
-            result = run("run", job, "--json", "--progress", "none")
-            self.assertEqual(result.returncode, 0, result.stderr)
-            self.assertEqual([e for e in run_events(result.stdout) if e.get("event") == "notice"], [])
-            results[pushdown] = self.pg.json_rows(
-                "SELECT id, at_s, to_char(typed_s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US') AS typed_s "
-                "FROM t ORDER BY id", db)
+        results = self.on_both_paths(
+            "formats_seconds", fields,
+            "SELECT id, at_s, to_char(typed_s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US') AS typed_s "
+            "FROM t ORDER BY id")
         self.assertEqual(results["true"], results["false"])
-        for stored in results["true"]:
+        for stored in results["true"][0]:
             row = next(r for r in ROWS if r[0] == stored["id"])
             t = instant(row[1])
             self.assertEqual(stored["at_s"], rfc3339(t, 0) if t else None, row)
@@ -363,24 +374,8 @@ from = {{ column = "email", upper = true, hash = "sha256" }}
 [fields.status_code]
 from = [{{ column = "status", map = {{ active = "A", inactive = "I" }} }}, {{ value = "none" }}]
 """
-        results = {}
-        for pushdown in ("true", "false"):
-            db = f"transforms_{pushdown}"
-            self.make_pg_table(db)
-            text = JOB.split("[fields.")[0].format(url=self.pg.url(db), batch_size=3,
-                                                  options=f"pushdown = {pushdown}") + fields.format()
-            job = self.write_job(f"job_{pushdown}.toml", text)
-            check = run("check", job)
-            self.assertEqual(check.returncode, 0, check.stderr)
-            self.assertEqual("each batch is mapped and written by one statement" in check.stdout,
-                             pushdown == "true", check.stdout)
-            result = run("run", job, "--json", "--progress", "none")
-            self.assertEqual(result.returncode, 0, result.stderr)
-            # Every batch in the statement: no value sent one to the engine.
-            self.assertEqual([e for e in run_events(result.stdout) if e.get("event") == "notice"], [])
-            results[pushdown] = (
-                self.pg.json_rows("SELECT id, email_norm, email_hash, status_code FROM t ORDER BY id", db),
-                {k: v for k, v in command_json(result.stdout)["counters"].items()})
+        results = self.on_both_paths("transforms", fields,
+                                     "SELECT id, email_norm, email_hash, status_code FROM t ORDER BY id")
         self.assertEqual(results["true"], results["false"])
         for stored in results["true"][0]:
             row = next(r for r in ROWS if r[0] == stored["id"])
@@ -405,8 +400,7 @@ type = "timestamp"
 format = "unix"
 from = {{ column = "at" }}
 """
-        text = JOB.split("[fields.")[0].format(url=self.pg.url(db), batch_size=3, options="") + fields.format()
-        result = run("run", self.write_job("job.toml", text), "--progress", "none")
+        result = run("run", self.job_with(db, fields), "--progress", "none")
         self.assertEqual(result.returncode, 0, result.stderr)
         stored = self.pg.json_rows(
             "SELECT id, to_char(typed_us AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US') AS us, "

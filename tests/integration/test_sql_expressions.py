@@ -93,15 +93,7 @@ class SqliteExpressionTest(TempDirTest):
         self.assertIn("must be one expression, without ';'", result.stderr)
 
 
-class FileExpressionTest(TempDirTest):
-    def test_an_embedded_sqlite_evaluates_expressions_over_each_items_members(self):
-        db = self.path("people.db")
-        make_people(db)
-        items = self.path("items.jsonl")
-        with open(items, "w") as f:
-            for id_, email, first, last in PEOPLE:
-                f.write(json.dumps({"id": id_, "mail": email, "n": id_ * 10}) + "\n")
-        job = self.write_job("job.toml", f"""
+FILE_JOB = """
 [source]
 url = "file:{items}"
 key = "id"
@@ -111,11 +103,23 @@ url = "{db}"
 table = "people"
 
 [fields.email_lower]
-from = {{ sql = "lower(mail) || '#' || (n + 1)" }}
+from = {{ sql = "{expression}" }}
+"""
 
+
+class FileExpressionTest(TempDirTest):
+    def test_an_embedded_sqlite_evaluates_expressions_over_each_items_members(self):
+        db = self.path("people.db")
+        make_people(db)
+        items = self.path("items.jsonl")
+        with open(items, "w") as f:
+            for id_, email, first, last in PEOPLE:
+                f.write(json.dumps({"id": id_, "mail": email, "n": id_ * 10}) + "\n")
+        job = self.write_job("job.toml", FILE_JOB.format(items=items, db=db,
+                                                         expression="lower(mail) || '#' || (n + 1)") + """
 [fields.version]
 type = "integer"
-from = {{ run = "id" }}
+from = { run = "id" }
 """)
         result = run("run", job, "--progress", "none")
         self.assertEqual(result.returncode, 0, result.stderr)
@@ -135,18 +139,7 @@ from = {{ run = "id" }}
         items = self.path("items.csv")
         with open(items, "w") as f:
             f.write("id,mail\n1,A@B\n")
-        text = f"""
-[source]
-url = "file:{items}"
-key = "id"
-
-[target]
-url = "{db}"
-table = "people"
-
-[fields.email_lower]
-from = {{ sql = "lower(email)" }}
-"""
+        text = FILE_JOB.format(items=items, db=db, expression="lower(email)")
         result = run("check", self.write_job("job.toml", text))
         self.assertEqual(result.returncode, 67, result.stderr)
         self.assertIn("reads 'email', which the header of", result.stderr)
