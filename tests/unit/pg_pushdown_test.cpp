@@ -109,10 +109,9 @@ TEST_F(PgPushdownTest, TransformsAreComputedOnceARowFromTheEnginesTextOfTheValue
   ASSERT_TRUE(pushdown.has_value()) << pushdown.error();
   const std::string sql = pushdown->statements();
   // In the engine's order: lower, map, hash; ASCII letters only.
-  const std::size_t hash = sql.find("encode(sha256(convert_to((CASE translate(");
+  const std::size_t hash = sql.find("encode(sha256(convert_to((CASE lower(");
   ASSERT_NE(hash, std::string::npos) << sql;
-  EXPECT_NE(sql.find("'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')", hash),
-            std::string::npos);
+  EXPECT_NE(sql.find(" COLLATE \"C\")", hash), std::string::npos) << "ASCII letters alone";
   EXPECT_NE(sql.find("AS i0_0_t", hash), std::string::npos) << "named once, in the text layer";
 }
 

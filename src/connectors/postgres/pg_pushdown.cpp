@@ -215,12 +215,10 @@ std::string from_column(const std::string& c, std::string_view declared, FieldTy
 // counts) is left to the engine: nullopt.
 std::optional<std::string> transformed_sql(const TransformSpec& spec, std::string x) {
   if (!spec.regex.empty() || spec.trim) return std::nullopt;
-  constexpr std::string_view upper = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
-  constexpr std::string_view lower = "abcdefghijklmnopqrstuvwxyz";
-  if (spec.letter_case == LetterCase::k_lower)
-    x = fmt::format("translate({}, '{}', '{}')", x, upper, lower);
-  if (spec.letter_case == LetterCase::k_upper)
-    x = fmt::format("translate({}, '{}', '{}')", x, lower, upper);
+  // Under the "C" collation lower() and upper() change ASCII letters
+  // alone, byte by byte: the engine's rule, and cheaper than translate().
+  if (spec.letter_case == LetterCase::k_lower) x = fmt::format("lower({} COLLATE \"C\")", x);
+  if (spec.letter_case == LetterCase::k_upper) x = fmt::format("upper({} COLLATE \"C\")", x);
   if (!spec.map.empty()) {
     std::string cases;
     for (const auto& [from, to] : spec.map)
