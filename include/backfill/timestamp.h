@@ -57,8 +57,10 @@ struct CivilTime {
   std::int64_t year = 1970;
   unsigned month = 1, day = 1;  // 1-based
   unsigned hour = 0, minute = 0, second = 0;
-  unsigned weekday = 4;  // 0 is Sunday
-  unsigned day_of_year = 1;
+  std::int64_t days = 0;  // since 1970-01-01
+
+  unsigned weekday() const;      // 0 is Sunday
+  unsigned day_of_year() const;  // 1-based
 };
 CivilTime civil_time(std::int64_t seconds);
 

@@ -189,9 +189,16 @@ CivilTime civil_time(std::int64_t seconds) {
   t.hour = static_cast<unsigned>(of_day / 3600);
   t.minute = static_cast<unsigned>(of_day / 60 % 60);
   t.second = static_cast<unsigned>(of_day % 60);
-  t.weekday = static_cast<unsigned>(((days + 4) % 7 + 7) % 7);  // 1970-01-01 was a Thursday
-  t.day_of_year = static_cast<unsigned>(days - days_from_civil(t.year, 1, 1) + 1);
+  t.days = days;
   return t;
+}
+
+unsigned CivilTime::weekday() const {
+  return static_cast<unsigned>(((days + 4) % 7 + 7) % 7);  // 1970-01-01 was a Thursday
+}
+
+unsigned CivilTime::day_of_year() const {
+  return static_cast<unsigned>(days - days_from_civil(year, 1, 1) + 1);
 }
 
 std::string now_utc_text() {

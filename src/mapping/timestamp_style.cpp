@@ -82,7 +82,7 @@ void append_conversion(std::string& out, std::string_view conversion, const Civi
       append_digits(out, t.day, 1);
       break;
     case 'j':
-      append_digits(out, t.day_of_year, 3);
+      append_digits(out, t.day_of_year(), 3);
       break;
     case 'H':
       append_digits(out, t.hour, 2);
@@ -125,10 +125,10 @@ void append_conversion(std::string& out, std::string_view conversion, const Civi
       out += k_month_names[t.month - 1];
       break;
     case 'a':
-      out += k_weekday_names[t.weekday].substr(0, 3);
+      out += k_weekday_names[t.weekday()].substr(0, 3);
       break;
     case 'A':
-      out += k_weekday_names[t.weekday];
+      out += k_weekday_names[t.weekday()];
       break;
     case 'F':
       append_conversion(out, "Y", t, instant, offset, abbreviation);
