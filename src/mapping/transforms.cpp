@@ -29,7 +29,7 @@ constexpr std::uint32_t rotate_right(std::uint32_t x, int n) {
 
 void sha256_block(std::array<std::uint32_t, 8>& state, const unsigned char* block) {
   std::array<std::uint32_t, 64> w{};
-  for (int t = 0; t < 16; ++t) {
+  for (std::size_t t = 0; t < 16; ++t) {
     w[t] = std::uint32_t{block[4 * t]} << 24 | std::uint32_t{block[4 * t + 1]} << 16 |
            std::uint32_t{block[4 * t + 2]} << 8 | std::uint32_t{block[4 * t + 3]};
   }
@@ -151,8 +151,8 @@ std::optional<std::string> Transforms::apply(std::string_view text) const {
     // Group 1 when the expression has one and it took part; else the match.
     const bool grouped = regex_->groups > 0;
     if (grouped && (found == 1 || spans[2] == PCRE2_UNSET)) return std::nullopt;
-    const int group = grouped ? 1 : 0;
-    value.assign(text.substr(spans[2 * group], spans[2 * group + 1] - spans[2 * group]));
+    const PCRE2_SIZE* span = grouped ? spans + 2 : spans;  // start, end
+    value.assign(text.substr(span[0], span[1] - span[0]));
   } else {
     value.assign(text);
   }
