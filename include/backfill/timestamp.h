@@ -68,7 +68,8 @@ CivilTime civil_time(std::int64_t seconds);
 // `2026-01-28T10:00:00.123Z`.
 std::string now_utc_text();
 
-// Formats as `2026-01-28T10:00:00.123Z`.
+// Formats as `2026-01-28T10:00:00.123Z`: TimestampStyle's default (defined
+// with it, in timestamp_style.cpp).
 // REQUIRES: k_min_timestamp_ms <= epoch_ms <= k_max_timestamp_ms.
 std::string format_timestamp_ms(std::int64_t epoch_ms);
 

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include <algorithm>
+#include <map>
 #include <ranges>
 #include <set>
 
@@ -129,13 +130,14 @@ JobSession::JobSession(JobSpec spec, Access access, const RunEnv& env) : spec_(s
                   spec_.source.filter,
                   {source_columns_.begin() + static_cast<long>(key_width()), source_columns_.end()},
                   {}};
+  std::map<std::string, std::string> expression_of;  // by its column's name
+  for (const FieldSpec& field : spec_.fields) {
+    for (const Extractor& ex : field.from)
+      if (ex.kind == Extractor::Kind::k_sql) expression_of[ex.column] = ex.sql;
+  }
   for (const std::string& column : source_query_.columns) {
-    std::string expression;
-    for (const FieldSpec& field : spec_.fields) {
-      for (const Extractor& ex : field.from)
-        if (ex.kind == Extractor::Kind::k_sql && ex.column == column) expression = ex.sql;
-    }
-    source_query_.expressions.push_back(std::move(expression));
+    auto it = expression_of.find(column);
+    source_query_.expressions.push_back(it == expression_of.end() ? "" : it->second);
   }
   source_ = source_connector.make_source(*source_store_, source_query_);
   mapping_plan_ = MappingPlan::compile(spec_.fields, source_columns_);

@@ -37,6 +37,11 @@ void civil_from_days(std::int64_t z, std::int64_t& y, unsigned& m, unsigned& d) 
   y += m <= 2;
 }
 
+// a / b rounded down, as the clock counts before 1970 too. REQUIRES: b > 0.
+std::int64_t floor_div(std::int64_t a, std::int64_t b) {
+  return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
+
 bool read_digits(std::string_view s, std::size_t& i, std::size_t n, unsigned& out) {
   if (i + n > s.size()) return false;
   out = 0;
@@ -81,7 +86,7 @@ std::optional<std::int64_t> epoch_number_to_ms(double number) {
 }
 
 Instant Instant::from_epoch_ms(std::int64_t ms) {
-  const std::int64_t seconds = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
+  const std::int64_t seconds = floor_div(ms, 1000);
   return Instant{seconds, static_cast<std::int32_t>((ms - seconds * 1000) * 1000000)};
 }
 
@@ -156,33 +161,8 @@ std::optional<Instant> parse_instant(std::string_view s) {
   return Instant{seconds, nanos};
 }
 
-std::string format_timestamp_ms(std::int64_t epoch_ms) {
-  assert(epoch_ms >= k_min_timestamp_ms && epoch_ms <= k_max_timestamp_ms);
-  std::int64_t days = epoch_ms >= 0 ? epoch_ms / 86400000 : -((-epoch_ms + 86399999) / 86400000);
-  std::int64_t ms_of_day = epoch_ms - days * 86400000;
-  std::int64_t y = 0;
-  unsigned m = 0, d = 0;
-  civil_from_days(days, y, m, d);
-  assert(epoch_ms >= k_min_timestamp_ms && epoch_ms <= k_max_timestamp_ms);
-  y = std::clamp<std::int64_t>(y, 0, 9999);  // keeps the four digits should the REQUIRES fail
-  // Called once per field per row: written out by hand, without a formatter.
-  std::string out = "0000-00-00T00:00:00.000Z";
-  auto put = [&](std::size_t at, std::int64_t value, int width) {
-    for (int i = width - 1; i >= 0; --i, value /= 10)
-      out[at + static_cast<std::size_t>(i)] = static_cast<char>('0' + value % 10);
-  };
-  put(0, y, 4);
-  put(5, m, 2);
-  put(8, d, 2);
-  put(11, ms_of_day / 3600000, 2);
-  put(14, ms_of_day / 60000 % 60, 2);
-  put(17, ms_of_day / 1000 % 60, 2);
-  put(20, ms_of_day % 1000, 3);
-  return out;
-}
-
 CivilTime civil_time(std::int64_t seconds) {
-  const std::int64_t days = seconds >= 0 ? seconds / 86400 : -((-seconds + 86399) / 86400);
+  const std::int64_t days = floor_div(seconds, 86400);
   const std::int64_t of_day = seconds - days * 86400;
   CivilTime t;
   civil_from_days(days, t.year, t.month, t.day);
@@ -199,12 +179,6 @@ unsigned CivilTime::weekday() const {
 
 unsigned CivilTime::day_of_year() const {
   return static_cast<unsigned>(days - days_from_civil(year, 1, 1) + 1);
-}
-
-std::string now_utc_text() {
-  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-      std::chrono::system_clock::now().time_since_epoch());
-  return format_timestamp_ms(now.count());
 }
 
 }  // namespace backfill

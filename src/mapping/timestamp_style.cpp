@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 
 #include <array>
+#include <cassert>
+#include <chrono>
 #include <cstdlib>
 #include <stdexcept>
 
@@ -232,6 +234,17 @@ std::string TimeZone::abbreviation(std::int64_t utc_seconds) const {
   return out;
 }
 
+std::string format_timestamp_ms(std::int64_t epoch_ms) {
+  assert(epoch_ms >= k_min_timestamp_ms && epoch_ms <= k_max_timestamp_ms);
+  return TimestampStyle().write(Instant::from_epoch_ms(epoch_ms)).value_or("");
+}
+
+std::string now_utc_text() {
+  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::system_clock::now().time_since_epoch());
+  return format_timestamp_ms(now.count());
+}
+
 std::optional<std::string> TimestampStyle::write(const Instant& instant) const {
   switch (format) {
     case TimestampFormat::k_unix:
@@ -257,6 +270,8 @@ std::optional<std::string> TimestampStyle::write(const Instant& instant) const {
         });
     return out;
   }
+  // Once per field per row: written out directly, not through the
+  // patterns' %F and %T.
   append_digits(out, t.year, 4);
   out += '-';
   append_digits(out, t.month, 2);
